@@ -1,0 +1,47 @@
+# Everything a fresh machine needs is built from here: `make demo`, `make test`, `make bench`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo
+SEED   ?= 7
+
+.PHONY: demo test bench lint lock clean help
+
+help:
+	@echo "make demo   build .venv, generate a synthetic review world, assess it, print the PDF path"
+	@echo "make test   build .venv and run the test suite"
+	@echo "make bench  build .venv and run the benchmarks (writes benchmarks/RESULTS.md)"
+	@echo "make .venv  build the environment only"
+
+$(VENV): $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "audit-kit needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@rm -rf $(DEMO)/world $(DEMO)/workspace
+	$(BIN)/audit-kit synth $(DEMO)/world --seed $(SEED) --orgs 24 --days 60 --children 20000
+	$(BIN)/audit-kit assess $(DEMO)/world --workspace $(DEMO)/workspace -o $(DEMO)/risk-assessment.pdf
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check audit_kit tests benchmarks
+
+lock:
+	rm -rf /tmp/audit-kit-lock && $(PYTHON) -m venv /tmp/audit-kit-lock
+	/tmp/audit-kit-lock/bin/pip install --quiet -e '.[dev]' hatchling
+	/tmp/audit-kit-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

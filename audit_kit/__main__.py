@@ -1,0 +1,3 @@
+from audit_kit.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""Options and output helpers shared by the commands (formats, quiet mode, progress, JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from audit_kit.progress import NULL_PROGRESS
+from audit_kit.progress import Progress as ProgressSink
+from audit_kit.workspace import DEFAULT_WORKSPACE
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+WorkspaceOption = typer.Option(
+    DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory (DuckDB store, quarantine).",
+    envvar="AUDIT_KIT_WORKSPACE",
+)
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress or chatter (cron). Implied without a TTY.")
+
+
+def is_quiet(quiet: bool) -> bool:
+    """Quiet when asked, or when stderr is not a terminal (cron, pipes, CI)."""
+    return quiet or not sys.stderr.isatty()
+
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False)
+
+
+class RichProgress:
+    """A ProgressSink drawn with rich on stderr."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f}"), TimeElapsedColumn(),
+            console=stderr, transient=True,
+        )
+        self._task: Any = None
+        self._progress.start()
+
+    def start(self, label: str, total: float | None = None) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(label, total=total)
+
+    def advance(self, amount: float = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def finish(self) -> None:
+        self._progress.stop()
+
+
+def progress_for(quiet: bool) -> ProgressSink:
+    """A progress bar on a terminal, nothing in cron or with --quiet."""
+    return NULL_PROGRESS if is_quiet(quiet) else RichProgress()
+
+
+def emit_json(obj: Any, out: Path | None = None) -> None:
+    text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
+    if out:
+        out.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def emit_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: Path | None = None) -> None:
+    fh = out.open("w", newline="") if out else sys.stdout
+    try:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    finally:
+        if out:
+            fh.close()
+
+
+def emit_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else f"{row.get(c):,}" if isinstance(row.get(c), int) else str(row.get(c)) for c in columns))
+    stdout.print(table)

@@ -1,0 +1,191 @@
+"""The workspace: one directory holding a review's DuckDB store, quarantine and pseudonymisation key.
+
+Everything that persists goes through here, so every layer sees the same tables and the same
+transaction rules: a unit of work either commits whole or leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from audit_kit.errors import WorkspaceError
+from audit_kit.schema import EVENTS, REFERENCE_TABLES
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends.duckdb import Backend as IbisDuckDB
+
+DB_FILE = "audit.duckdb"
+KEY_FILE = "pseudonym.key"
+SCHEMA_VERSION = "1"
+DEFAULT_WORKSPACE = Path("audit-workspace")
+
+_BOOKKEEPING_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    # One row per file ever ingested: the content hash makes re-ingest a no-op.
+    """CREATE TABLE IF NOT EXISTS ingest_files (
+        sha256 VARCHAR, path VARCHAR, kind VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP,
+        read BIGINT, stored BIGINT, quarantined BIGINT, duplicates BIGINT)""",
+    # Every rejected row, with where it came from and why. WS/quarantine/*.csv mirrors this.
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        batch_id VARCHAR, source_file VARCHAR, source_row BIGINT, kind VARCHAR,
+        reason VARCHAR, raw VARCHAR, quarantined_at TIMESTAMP)""",
+)
+
+
+class Workspace:
+    """An open audit-kit workspace. Use `Workspace.open(path)` (or `create=True` for a new one)."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+        self._ibis: IbisDuckDB | None = None
+        self._key: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], create: bool = False, read_only: bool = False) -> Workspace:
+        """Open the workspace at `path`; with `create`, make it if missing.
+
+        Raises WorkspaceError naming the path when it is missing, not a workspace, or in use.
+        """
+        root = Path(path)
+        db = root / DB_FILE
+        if not db.exists():
+            if not create:
+                raise WorkspaceError(
+                    f"{root}: no audit-kit workspace here",
+                    hint="run `audit-kit ingest DATASET_DIR --workspace " + str(root) + "` first",
+                )
+            if root.exists() and any(root.iterdir()) and not (root / "quarantine").exists():
+                raise WorkspaceError(f"{root}: directory exists and is not an audit-kit workspace")
+            root.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(db), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WorkspaceError(
+                    f"{root}: workspace is in use by another audit-kit process",
+                    hint="wait for it to finish; only one process may write a workspace at a time",
+                ) from None
+            raise WorkspaceError(f"{root}: cannot open workspace: {exc}") from None
+        ws = cls(root, con)
+        if not read_only:
+            ws._ensure_schema()
+        return ws
+
+    def close(self) -> None:
+        """Close the database connection (idempotent)."""
+        try:
+            self.con.close()
+        except duckdb.Error:
+            pass
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        (self.path / "quarantine").mkdir(exist_ok=True)
+        for ddl in _BOOKKEEPING_DDL:
+            self.con.execute(ddl)
+        for table in REFERENCE_TABLES:
+            self.con.execute(table.ddl())
+        self.con.execute(EVENTS.ddl())
+        self.con.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
+        )
+
+    # -- units of work -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a unit of work atomically: commit on success, roll back on any exception or kill."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- access --------------------------------------------------------------------------------
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.path / "quarantine"
+
+    @property
+    def ibis(self) -> IbisDuckDB:
+        """The Ibis backend over this workspace's DuckDB connection (what detectors run on)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def table(self, name: str) -> ir.Table:
+        """An Ibis table expression for a workspace table."""
+        return self.ibis.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()[0]  # type: ignore[index]
+        )
+
+    def count(self, name: str) -> int:
+        """Row count of a workspace table (0 if it does not exist)."""
+        if not self.has_table(name):
+            return 0
+        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
+
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def meta_set(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    # -- pseudonymisation ------------------------------------------------------------------------
+    @property
+    def pseudonym_key(self) -> str:
+        """The workspace's secret key for record pseudonyms; made on first use, never reported."""
+        if self._key is None:
+            path = self.path / KEY_FILE
+            if not path.exists():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32))
+            self._key = path.read_text().strip()
+        return self._key
+
+    def pseudonymise(self, record_id: str | None) -> str | None:
+        """Stable keyed pseudonym for a record id, e.g. 'R-3f9a1c0d2b7e4a51'."""
+        return pseudonymise(self.pseudonym_key, record_id)
+
+    def pseudonymise_expr(self, column: ir.StringValue) -> ir.StringValue:
+        """The same pseudonym as an Ibis expression, so engines compute it without pulling ids out."""
+        import ibis
+
+        digest = (ibis.literal(self.pseudonym_key + ":") + column).hexdigest("sha256")
+        return ibis.literal("R-") + digest.substr(0, 16)
+
+    def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(query, params or [])
+
+
+def pseudonymise(key: str, record_id: str | None) -> str | None:
+    """Keyed hash of a record id: sha256(key ':' id), first 16 hex digits, prefixed 'R-'."""
+    if record_id is None:
+        return None
+    return "R-" + hashlib.sha256(f"{key}:{record_id}".encode()).hexdigest()[:16]
