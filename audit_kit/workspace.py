@@ -77,6 +77,8 @@ class Workspace:
                     hint="wait for it to finish; only one process may write a workspace at a time",
                 ) from None
             raise WorkspaceError(f"{root}: cannot open workspace: {exc}") from None
+        # Naive timestamps must never take the machine's zone: the store works in UTC.
+        con.execute("SET TimeZone = 'UTC'")
         ws = cls(root, con)
         if not read_only:
             ws._ensure_schema()

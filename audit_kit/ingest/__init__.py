@@ -1,0 +1,265 @@
+"""Ingest: read a review dataset into the workspace without losing a row.
+
+Every input row is stored, counted as a duplicate of something already stored, or quarantined with
+the file, row and reason — so `read = stored + quarantined + duplicates` per file and in total.
+A whole ingest is one transaction: killed half-way, the workspace is as it was before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from audit_kit.errors import InputError
+from audit_kit.ingest.events import ingest_event_source
+from audit_kit.ingest.mapping import IDENTITY, ColumnMapping, load_mapping
+from audit_kit.ingest.models import FileReport, IngestReport
+from audit_kit.ingest.reference import ingest_reference_file
+from audit_kit.ingest.sources import (
+    Source,
+    arrow_source,
+    csv_source,
+    file_format,
+    jsonl_source,
+    lit,
+    parquet_source,
+)
+from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.schema import EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, ORGANISATIONS, REFERENCE_TABLES
+from audit_kit.workspace import Workspace
+
+__all__ = [
+    "ColumnMapping",
+    "FileReport",
+    "IngestReport",
+    "ingest_dataset",
+    "ingest_files",
+    "load_mapping",
+]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def new_batch_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def event_files(path: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Readable event files under `path` (a file or a directory, recursively), in name order,
+    and the files passed over with the reason (reported, never silently skipped)."""
+    if path.is_file():
+        return [path], []
+    found, skipped = [], []
+    for p in sorted(x for x in path.rglob("*") if x.is_file()):
+        if p.name.startswith("."):
+            continue
+        if file_format(p) is None:
+            skipped.append((str(p), "not a CSV, JSON lines or Parquet file (by its extension)"))
+        else:
+            found.append(p)
+    return found, skipped
+
+
+def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: str | None) -> Source:
+    fmt = file_format(path)
+    if preset is None and fmt == "jsonl":
+        preset = _detect_preset(path)
+    if preset:
+        from audit_kit.ingest.presets import PRESETS
+
+        if preset not in PRESETS:
+            raise InputError(f"unknown preset {preset!r}; expected one of {', '.join(sorted(PRESETS))}")
+        return arrow_source(ws.con, path, PRESETS[preset].read(path), EVENT_INPUT_FIELDS)
+    if fmt == "csv":
+        return csv_source(ws.con, path, EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, mapping)
+    if fmt == "jsonl":
+        return jsonl_source(ws.con, path, EVENT_INPUT_FIELDS, mapping)
+    if fmt == "parquet":
+        return parquet_source(ws.con, path, EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, mapping)
+    raise InputError(f"{path}: cannot read this file type; expected .csv, .jsonl/.ndjson/.json or .parquet (gzip ok)")
+
+
+def _detect_preset(path: Path) -> str | None:
+    """A known audit-log format (FHIR AuditEvent, OCSF, CloudTrail) recognised from the file's start."""
+    try:
+        from audit_kit.ingest.presets import detect_preset
+    except ImportError:  # presets land with the formats work; until then JSON lines are canonical only
+        return None
+    return detect_preset(path)
+
+
+class _Run:
+    """One ingest run: shared batch id, time, report, and the already-seen file check."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.now = datetime.now(UTC).replace(tzinfo=None)
+        self.batch_id = new_batch_id(self.now)
+        self.report = IngestReport(batch_id=self.batch_id, workspace=str(ws.path))
+
+    def seen(self, path: Path, kind: str) -> tuple[str, FileReport | None]:
+        digest = _sha256(path)
+        prev = self.ws.con.execute(
+            "SELECT read, ingested_at FROM ingest_files WHERE sha256 = ? AND kind = ? ORDER BY ingested_at LIMIT 1",
+            [digest, kind],
+        ).fetchone()
+        if prev is None:
+            return digest, None
+        return digest, FileReport(
+            path=str(path), kind=kind, read=prev[0], duplicates=prev[0], already_ingested=True,
+            note=f"same content already ingested at {prev[1]:%Y-%m-%d %H:%M} UTC",
+        )
+
+    def record(self, digest: str, rep: FileReport) -> None:
+        self.ws.con.execute(
+            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [digest, rep.path, rep.kind, self.batch_id, self.now, rep.read, rep.stored, rep.quarantined,
+             rep.duplicates],
+        )
+        self.report.files.append(rep)
+
+    def events_file(self, path: Path, mapping: ColumnMapping, preset: str | None) -> None:
+        digest, done = self.seen(path, "events")
+        if done:
+            self.report.files.append(done)
+            return
+        if path.stat().st_size == 0:
+            self.record(digest, FileReport(path=str(path), kind="events", note="empty file"))
+            return
+        source = _events_source(self.ws, path, mapping, preset)
+        self.record(digest, ingest_event_source(self.ws.con, source, self.batch_id, self.now, mapping))
+
+    def finish(self) -> IngestReport:
+        """After commit: mirror this batch's quarantine to WS/quarantine/<batch>.csv, count unknowns."""
+        if any(f.quarantined and not f.already_ingested for f in self.report.files):
+            export_quarantine(self.ws, self.batch_id)
+            self.report.quarantine_file = str(self.ws.quarantine_dir / f"{self.batch_id}.csv")
+        ids = self.ws.con.execute(
+            """SELECT count(DISTINCT e.user_id) FILTER (WHERE u.user_id IS NULL),
+                      count(DISTINCT e.org_id) FILTER (WHERE o.org_id IS NULL)
+               FROM events e LEFT JOIN users u USING (user_id) LEFT JOIN organisations o ON o.org_id = e.org_id
+               WHERE e.batch_id = ?""",
+            [self.batch_id],
+        ).fetchone()
+        self.report.unknown_users, self.report.unknown_orgs = int(ids[0]), int(ids[1])  # type: ignore[index]
+        return self.report
+
+
+def export_quarantine(ws: Workspace, batch_id: str) -> Path:
+    """Write one batch's quarantined rows to WS/quarantine/<batch_id>.csv (written whole, then renamed)."""
+    final = ws.quarantine_dir / f"{batch_id}.csv"
+    tmp = final.with_suffix(".csv.tmp")
+    ws.con.execute(
+        f"COPY (SELECT source_file, source_row AS row, kind, reason, raw FROM quarantine WHERE batch_id = ? "
+        f"ORDER BY source_file, source_row) TO {lit(str(tmp))} (HEADER, DELIMITER ',')",
+        [batch_id],
+    )
+    tmp.replace(final)
+    return final
+
+
+def repair_quarantine_files(ws: Workspace) -> None:
+    """Re-export quarantine CSVs a killed process committed but did not write (the table is the truth)."""
+    for stale in ws.quarantine_dir.glob("*.csv.tmp"):
+        stale.unlink()
+    for (batch_id,) in ws.con.execute("SELECT DISTINCT batch_id FROM quarantine").fetchall():
+        if not (ws.quarantine_dir / f"{batch_id}.csv").exists():
+            export_quarantine(ws, batch_id)
+
+
+def ingest_files(
+    ws: Workspace,
+    paths: Sequence[Path],
+    mapping: ColumnMapping | None = None,
+    preset: str | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> IngestReport:
+    """Ingest event files (CSV, JSON lines, Parquet; gzip ok) in one transaction.
+
+    Files whose exact bytes were ingested before are reported as duplicates without re-reading.
+    """
+    repair_quarantine_files(ws)
+    run = _Run(ws)
+    progress.start("Ingesting events", total=len(paths))
+    with ws.transaction():
+        for path in paths:
+            run.events_file(Path(path), mapping or IDENTITY, preset)
+            progress.advance()
+    progress.finish()
+    return run.finish()
+
+
+def ingest_dataset(
+    ws: Workspace,
+    dataset_dir: Path,
+    mapping: ColumnMapping | None = None,
+    preset: str | None = None,
+    strict_questionnaires: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> IngestReport:
+    """Ingest a review directory (the dataset contract in DESIGN.md) into the workspace.
+
+    Reference files first (events need the organisations' time zones), then `events/`, all in one
+    transaction; then `questionnaires/` through the questionnaire importer.
+    """
+    dataset_dir = Path(dataset_dir)
+    if not dataset_dir.is_dir():
+        raise InputError(f"{dataset_dir}: not a directory (expected a review dataset directory)")
+    orgs = dataset_dir / ORGANISATIONS.file
+    if not orgs.exists() and not ws.count("organisations"):
+        raise InputError(
+            f"{dataset_dir}: {ORGANISATIONS.file} is missing (required: {', '.join(ORGANISATIONS.required)})"
+        )
+    events_path = dataset_dir / "events"
+    if not events_path.exists():
+        alternatives = sorted(dataset_dir.glob("events.*"))
+        if not alternatives:
+            raise InputError(f"{dataset_dir}: no events/ directory (the access logs are required)")
+        events_path = alternatives[0]
+    files, skipped = event_files(events_path)
+    repair_quarantine_files(ws)
+    run = _Run(ws)
+    run.report.skipped_files.extend(skipped)
+    steps = sum((dataset_dir / t.file).exists() for t in REFERENCE_TABLES) + len(files)
+    progress.start("Ingesting", total=steps)
+    with ws.transaction():
+        for table in REFERENCE_TABLES:
+            path = dataset_dir / table.file
+            if not path.exists():
+                if table is not ORGANISATIONS:
+                    run.report.missing_reference.append(table.file)
+                continue
+            digest, done = run.seen(path, table.name)
+            if done:
+                run.report.files.append(done)
+            else:
+                run.record(digest, ingest_reference_file(ws.con, table, path, run.batch_id, run.now))
+            progress.advance()
+        for path in files:
+            run.events_file(path, mapping or IDENTITY, preset)
+            progress.advance()
+    progress.finish()
+    report = run.finish()
+    qdir = dataset_dir / "questionnaires"
+    if qdir.is_dir():
+        report.questionnaires = _import_questionnaires(ws, qdir, strict_questionnaires)
+    return report
+
+
+def _import_questionnaires(ws: Workspace, qdir: Path, strict: bool) -> dict[str, object]:
+    from audit_kit.questionnaires.importer import import_files
+
+    paths = sorted(p for p in qdir.iterdir() if p.is_file() and not p.name.startswith("."))
+    result = import_files(ws, paths, strict=strict)
+    dump = getattr(result, "model_dump", None)
+    return dump(mode="json") if dump else dict(result.__dict__)
+

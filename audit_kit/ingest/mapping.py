@@ -1,0 +1,75 @@
+"""Column mapping files: read any CSV or JSON log by saying which source field is which canonical one.
+
+Example (`mapping.yaml`)::
+
+    columns:            # canonical field: source column (JSON: a dotted path into each object)
+      timestamp: EventTime
+      user_id: Operator
+      org_id: Site
+      record_id: ChildRef
+      action: Verb
+      outcome: Result
+    timestamp_format: "%d/%m/%Y %H:%M:%S"   # strptime format; omit for ISO 8601
+    timezone: Europe/London                 # zone of naive timestamps (no Z or offset)
+    delimiter: ";"                          # CSV separator; default comma (tab for .tsv)
+    values:                                 # value maps applied before validation
+      action: {READ: view, LIST: search, DL: export}
+      outcome: {OK: success, DENY: denied}
+    constants:                              # a fixed value for a field the log lacks
+      org_id: LA001
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from audit_kit.errors import ConfigError
+from audit_kit.safeyaml import load_yaml_file
+from audit_kit.schema import EVENT_INPUT_FIELDS
+
+
+class ColumnMapping(BaseModel):
+    """How a source log's fields map to the canonical event fields (validated, unknown keys refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, str] = {}
+    delimiter: str | None = None  # CSV field separator; default by extension (.tsv tab, else comma)
+    timestamp_format: str | None = None
+    timezone: str | None = None
+    values: dict[str, dict[str, str]] = {}
+    constants: dict[str, str] = {}
+
+    @field_validator("columns", "values", "constants")
+    @classmethod
+    def _canonical_keys(cls, v: dict[str, object]) -> dict[str, object]:
+        unknown = sorted(set(v) - set(EVENT_INPUT_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {', '.join(unknown)}; expected some of {', '.join(EVENT_INPUT_FIELDS)}"
+            )
+        return v
+
+    def source_for(self, field: str) -> str:
+        """The source column (or JSON path) holding `field`; the field's own name by default."""
+        return self.columns.get(field, field)
+
+
+IDENTITY = ColumnMapping()
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """Load and validate a mapping file; errors name the file and the key path."""
+    data = load_yaml_file(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a mapping file must be a YAML mapping with keys columns, values, …")
+    try:
+        return ColumnMapping.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: key {key}: {first['msg']}") from None

@@ -1,0 +1,138 @@
+"""Load the reference tables (organisations, users, subjects, involvements) with the same guarantees
+as events: every row stored, counted as a duplicate, or quarantined with a reason."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from audit_kit.ingest.models import FileReport
+from audit_kit.ingest.sources import csv_source, drop_temp, ident, lit, numbered, quarantine_rejects
+from audit_kit.schema import ORG_TYPES, Table
+
+_TRUE = "('true', 't', '1', 'yes', 'y')"
+_FALSE = "('false', 'f', '0', 'no', 'n')"
+_HOURS_RE = r"^([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$"
+
+
+def _typed(col: str, sql_type: str) -> str:
+    c = ident(col)
+    if sql_type == "BOOLEAN":
+        return f"CASE WHEN lower({c}) IN {_TRUE} THEN true WHEN lower({c}) IN {_FALSE} THEN false END"
+    if sql_type == "VARCHAR":
+        return c
+    return f"try_cast({c} AS {sql_type})"
+
+
+def _checks(table: Table) -> list[str]:
+    checks = []
+    for col in table.columns:
+        c = ident(col.name)
+        if col.required:
+            checks.append(f"CASE WHEN {c} IS NULL THEN '{col.name} is missing' END")
+        if col.type != "VARCHAR":
+            expected = {"DATE": "a date (YYYY-MM-DD)", "BOOLEAN": "true or false", "INTEGER": "a whole number"}
+            checks.append(
+                f"CASE WHEN {c} IS NOT NULL AND ({_typed(col.name, col.type)}) IS NULL "
+                f"THEN '{col.name} \"' || left({c}, 60) || '\" is not {expected.get(col.type, col.type)}' END"
+            )
+    if table.name == "organisations":
+        checks.append(
+            f"CASE WHEN type IS NOT NULL AND _type NOT IN ({', '.join(lit(t) for t in ORG_TYPES)}) "
+            f"THEN 'type \"' || left(type, 60) || '\" is not one of {', '.join(ORG_TYPES)}' END"
+        )
+        checks.append(
+            "CASE WHEN timezone IS NOT NULL AND timezone NOT IN (SELECT name FROM pg_timezone_names()) "
+            "THEN 'timezone \"' || left(timezone, 60) || '\" is not an IANA time zone such as Europe/London' END"
+        )
+        checks.append(
+            f"CASE WHEN working_hours IS NOT NULL AND NOT regexp_matches(working_hours, {lit(_HOURS_RE)}) "
+            "THEN 'working_hours \"' || left(working_hours, 60) || '\" is not HH:MM-HH:MM' END"
+        )
+    if table.name in ("users", "involvements"):
+        checks.append(
+            "CASE WHEN try_cast(end_date AS DATE) < try_cast(start_date AS DATE) "
+            "THEN 'end_date is before start_date' END"
+        )
+    return checks
+
+
+def ingest_reference_file(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path, batch_id: str, ingested_at: datetime
+) -> FileReport:
+    """Upsert one reference CSV by the table's key; the caller owns the transaction."""
+    source = csv_source(con, path, table.names, table.required)
+    tag = "_r" + re.sub(r"\W", "", batch_id)[-8:] + table.name
+    typed = []
+    for col in table.columns:
+        expr = _typed(col.name, col.type)
+        if table.name == "organisations" and col.name == "type":
+            expr = "_type"
+        typed.append(f"{expr} AS {ident(col.name)}")
+    key_cols = ", ".join(ident(k) for k in table.key)
+    content = "md5(concat_ws(chr(31), " + ", ".join(
+        f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in table.names
+    ) + "))"
+    type_norm = ", replace(lower(trim(type)), ' ', '_') AS _type" if table.name == "organisations" else ""
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE {tag} AS
+            WITH s AS ({source.sql}),
+            p AS (SELECT *{type_norm} FROM s),
+            v AS (SELECT _k, _row, _raw, concat_ws('; ', {', '.join(_checks(table))}) AS _reason,
+                         {', '.join(typed)} FROM p)
+            SELECT *, {content} AS _content,
+                   row_number() OVER (PARTITION BY {key_cols} ORDER BY _k) AS _nth,
+                   first(_k) OVER (PARTITION BY {key_cols} ORDER BY _k) AS _first_k,
+                   first({content}) OVER (PARTITION BY {key_cols} ORDER BY _k) AS _first_content
+            FROM v"""
+        )
+        return _upsert(con, table, tag, source.rejects_table, path, batch_id, ingested_at, key_cols)
+    finally:
+        drop_temp(con, source, tag, f"{tag}_shift")
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, table: Table, tag: str, rejects: str | None, path: Path,
+    batch_id: str, ingested_at: datetime, key_cols: str,
+) -> FileReport:
+    where_ok = "_reason = ''"
+    # A later row repeating a key with different values is a conflict, not a silent overwrite.
+    con.execute(
+        f"""UPDATE {tag} SET _reason = 'repeats the key ({', '.join(table.key)}) of row ' || (_first_k + 1)
+            || ' with different values'
+            WHERE {where_ok} AND _nth > 1 AND _content <> _first_content"""
+    )
+    frm, row, rejected = numbered(con, tag, rejects)
+    if rejected:
+        quarantine_rejects(con, rejects, batch_id, path, table.name, ingested_at)
+    con.execute(
+        f"INSERT INTO quarantine SELECT ?, ?, {row}, ?, n._reason, n._raw, ? FROM {frm} WHERE n._reason <> ''",
+        [batch_id, str(path), table.name, ingested_at],
+    )
+    parsed, invalid = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}"
+    ).fetchone()  # type: ignore[misc]
+    cols = ", ".join(ident(c) for c in table.names)
+    existing_content = "md5(concat_ws(chr(31), " + ", ".join(
+        f"coalesce(CAST(t.{ident(c)} AS VARCHAR), chr(0))" for c in table.names
+    ) + "))"
+    join = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM n.{ident(k)}" for k in table.key)
+    fresh = f"SELECT * FROM {tag} n WHERE n._reason = '' AND n._nth = 1"
+    unchanged = con.execute(
+        f"SELECT count(*) FROM ({fresh}) n JOIN {ident(table.name)} t ON {join} "
+        f"WHERE {existing_content} = n._content"
+    ).fetchone()[0]  # type: ignore[index]
+    con.execute(
+        f"DELETE FROM {ident(table.name)} t WHERE EXISTS (SELECT 1 FROM ({fresh}) n WHERE {join})"
+    )
+    con.execute(f"INSERT INTO {ident(table.name)} ({cols}) SELECT {cols} FROM ({fresh})")
+    valid = parsed - invalid
+    stored = con.execute(f"SELECT count(*) FROM ({fresh})").fetchone()[0] - unchanged  # type: ignore[index]
+    return FileReport(
+        path=str(path), kind=table.name, read=parsed + rejected, stored=stored,
+        quarantined=invalid + rejected, duplicates=valid - stored,
+    )

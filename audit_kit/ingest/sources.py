@@ -1,0 +1,297 @@
+"""Turn one input file into a SQL source of canonical string fields, whatever its format.
+
+Every source yields the same columns: `_k` (order in the file), `_row` (row number when the reader
+knows it exactly, else NULL — CSV rows are numbered after the scan, see `csv_row_numbers`),
+`_error` (a reader-level reason: malformed JSON, an unmappable record), `_raw` (the record's text, for
+quarantine) and one VARCHAR column per requested canonical field. Validation happens once, later,
+whatever the source.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from audit_kit.errors import InputError
+from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def base_suffix(path: Path) -> str:
+    """The format suffix, looking through .gz: 'events.csv.gz' -> '.csv'."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def file_format(path: Path) -> str | None:
+    """'csv', 'jsonl' or 'parquet' from the file name, or None if audit-kit cannot read it."""
+    suffix = base_suffix(path)
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    return None
+
+
+@dataclass
+class Source:
+    """A staged file: the SQL to select from, and temp objects to drop afterwards."""
+
+    sql: str
+    path: Path
+    fmt: str
+    rejects_table: str | None = None  # CSV rows the parser rejected (line, csv_line, error_message)
+    temp_objects: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)  # Arrow tables registered as views
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        for obj in self.temp_objects:
+            con.execute(f"DROP TABLE IF EXISTS {obj}")
+        for name in self.registered:
+            con.unregister(name)
+
+
+def _tag() -> str:
+    return "_s" + secrets.token_hex(4)
+
+
+def _value_map(expr: str, values: dict[str, str] | None) -> str:
+    if not values:
+        return expr
+    cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in values.items())
+    return f"(CASE trim({expr}) {cases} ELSE {expr} END)"
+
+
+def csv_dialect(path: Path, mapping: ColumnMapping = IDENTITY) -> str:
+    """read_csv options fixing the dialect: a sniffer guessing from sample rows is fooled by the very
+    malformed rows we must quarantine. Delimiter by extension (.tsv tab, else comma) unless mapped."""
+    delim = mapping.delimiter or ("\t" if base_suffix(path) == ".tsv" else ",")
+    return f"delim={lit(delim)}, quote='\"', escape='\"', header=true, all_varchar=true"
+
+
+def csv_header(path: Path, mapping: ColumnMapping = IDENTITY) -> list[str]:
+    """Column names from a CSV file's first line (gzip aware)."""
+    delim = mapping.delimiter or ("\t" if base_suffix(path) == ".tsv" else ",")
+    head = sniff_head(path, 1 << 16)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the header line is not UTF-8 text") from None
+    return [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
+
+
+def csv_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fields: Sequence[str],
+    required: Sequence[str],
+    mapping: ColumnMapping = IDENTITY,
+) -> Source:
+    """Stage a CSV file. Missing required columns are a file-level InputError naming them."""
+    header = csv_header(path, mapping)
+    present = {h.strip(): h for h in header}
+    missing = [
+        f for f in required if mapping.source_for(f) not in present and f not in mapping.constants
+    ]
+    if missing:
+        want = ", ".join(f"{f}" + (f" (mapped from {mapping.source_for(f)})" if f in mapping.columns else "")
+                         for f in missing)
+        raise InputError(
+            f"{path}: missing required column(s) {want}; the header has: {', '.join(header) or '(nothing)'}",
+            hint="rename the columns, or pass --mapping FILE to say which source column is which",
+        )
+    tag = _tag()
+    select = []
+    for f in fields:
+        src = mapping.source_for(f)
+        if src in present:
+            expr = f"nullif(trim({ident(present[src])}), '')"
+        elif f in mapping.constants:
+            expr = lit(mapping.constants[f])
+        else:
+            expr = "CAST(NULL AS VARCHAR)"
+        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    raw = "concat_ws(',', " + ", ".join(f"coalesce({ident(h)}, '')" for h in header) + ")"
+    sql = (
+        f"SELECT row_number() OVER () AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
+        f"{raw} AS _raw, {', '.join(select)} "
+        f"FROM read_csv({lit(str(path))}, {csv_dialect(path, mapping)}, store_rejects=true, "
+        f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
+    )
+    return Source(sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej",
+                  temp_objects=[tag + "_rej", tag + "_scan"])
+
+
+def _json_path(src: str) -> str:
+    parts = src.split(".")
+    return "$" + "".join(f'."{p}"' if not p.isidentifier() else f".{p}" for p in parts)
+
+
+def jsonl_source(
+    con: duckdb.DuckDBPyConnection, path: Path, fields: Sequence[str], mapping: ColumnMapping = IDENTITY
+) -> Source:
+    """Stage a JSON-lines file: each non-blank line one object; a bad line is a row with `_error`."""
+    # Read whole lines as text (no quoting, an unlikely delimiter) so one bad line cannot abort the file.
+    lines = (
+        f"SELECT row_number() OVER () AS _n, line FROM read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, "
+        "header=false, delim='\x01', quote='', escape='', auto_detect=false, strict_mode=false, "
+        "max_line_size=1048576)"
+    )
+    select = []
+    for f in fields:
+        if f in mapping.constants and f not in mapping.columns:
+            expr = lit(mapping.constants[f])
+        else:
+            expr = f"nullif(trim(json_extract_string(doc, {lit(_json_path(mapping.source_for(f)))})), '')"
+        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    sql = (
+        "WITH l AS (" + lines + "), "
+        "j AS (SELECT _n, line, CASE WHEN json_valid(line) AND left(ltrim(line), 1) = '{' "
+        "THEN line::JSON END AS doc FROM l WHERE trim(line) <> '') "
+        "SELECT _n AS _k, _n AS _row, "
+        "CASE WHEN doc IS NULL THEN 'not a JSON object' END AS _error, "
+        "left(line, 2000) AS _raw, " + ", ".join(select) + " FROM j"
+    )
+    return Source(sql=sql, path=path, fmt="jsonl")
+
+
+def parquet_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fields: Sequence[str],
+    required: Sequence[str],
+    mapping: ColumnMapping = IDENTITY,
+) -> Source:
+    """Stage a Parquet file; typed timestamps become ISO strings in UTC."""
+    try:
+        schema = con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({lit(str(path))}))"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+    types = dict(schema)
+    missing = [f for f in required if mapping.source_for(f) not in types and f not in mapping.constants]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}")
+    select = []
+    for f in fields:
+        src = mapping.source_for(f)
+        if src in types:
+            t = types[src].upper()
+            col = ident(src)
+            if t.startswith("TIMESTAMP WITH TIME ZONE"):
+                expr = f"strftime({col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')"
+            elif t.startswith("TIMESTAMP"):  # Parquet timestamps are UTC-adjusted by convention
+                expr = f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+            else:
+                expr = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+        elif f in mapping.constants:
+            expr = lit(mapping.constants[f])
+        else:
+            expr = "CAST(NULL AS VARCHAR)"
+        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    raw = "left(CAST(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in types) + ") AS VARCHAR), 2000)"
+    sql = (
+        f"SELECT file_row_number + 1 AS _k, file_row_number + 1 AS _row, CAST(NULL AS VARCHAR) AS _error, "
+        f"{raw} AS _raw, {', '.join(select)} FROM read_parquet({lit(str(path))}, file_row_number=true)"
+    )
+    return Source(sql=sql, path=path, fmt="parquet")
+
+
+def arrow_source(con: duckdb.DuckDBPyConnection, path: Path, table: object, fields: Sequence[str]) -> Source:
+    """Stage rows a format preset already mapped (columns _row, _raw, _error and canonical fields)."""
+    tag = _tag()
+    con.register(tag, table)
+    cols = set(getattr(table, "column_names", []))
+    select = [f"{ident(f)}::VARCHAR AS {ident(f)}" if f in cols else f"CAST(NULL AS VARCHAR) AS {ident(f)}"
+              for f in fields]
+    sql = (
+        f"SELECT _row::BIGINT AS _k, _row::BIGINT AS _row, _error::VARCHAR AS _error, _raw::VARCHAR AS _raw, "
+        f"{', '.join(select)} FROM {tag}"
+    )
+    return Source(sql=sql, path=path, fmt="preset", registered=[tag])
+
+
+def sniff_head(path: Path, n: int = 4096) -> bytes:
+    """The first bytes of a file, decompressed if it is gzip."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            return fh.read(n)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+
+
+def numbered(con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None) -> tuple[str, str, int]:
+    """FROM clause and row-number expression for staged table `tag`, plus the count of rejected lines.
+
+    The CSV parser drops the lines it rejects, so parsed row k sits after every rejected line r_i
+    with r_i - i <= k (i counted from 1); an ASOF join against that small table restores the file's
+    row numbers (header = row 1). Sources that know their rows (`_row`) keep them.
+    """
+    rejected = 0
+    if rejects_table:
+        rejected = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]  # type: ignore[index]
+    if not rejected:
+        return f"{tag} n", "coalesce(n._row, n._k + 1)", 0
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {tag}_shift AS
+        SELECT threshold, max(shift) AS shift FROM (
+            SELECT line - row_number() OVER (ORDER BY line) AS threshold, row_number() OVER (ORDER BY line) AS shift
+            FROM (SELECT DISTINCT line FROM {rejects_table})) GROUP BY threshold"""
+    )
+    return (
+        f"{tag} n ASOF LEFT JOIN {tag}_shift s ON n._k >= s.threshold",
+        "coalesce(n._row, n._k + 1 + coalesce(s.shift, 0))",
+        rejected,
+    )
+
+
+def quarantine_rejects(
+    con: duckdb.DuckDBPyConnection, rejects_table: str | None, batch_id: str, path: Path, kind: str,
+    at: object,
+) -> None:
+    """Copy the CSV parser's rejected lines into the quarantine, one row per line with its first error."""
+    if not rejects_table:
+        return
+    con.execute(
+        f"""INSERT INTO quarantine
+        SELECT ?, ?, line, ?, 'malformed CSV row: ' || first(error_message ORDER BY column_idx),
+               first(csv_line), ?
+        FROM {rejects_table} GROUP BY line""",
+        [batch_id, str(path), kind, at],
+    )
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, source: Source, *tables: str) -> None:
+    """Drop a file's temporary tables. After a failed statement the transaction is aborted and
+    rolls them back anyway, so errors here are not worth masking the original one."""
+    try:
+        for t in tables:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        source.drop(con)
+    except duckdb.Error:
+        pass
