@@ -10,17 +10,62 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from audit_kit import __version__
 from audit_kit.errors import AuditKitError, ExitCode
 
-# The plain registry of commands: module paths, each with register(app). Order is --help order.
-# Add one line per command module; keep each on its own line (several people edit this list).
-COMMANDS: list[str] = [
-]
+# The plain registry of commands: name -> (module with register(app), one-line summary).
+# Modules are imported only when their command runs, so `audit-kit --help` and each command start
+# fast whatever their libraries import. Order is --help order. One line per command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("audit_kit.cli.synth", "Generate a synthetic review world with labelled misuse."),
+    "ingest": ("audit_kit.cli.ingest", "Validate and store a review dataset; quarantine bad rows."),
+    "checklist": ("audit_kit.cli.checklist", "List, show, validate and import control catalogues."),
+    "questionnaire": ("audit_kit.cli.questionnaire", "Make questionnaire templates and import answers."),
+    "score": ("audit_kit.cli.score", "Score organisations' questionnaires against a catalogue."),
+    "detect": ("audit_kit.cli.detect", "Detect inappropriate access against learned baselines."),
+    "graph": ("audit_kit.cli.graph", "Draw or export graphs of access patterns."),
+    "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
+    "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
+    "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports a command's module only when that command is used."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in self.commands if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, summary = COMMANDS[cmd_name]
+        if self._listing:  # the root --help needs only the summary line
+            return TyperCommand(name=cmd_name, help=summary, short_help=summary)
+        if cmd_name not in self.commands:
+            sub = typer.Typer()
+            importlib.import_module(module).register(sub)
+            cmd = typer.main.get_command(sub)
+            commands = getattr(cmd, "commands", None)
+            self.commands[cmd_name] = commands[cmd_name] if commands and cmd_name in commands else cmd
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        LazyGroup._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            LazyGroup._listing = False
+
 
 app = typer.Typer(
     name="audit-kit",
@@ -29,6 +74,7 @@ app = typer.Typer(
         "Example: audit-kit synth world && audit-kit assess world -o risk-assessment.pdf\n\n"
         "Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error, 3 internal error."
     ),
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -51,10 +97,6 @@ def _root(
 ) -> None:
     global _debug
     _debug = debug or bool(os.environ.get("AUDIT_KIT_DEBUG"))
-
-
-for _module in COMMANDS:
-    importlib.import_module(_module).register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,15 @@ import duckdb
 
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
 from audit_kit.ingest.models import FileReport
-from audit_kit.ingest.sources import Source, drop_temp, ident, lit, numbered, quarantine_rejects
+from audit_kit.ingest.sources import (
+    Source,
+    create_staged,
+    drop_temp,
+    ident,
+    lit,
+    numbered,
+    quarantine_rejects,
+)
 from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, EVENT_INPUT_FIELDS, OUTCOMES, RECORD_ACTIONS
 
 _OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
@@ -76,7 +84,8 @@ def ingest_event_source(
         "session_id, source_ip, purpose, records_returned))"
     )
     fields = ", ".join(ident(f) for f in EVENT_INPUT_FIELDS if f not in ("action", "outcome"))
-    con.execute(
+    create_staged(
+        con,
         f"""CREATE TEMP TABLE {tag} AS
         WITH s AS ({source.sql}),
         p AS (
@@ -90,7 +99,8 @@ def ingest_event_source(
         SELECT _k, _row, _raw, {fields}, _action AS action, _outcome AS outcome, _ts, _rr, _bg,
                coalesce(event_id, {content_hash}) AS _event_id,
                {_reasons_expr(mapping)} AS _reason
-        FROM t"""
+        FROM t""",
+        source.path,
     )
     try:
         return _store(con, tag, source, batch_id, ingested_at)

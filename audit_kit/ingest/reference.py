@@ -10,7 +10,15 @@ from pathlib import Path
 import duckdb
 
 from audit_kit.ingest.models import FileReport
-from audit_kit.ingest.sources import csv_source, drop_temp, ident, lit, numbered, quarantine_rejects
+from audit_kit.ingest.sources import (
+    create_staged,
+    csv_source,
+    drop_temp,
+    ident,
+    lit,
+    numbered,
+    quarantine_rejects,
+)
 from audit_kit.schema import ORG_TYPES, Table
 
 _TRUE = "('true', 't', '1', 'yes', 'y')"
@@ -78,7 +86,8 @@ def ingest_reference_file(
     ) + "))"
     type_norm = ", replace(lower(trim(type)), ' ', '_') AS _type" if table.name == "organisations" else ""
     try:
-        con.execute(
+        create_staged(
+            con,
             f"""CREATE TEMP TABLE {tag} AS
             WITH s AS ({source.sql}),
             p AS (SELECT *{type_norm} FROM s),
@@ -88,7 +97,8 @@ def ingest_reference_file(
                    row_number() OVER (PARTITION BY {key_cols} ORDER BY _k) AS _nth,
                    first(_k) OVER (PARTITION BY {key_cols} ORDER BY _k) AS _first_k,
                    first({content}) OVER (PARTITION BY {key_cols} ORDER BY _k) AS _first_content
-            FROM v"""
+            FROM v""",
+            path,
         )
         return _upsert(con, table, tag, source.rejects_table, path, batch_id, ingested_at, key_cols)
     finally:

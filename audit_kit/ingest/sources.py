@@ -84,11 +84,12 @@ def _value_map(expr: str, values: dict[str, str] | None) -> str:
     return f"(CASE trim({expr}) {cases} ELSE {expr} END)"
 
 
-def csv_dialect(path: Path, mapping: ColumnMapping = IDENTITY) -> str:
-    """read_csv options fixing the dialect: a sniffer guessing from sample rows is fooled by the very
-    malformed rows we must quarantine. Delimiter by extension (.tsv tab, else comma) unless mapped."""
+def csv_dialect(path: Path, header: list[str], mapping: ColumnMapping = IDENTITY) -> str:
+    """read_csv options fixing the dialect and columns: a sniffer guessing from sample rows is fooled
+    by the very malformed rows we must quarantine. Delimiter by extension (.tsv tab, else comma)."""
     delim = mapping.delimiter or ("\t" if base_suffix(path) == ".tsv" else ",")
-    return f"delim={lit(delim)}, quote='\"', escape='\"', header=true, all_varchar=true"
+    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+    return f"delim={lit(delim)}, quote='\"', escape='\"', header=true, auto_detect=false, columns={columns}"
 
 
 def csv_header(path: Path, mapping: ColumnMapping = IDENTITY) -> list[str]:
@@ -100,7 +101,11 @@ def csv_header(path: Path, mapping: ColumnMapping = IDENTITY) -> list[str]:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: the header line is not UTF-8 text") from None
-    return [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
+    header = [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{path}: row 1: the header repeats column(s) {', '.join(dupes)}")
+    return header
 
 
 def csv_source(
@@ -138,7 +143,7 @@ def csv_source(
     sql = (
         f"SELECT row_number() OVER () AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
         f"{raw} AS _raw, {', '.join(select)} "
-        f"FROM read_csv({lit(str(path))}, {csv_dialect(path, mapping)}, store_rejects=true, "
+        f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
     )
     return Source(sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej",
@@ -295,3 +300,18 @@ def drop_temp(con: duckdb.DuckDBPyConnection, source: Source, *tables: str) -> N
         source.drop(con)
     except duckdb.Error:
         pass
+
+
+def create_staged(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
+    """Run the statement that reads a file; a file the parser cannot read at all is one InputError
+    naming it (nothing is stored), while row-level problems are quarantined by the caller."""
+    try:
+        con.execute(sql)
+    except duckdb.InvalidInputException as exc:
+        lines = str(exc).splitlines()
+        where = next((ln.strip() for ln in lines if ln.strip().lower().startswith("line")), "")
+        reason = lines[0].replace("Invalid Input Error: ", "")
+        raise InputError(
+            f"{path}: cannot be parsed: {reason}" + (f" ({where})" if where else ""),
+            hint="check the file's line endings, quoting and encoding (UTF-8)",
+        ) from None

@@ -74,6 +74,8 @@ def detect_preset(path: Path) -> str | None:
     Only JSON files are candidates: CSV and Parquet files are left to ingest's own readers.
     """
     head = read_head(Path(path))
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
     if head.lstrip()[:1] not in (b"{", b"["):
         return None
     for name, preset in PRESETS.items():

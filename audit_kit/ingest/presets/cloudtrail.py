@@ -80,7 +80,7 @@ class CloudTrailPreset(JsonPreset):
             "timestamp": timestamp,
             "user_id": user_id,
             "org_id": org_id,
-            "record_id": self._record(record) if action not in ("login", "logout") else None,
+            "record_id": self._record(record) if action not in ("login", "logout", "search") else None,
             "action": action,
             "outcome": self._outcome(record, name),
             "source_ip": ip_or_none(record.get("sourceIPAddress")),

@@ -133,23 +133,19 @@ class OcsfPreset(JsonPreset):
 
     @staticmethod
     def _action(record: dict[str, Any], class_uid: int, activity: int | None) -> str:
-        label = f"{activity}" + (f" ({record['activity_name']})" if text(record.get("activity_name")) else "")
+        known = AUTH_NAMES if class_uid == AUTHENTICATION else DATASTORE_NAMES if class_uid == DATASTORE else {}
+        name = text(record.get("activity_name")) or known.get(activity if activity is not None else -1)
+        label = ("missing" if activity is None else str(activity)) + (f" ({name})" if name else "")
         if class_uid == AUTHENTICATION:
             if activity in AUTH_ACTIONS:
                 return AUTH_ACTIONS[activity]
-            raise Unmappable(
-                f"OCSF Authentication activity {label if activity is not None else 'missing'} "
-                f"({AUTH_NAMES.get(activity or 0, 'unknown')}) is not a logon (1) or logoff (2)"
-            )
+            raise Unmappable(f"OCSF Authentication activity {label} is not a logon (1) or logoff (2)")
         operation = first_text(get(record, "api", "operation"), get(record, "query_info", "query_string")) or ""
         verb = next((a for pattern, a in OPERATION_VERBS if pattern.search(operation)), None)
         if class_uid == DATASTORE:
             if activity in DATASTORE_ACTIONS:
                 return DATASTORE_ACTIONS[activity]
-            raise Unmappable(
-                f"OCSF Datastore Activity {label if activity is not None else 'missing'} "
-                f"({DATASTORE_NAMES.get(activity or 0, 'unknown')}) has no canonical action"
-            )
+            raise Unmappable(f"OCSF Datastore Activity {label} has no canonical action")
         # API Activity: a Read whose operation is a search/list is a search; Other needs the operation.
         if activity == 2 and verb in ("search", "export", "print"):
             return verb
@@ -158,7 +154,7 @@ class OcsfPreset(JsonPreset):
         if verb:
             return verb
         raise Unmappable(
-            f"OCSF API Activity {label if activity is not None else 'missing'} with api.operation "
+            f"OCSF API Activity {label} with api.operation "
             f"{operation or 'missing'!r} has no canonical action"
         )
 

@@ -213,10 +213,10 @@ def _ndjson(lines: Any, unwrap: Unwrapper, offset: int, counter: list[int] | Non
             continue
         text: str | None = None
         try:
-            text = _decode(line).strip()
+            text = _decode(line).rstrip("\r\n")
             value = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
-            raw = text if text is not None else line.decode("utf-8", "replace").strip()
+            raw = text if text is not None else line.decode("utf-8", "replace").rstrip("\r\n")
             row = line_no
             if counter is not None:
                 counter[0] += 1
