@@ -17,6 +17,7 @@ from audit_kit.errors import InputError
 from audit_kit.ingest.events import ingest_event_source
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping, load_mapping
 from audit_kit.ingest.models import FileReport, IngestReport
+from audit_kit.ingest.presets import PRESETS, detect_preset, shielded_records
 from audit_kit.ingest.reference import ingest_reference_file
 from audit_kit.ingest.sources import (
     Source,
@@ -72,13 +73,12 @@ def event_files(path: Path) -> tuple[list[Path], list[tuple[str, str]]]:
 def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: str | None) -> Source:
     fmt = file_format(path)
     if preset is None and fmt == "jsonl":
-        preset = _detect_preset(path)
+        preset = detect_preset(path)
     if preset:
-        from audit_kit.ingest.presets import PRESETS
-
         if preset not in PRESETS:
             raise InputError(f"unknown preset {preset!r}; expected one of {', '.join(sorted(PRESETS))}")
-        return arrow_source(ws.con, path, PRESETS[preset].read(path), EVENT_INPUT_FIELDS)
+        table = PRESETS[preset].read(path)
+        return arrow_source(ws.con, path, table, EVENT_INPUT_FIELDS, mapping, shielded_records(table))
     if fmt == "csv":
         return csv_source(ws.con, path, EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, mapping)
     if fmt == "jsonl":
@@ -86,15 +86,6 @@ def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: st
     if fmt == "parquet":
         return parquet_source(ws.con, path, EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, mapping)
     raise InputError(f"{path}: cannot read this file type; expected .csv, .jsonl/.ndjson/.json or .parquet (gzip ok)")
-
-
-def _detect_preset(path: Path) -> str | None:
-    """A known audit-log format (FHIR AuditEvent, OCSF, CloudTrail) recognised from the file's start."""
-    try:
-        from audit_kit.ingest.presets import detect_preset
-    except ImportError:  # presets land with the formats work; until then JSON lines are canonical only
-        return None
-    return detect_preset(path)
 
 
 class _Run:
@@ -136,7 +127,10 @@ class _Run:
             self.record(digest, FileReport(path=str(path), kind="events", note="empty file"))
             return
         source = _events_source(self.ws, path, mapping, preset)
+        shielded = source.shielded_records
         self.record(digest, ingest_event_source(self.ws.con, source, self.batch_id, self.now, mapping))
+        if shielded:
+            mark_shielded(self.ws, shielded)
 
     def finish(self) -> IngestReport:
         """After commit: mirror this batch's quarantine to WS/quarantine/<batch>.csv, count unknowns."""
@@ -152,6 +146,19 @@ class _Run:
         ).fetchone()
         self.report.unknown_users, self.report.unknown_orgs = int(ids[0]), int(ids[1])  # type: ignore[index]
         return self.report
+
+
+def mark_shielded(ws: Workspace, record_ids: Sequence[str]) -> None:
+    """Record that a log labelled these children's records restricted (e.g. FHIR securityLabel R/V):
+    a known subject becomes shielded; an unknown one is added as shielded with no home area."""
+    ws.con.execute(
+        """INSERT INTO subjects (record_id, shielded)
+           SELECT DISTINCT r, true FROM (SELECT unnest(?::VARCHAR[]) AS r)
+           WHERE r NOT IN (SELECT record_id FROM subjects)""",
+        [list(record_ids)],
+    )
+    ws.con.execute("UPDATE subjects SET shielded = true WHERE list_contains(?::VARCHAR[], record_id)",
+                   [list(record_ids)])
 
 
 def export_quarantine(ws: Workspace, batch_id: str) -> Path:

@@ -65,6 +65,7 @@ class Source:
     rejects_table: str | None = None  # CSV rows the parser rejected (line, csv_line, error_message)
     temp_objects: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)  # Arrow tables registered as views
+    shielded_records: list[str] = field(default_factory=list)  # record ids the source labelled restricted
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         for obj in self.temp_objects:
@@ -226,18 +227,32 @@ def parquet_source(
     return Source(sql=sql, path=path, fmt="parquet")
 
 
-def arrow_source(con: duckdb.DuckDBPyConnection, path: Path, table: object, fields: Sequence[str]) -> Source:
-    """Stage rows a format preset already mapped (columns _row, _raw, _error and canonical fields)."""
+def arrow_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: object,
+    fields: Sequence[str],
+    mapping: ColumnMapping = IDENTITY,
+    shielded_records: Sequence[str] = (),
+) -> Source:
+    """Stage rows a format preset already mapped (columns _row, _raw, _error and canonical fields).
+
+    A mapping file still applies its `values` and `constants` (e.g. cloud account id -> org_id).
+    """
     tag = _tag()
     con.register(tag, table)
     cols = set(getattr(table, "column_names", []))
-    select = [f"{ident(f)}::VARCHAR AS {ident(f)}" if f in cols else f"CAST(NULL AS VARCHAR) AS {ident(f)}"
-              for f in fields]
+    select = []
+    for f in fields:
+        expr = f"nullif(trim({ident(f)}::VARCHAR), '')" if f in cols else "CAST(NULL AS VARCHAR)"
+        if f in mapping.constants:
+            expr = f"coalesce({expr}, {lit(mapping.constants[f])})"
+        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
     sql = (
         f"SELECT _row::BIGINT AS _k, _row::BIGINT AS _row, _error::VARCHAR AS _error, _raw::VARCHAR AS _raw, "
         f"{', '.join(select)} FROM {tag}"
     )
-    return Source(sql=sql, path=path, fmt="preset", registered=[tag])
+    return Source(sql=sql, path=path, fmt="preset", registered=[tag], shielded_records=list(shielded_records))
 
 
 def sniff_head(path: Path, n: int = 4096) -> bytes:

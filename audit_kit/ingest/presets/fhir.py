@@ -2,7 +2,7 @@
 
 The mapping (documented in docs/formats.md, tested in tests/formats/test_fhir.py):
 user and organisation from the requesting agent (`agent[requestor=true].who`, the organisation from
-an Organization agent or the user identifier's assigner); record from the Patient entity (or the
+the user identifier's assigner, else an Organization agent that is not the custodian); record from the Patient entity (or the
 R5 `patient`); action from `action` C/R/U/D/E with `subtype`/`code` deciding what an execute (E) was
 (search when a query, login/logout, export); outcome 0 → success, 4/8/12 → failure (denied when
 the description says access was refused); purpose from `purposeOfEvent` (R4) or `authorization`
@@ -43,6 +43,7 @@ PATIENT_ROLES = {"1", "patient"}  # R4 object-role 1 = Patient
 PERSON_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "Person")
 CLIENT_ROLE = "110153"  # DICOM Source Role ID: the client that made the request (IHE BALP)
 SERVER_ROLE = "110152"  # DICOM Destination Role ID
+NOT_USER_ORG = {SERVER_ROLE, "CST", "custodian"}  # v3-ParticipationType CST: the data's custodian
 HEAD_PATTERN = re.compile(rb'"resourceType"\s*:\s*"(AuditEvent|Bundle)"')
 
 
@@ -191,21 +192,26 @@ class FhirAuditEventPreset(JsonPreset):
         requestors = [a for a in agents if a.get("requestor") is True and is_person(a)]
         if requestors:
             return requestors[0]
-        people = [a for a in agents if is_person(a)]
+        # No requestor flag: the first person-like agent that is not the client or server software.
+        people = [a for a in agents if is_person(a) and not {CLIENT_ROLE, SERVER_ROLE} & set(codes(a.get("type")))]
         return people[0] if people else None
 
     @staticmethod
     def _org(agents: list[dict[str, Any]], user_agent: dict[str, Any]) -> str | None:
-        for a in agents:
-            if who_type(a.get("who")) == "Organization":
-                org = who_id(a.get("who"))
-                if org:
-                    return org
+        # The user's own identifier says who issued it (e.g. an ODS code): the most specific answer.
         assigner = get(user_agent, "who", "identifier", "assigner")
-        return first_text(
+        org = first_text(
             get(assigner, "identifier", "value"), reference_parts(get(assigner, "reference"))[1],
             get(assigner, "display"),
         )
+        if org:
+            return org
+        for a in agents:  # else an Organization agent that is not the record's custodian or the server
+            if who_type(a.get("who")) == "Organization" and not NOT_USER_ORG & set(codes(a.get("type"))):
+                org = who_id(a.get("who"))
+                if org:
+                    return org
+        return None
 
     @staticmethod
     def _action(record: dict[str, Any], entities: list[dict[str, Any]]) -> str:

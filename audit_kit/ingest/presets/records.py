@@ -32,7 +32,7 @@ RAW_LIMIT = 2000  # characters of the source record kept for the quarantine file
 # delivers files of a few MB; a FHIR Bundle bigger than this should be exported as NDJSON (Bulk Data).
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 HEAD_BYTES = 65536
-BATCH_ROWS = 50_000
+BATCH_ROWS = 10_000
 GZIP_MAGIC = b"\x1f\x8b"
 
 Mapped = dict[str, str | None]
@@ -153,7 +153,8 @@ def _iter(path: Path, fh: BinaryIO, unwrap: Unwrapper, cap: int) -> Iterator[Rec
         # line tells them apart (a document's second line is never a JSON value of its own).
         peeked: list[bytes] = []
         nxt = b""
-        while not nxt.strip():
+        # A bare opener line ("[" or "{") always starts a document, whatever follows.
+        while not nxt.strip() and first.strip() not in (b"{", b"["):
             nxt = fh.readline(cap + 1)
             if not nxt:
                 break
