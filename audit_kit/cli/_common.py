@@ -80,13 +80,25 @@ def emit_json(obj: Any, out: Path | None = None) -> None:
         sys.stdout.write(text)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula: text from untrusted inputs (organisation
+    names, questionnaire answers) starting with = + - @ gets a leading apostrophe. Numbers pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
 def emit_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: Path | None = None) -> None:
+    """Write rows as CSV (to `out` or stdout), formula-safe for spreadsheets."""
     fh = out.open("w", newline="") if out else sys.stdout
     try:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+            writer.writerow({k: csv_safe(row.get(k)) for k in columns})
     finally:
         if out:
             fh.close()

@@ -166,7 +166,11 @@ def export_quarantine(ws: Workspace, batch_id: str) -> Path:
     final = ws.quarantine_dir / f"{batch_id}.csv"
     tmp = final.with_suffix(".csv.tmp")
     ws.con.execute(
-        f"COPY (SELECT source_file, source_row AS row, kind, reason, raw FROM quarantine WHERE batch_id = ? "
+        # Raw rows are untrusted: a leading = + - @ would run as a formula when a reviewer opens the
+        # CSV in a spreadsheet, so the file gets an apostrophe (the quarantine table keeps the exact text).
+        "COPY (SELECT source_file, source_row AS row, kind, reason, "
+        "CASE WHEN left(raw, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN chr(39) || raw ELSE raw END AS raw "
+        f"FROM quarantine WHERE batch_id = ? "
         f"ORDER BY source_file, source_row) TO {lit(str(tmp))} (HEADER, DELIMITER ',')",
         [batch_id],
     )

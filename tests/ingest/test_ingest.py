@@ -237,3 +237,13 @@ def test_workspace_refuses_a_foreign_directory(tmp_path):
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "file.txt").write_text("x")
     assert run(["ingest", str(tmp_path / "stuff"), "--workspace", str(tmp_path / "stuff")]) == 2
+
+
+def test_quarantine_csv_is_formula_safe_for_spreadsheets(tmp_path, ws_path):
+    events = EVENTS + '=HYPERLINK("http://x"),2026-07-01T12:00:00Z,u1,LA001,c1,peek,success,,\n'
+    rep = _ingest(write_dataset(tmp_path / "ds", events=events), ws_path)
+    with Path(rep.quarantine_file).open() as fh:
+        raw = next(csv.DictReader(fh))["raw"]
+    assert raw.startswith("'=HYPERLINK")
+    with Workspace.open(ws_path) as ws:  # the table keeps the row exactly as read
+        assert ws.con.execute("SELECT raw FROM quarantine").fetchone()[0].startswith("=HYPERLINK")

@@ -1,0 +1,23 @@
+"""Control catalogues: typed models, the shipped checklists, validation and OSCAL import."""
+
+from __future__ import annotations
+
+from audit_kit.catalogue.loader import list_catalogues, load_catalogue, load_catalogue_file, parse_catalogue
+from audit_kit.catalogue.log_checks import DETECTOR_IDS, KNOWN_LOG_CHECKS, LOG_MEASURES
+from audit_kit.catalogue.models import FRAMEWORKS, AnswerType, Catalogue, Control, Direction, ScoringRule
+
+__all__ = [
+    "DETECTOR_IDS",
+    "FRAMEWORKS",
+    "KNOWN_LOG_CHECKS",
+    "LOG_MEASURES",
+    "AnswerType",
+    "Catalogue",
+    "Control",
+    "Direction",
+    "ScoringRule",
+    "list_catalogues",
+    "load_catalogue",
+    "load_catalogue_file",
+    "parse_catalogue",
+]

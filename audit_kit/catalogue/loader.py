@@ -1,0 +1,122 @@
+"""Find, load and validate control catalogues (`checklists/*.yaml` or any file path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from audit_kit.catalogue.models import Catalogue
+from audit_kit.errors import ConfigError, InputError
+from audit_kit.resources import checklists_dir
+from audit_kit.safeyaml import load_yaml_file
+
+_CACHE: dict[tuple[str, int, int], Catalogue] = {}
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _control_id(data: Any, loc: tuple[int | str, ...]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "controls" and isinstance(loc[1], int) and isinstance(data, dict):
+        controls = data.get("controls")
+        if isinstance(controls, list) and loc[1] < len(controls) and isinstance(controls[loc[1]], dict):
+            cid = controls[loc[1]].get("id")
+            return str(cid) if cid is not None else None
+    return None
+
+
+def validation_messages(exc: ValidationError, data: Any) -> list[str]:
+    """One line per pydantic error: key path, control id when known, and what was expected."""
+    lines = []
+    for err in exc.errors():
+        # Drop pydantic's internal tags (e.g. 'function-after[...]') from the location.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        path = _key_path(loc) or "(top level)"
+        cid = _control_id(data, loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{path}{f' ({cid})' if cid else ''}: {msg}")
+    return lines
+
+
+def parse_catalogue(data: Any, name: str) -> Catalogue:
+    """Validate already-parsed catalogue data; ConfigError lists every problem with its key path."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{name}: a catalogue must be a YAML mapping with id, title, version, source, controls"
+        )
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        lines = validation_messages(exc, data)
+        raise ConfigError(f"{name}: {len(lines)} problem(s) in catalogue:\n  " + "\n  ".join(lines)) from None
+
+
+def load_catalogue_file(path: Path) -> Catalogue:
+    """Load and validate one catalogue file (cached by path, size and mtime)."""
+    try:
+        st = path.stat()
+    except OSError:
+        raise ConfigError(f"{path}: catalogue file not found") from None
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        try:
+            data = load_yaml_file(path)
+        except InputError as exc:  # a catalogue is configuration: report it as such (same exit code)
+            raise ConfigError(exc.message, hint=exc.hint) from None
+        _CACHE[key] = parse_catalogue(data, str(path))
+    return _CACHE[key]
+
+
+def catalogue_dirs() -> list[Path]:
+    """Where catalogues are found by id: the shipped `checklists/`, then each directory in the
+    AUDIT_KIT_CHECKLISTS environment variable (os.pathsep-separated), e.g. for imported OSCAL catalogues."""
+    dirs = [checklists_dir()]
+    extra = os.environ.get("AUDIT_KIT_CHECKLISTS", "")
+    dirs += [Path(p) for p in extra.split(os.pathsep) if p]
+    return [d for d in dirs if d.is_dir()]
+
+
+def _shipped() -> list[Path]:
+    return [p for d in catalogue_dirs() for p in sorted(d.glob("*.yaml"))]
+
+
+def list_catalogues() -> list[Catalogue]:
+    """The catalogues found by id (shipped `checklists/*.yaml` and AUDIT_KIT_CHECKLISTS), sorted by id."""
+    return sorted((load_catalogue_file(p) for p in _shipped()), key=lambda c: c.id)
+
+
+def load_catalogue(id_or_path: str | Path) -> Catalogue:
+    """A shipped catalogue by id (e.g. 'accessing-organisation') or a catalogue file by path."""
+    text = str(id_or_path)
+    path = Path(text)
+    if isinstance(id_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
+        return load_catalogue_file(path)
+    for d in catalogue_dirs():
+        candidate = d / f"{text}.yaml"
+        if candidate.exists():
+            cat = load_catalogue_file(candidate)
+            if cat.id == text:
+                return cat
+    for p in _shipped():
+        cat = load_catalogue_file(p)
+        if cat.id == text:
+            return cat
+    known = ", ".join(c.id for c in list_catalogues()) or "none"
+    raise ConfigError(
+        f"unknown checklist {text!r}",
+        hint=f"known checklists: {known}; put its file in a directory named by AUDIT_KIT_CHECKLISTS",
+    )
