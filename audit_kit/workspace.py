@@ -41,6 +41,15 @@ _BOOKKEEPING_DDL = (
 )
 
 
+def fetch_one(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> tuple[Any, ...] | None:
+    """First row of a query, with the result fully drained: DuckDB 2 refuses further statements on a
+    connection (Ibis's included) while a result is left half-read, as `fetchone()` leaves it."""
+    rows = con.execute(query, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 class Workspace:
     """An open audit-kit workspace. Use `Workspace.open(path)` (or `create=True` for a new one)."""
 
@@ -105,9 +114,7 @@ class Workspace:
         for table in REFERENCE_TABLES:
             self.con.execute(table.ddl())
         self.con.execute(EVENTS.ddl())
-        self.con.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION]
-        )
+        self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
     # -- units of work -----------------------------------------------------------------------
     @contextmanager
@@ -140,20 +147,20 @@ class Workspace:
         return self.ibis.table(name)
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()[0]  # type: ignore[index]
+        row = fetch_one(
+            self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         )
+        return bool(row and row[0])
 
     def count(self, name: str) -> int:
         """Row count of a workspace table (0 if it does not exist)."""
         if not self.has_table(name):
             return 0
-        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
+        row = fetch_one(self.con, f'SELECT count(*) FROM "{name}"')
+        return int(row[0]) if row else 0
 
     def meta_get(self, key: str, default: str | None = None) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        row = fetch_one(self.con, "SELECT value FROM meta WHERE key = ?", [key])
         return row[0] if row else default
 
     def meta_set(self, key: str, value: str) -> None:

@@ -30,7 +30,7 @@ from audit_kit.ingest.sources import (
 )
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.schema import EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, ORGANISATIONS, REFERENCE_TABLES
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 __all__ = [
     "ColumnMapping",
@@ -85,7 +85,9 @@ def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: st
         return jsonl_source(ws.con, path, EVENT_INPUT_FIELDS, mapping)
     if fmt == "parquet":
         return parquet_source(ws.con, path, EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, mapping)
-    raise InputError(f"{path}: cannot read this file type; expected .csv, .jsonl/.ndjson/.json or .parquet (gzip ok)")
+    raise InputError(
+        f"{path}: cannot read this file type; expected .csv, .jsonl/.ndjson/.json or .parquet (gzip ok)"
+    )
 
 
 class _Run:
@@ -99,22 +101,36 @@ class _Run:
 
     def seen(self, path: Path, kind: str) -> tuple[str, FileReport | None]:
         digest = _sha256(path)
-        prev = self.ws.con.execute(
+        prev = fetch_one(
+            self.ws.con,
             "SELECT read, ingested_at FROM ingest_files WHERE sha256 = ? AND kind = ? ORDER BY ingested_at LIMIT 1",
             [digest, kind],
-        ).fetchone()
+        )
         if prev is None:
             return digest, None
         return digest, FileReport(
-            path=str(path), kind=kind, read=prev[0], duplicates=prev[0], already_ingested=True,
+            path=str(path),
+            kind=kind,
+            read=prev[0],
+            duplicates=prev[0],
+            already_ingested=True,
             note=f"same content already ingested at {prev[1]:%Y-%m-%d %H:%M} UTC",
         )
 
     def record(self, digest: str, rep: FileReport) -> None:
         self.ws.con.execute(
             "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [digest, rep.path, rep.kind, self.batch_id, self.now, rep.read, rep.stored, rep.quarantined,
-             rep.duplicates],
+            [
+                digest,
+                rep.path,
+                rep.kind,
+                self.batch_id,
+                self.now,
+                rep.read,
+                rep.stored,
+                rep.quarantined,
+                rep.duplicates,
+            ],
         )
         self.report.files.append(rep)
 
@@ -137,13 +153,14 @@ class _Run:
         if any(f.quarantined and not f.already_ingested for f in self.report.files):
             export_quarantine(self.ws, self.batch_id)
             self.report.quarantine_file = str(self.ws.quarantine_dir / f"{self.batch_id}.csv")
-        ids = self.ws.con.execute(
+        ids = fetch_one(
+            self.ws.con,
             """SELECT count(DISTINCT e.user_id) FILTER (WHERE u.user_id IS NULL),
                       count(DISTINCT e.org_id) FILTER (WHERE o.org_id IS NULL)
                FROM events e LEFT JOIN users u USING (user_id) LEFT JOIN organisations o ON o.org_id = e.org_id
                WHERE e.batch_id = ?""",
             [self.batch_id],
-        ).fetchone()
+        )
         self.report.unknown_users, self.report.unknown_orgs = int(ids[0]), int(ids[1])  # type: ignore[index]
         return self.report
 
@@ -157,8 +174,9 @@ def mark_shielded(ws: Workspace, record_ids: Sequence[str]) -> None:
            WHERE r NOT IN (SELECT record_id FROM subjects)""",
         [list(record_ids)],
     )
-    ws.con.execute("UPDATE subjects SET shielded = true WHERE list_contains(?::VARCHAR[], record_id)",
-                   [list(record_ids)])
+    ws.con.execute(
+        "UPDATE subjects SET shielded = true WHERE list_contains(?::VARCHAR[], record_id)", [list(record_ids)]
+    )
 
 
 def export_quarantine(ws: Workspace, batch_id: str) -> Path:
@@ -273,4 +291,3 @@ def _import_questionnaires(ws: Workspace, qdir: Path, strict: bool) -> dict[str,
     result = import_files(ws, paths, strict=strict)
     dump = getattr(result, "model_dump", None)
     return dump(mode="json") if dump else dict(result.__dict__)
-

@@ -18,6 +18,7 @@ from audit_kit.ingest.sources import (
     quarantine_rejects,
 )
 from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, EVENT_INPUT_FIELDS, OUTCOMES, RECORD_ACTIONS
+from audit_kit.workspace import fetch_one
 
 _OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
 _TRUE = ("true", "t", "1", "yes", "y")
@@ -36,9 +37,7 @@ def _timestamp_expr(mapping: ColumnMapping) -> str:
         if "%z" in mapping.timestamp_format or "%Z" in mapping.timestamp_format:
             return parsed
         return f"timezone({lit(mapping.timezone or 'UTC')}, {parsed})"
-    naive = (
-        f"timezone({lit(mapping.timezone)}, try_cast({ts} AS TIMESTAMP))" if mapping.timezone else "NULL"
-    )
+    naive = f"timezone({lit(mapping.timezone)}, try_cast({ts} AS TIMESTAMP))" if mapping.timezone else "NULL"
     return f"CASE WHEN _has_offset THEN try_cast({ts} AS TIMESTAMPTZ) ELSE {naive} END"
 
 
@@ -56,16 +55,16 @@ def _reasons_expr(mapping: ColumnMapping) -> str:
         "CASE WHEN user_id IS NULL THEN 'user_id is missing' END",
         "CASE WHEN org_id IS NULL THEN 'org_id is missing' END",
         f"""CASE WHEN _action IS NULL THEN 'action is missing'
-             WHEN _action NOT IN {_in(ACTIONS)} THEN 'action "' || {short.format('action')} || '" is not one of {", ".join(ACTIONS)}'
+             WHEN _action NOT IN {_in(ACTIONS)} THEN 'action "' || {short.format("action")} || '" is not one of {", ".join(ACTIONS)}'
         END""",
         f"""CASE WHEN _outcome IS NULL THEN 'outcome is missing'
-             WHEN _outcome NOT IN {_in(OUTCOMES)} THEN 'outcome "' || {short.format('outcome')} || '" is not one of {", ".join(OUTCOMES)}'
+             WHEN _outcome NOT IN {_in(OUTCOMES)} THEN 'outcome "' || {short.format("outcome")} || '" is not one of {", ".join(OUTCOMES)}'
         END""",
         f"CASE WHEN record_id IS NULL AND _action IN {_in(RECORD_ACTIONS)} THEN 'record_id is missing for a ' || _action END",
         f"""CASE WHEN records_returned IS NOT NULL AND (_rr IS NULL OR _rr < 0)
-             THEN 'records_returned "' || {short.format('records_returned')} || '" is not a whole number of 0 or more' END""",
+             THEN 'records_returned "' || {short.format("records_returned")} || '" is not a whole number of 0 or more' END""",
         f"""CASE WHEN break_glass IS NOT NULL AND _bg IS NULL
-             THEN 'break_glass "' || {short.format('break_glass')} || '" is not true or false' END""",
+             THEN 'break_glass "' || {short.format("break_glass")} || '" is not true or false' END""",
     ]
     return f"CASE WHEN _error IS NOT NULL THEN _error ELSE concat_ws('; ', {', '.join(checks)}) END"
 
@@ -115,16 +114,14 @@ def _store(
     frm, row, rejected = numbered(con, tag, source.rejects_table)
     if rejected:
         quarantine_rejects(con, source.rejects_table, batch_id, source.path, "events", ingested_at)
-    parsed, invalid = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}"
-    ).fetchone()  # type: ignore[misc]
+    parsed, invalid = fetch_one(con, f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}")  # type: ignore[misc]
     if invalid:
         con.execute(
             f"""INSERT INTO quarantine
             SELECT ?, ?, {row}, 'events', n._reason, n._raw, ? FROM {frm} WHERE n._reason <> ''""",
             [batch_id, path, ingested_at],
         )
-    before = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    before = fetch_one(con, "SELECT count(*) FROM events")[0]  # type: ignore[index]
     con.execute(
         f"""INSERT INTO events
         SELECT v._event_id, v._ts AT TIME ZONE 'UTC',
@@ -140,9 +137,13 @@ def _store(
         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v._event_id)""",
         [path, ingested_at, batch_id],
     )
-    stored = con.execute("SELECT count(*) FROM events").fetchone()[0] - before  # type: ignore[index]
+    stored = fetch_one(con, "SELECT count(*) FROM events")[0] - before  # type: ignore[index]
     valid = parsed - invalid
     return FileReport(
-        path=path, kind="events", read=parsed + rejected, stored=stored,
-        quarantined=invalid + rejected, duplicates=valid - stored,
+        path=path,
+        kind="events",
+        read=parsed + rejected,
+        stored=stored,
+        quarantined=invalid + rejected,
+        duplicates=valid - stored,
     )

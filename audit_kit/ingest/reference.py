@@ -20,6 +20,7 @@ from audit_kit.ingest.sources import (
     quarantine_rejects,
 )
 from audit_kit.schema import ORG_TYPES, Table
+from audit_kit.workspace import fetch_one
 
 _TRUE = "('true', 't', '1', 'yes', 'y')"
 _FALSE = "('false', 'f', '0', 'no', 'n')"
@@ -42,7 +43,11 @@ def _checks(table: Table) -> list[str]:
         if col.required:
             checks.append(f"CASE WHEN {c} IS NULL THEN '{col.name} is missing' END")
         if col.type != "VARCHAR":
-            expected = {"DATE": "a date (YYYY-MM-DD)", "BOOLEAN": "true or false", "INTEGER": "a whole number"}
+            expected = {
+                "DATE": "a date (YYYY-MM-DD)",
+                "BOOLEAN": "true or false",
+                "INTEGER": "a whole number",
+            }
             checks.append(
                 f"CASE WHEN {c} IS NOT NULL AND ({_typed(col.name, col.type)}) IS NULL "
                 f"THEN '{col.name} \"' || left({c}, 60) || '\" is not {expected.get(col.type, col.type)}' END"
@@ -81,9 +86,11 @@ def ingest_reference_file(
             expr = "_type"
         typed.append(f"{expr} AS {ident(col.name)}")
     key_cols = ", ".join(ident(k) for k in table.key)
-    content = "md5(concat_ws(chr(31), " + ", ".join(
-        f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in table.names
-    ) + "))"
+    content = (
+        "md5(concat_ws(chr(31), "
+        + ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), chr(0))" for c in table.names)
+        + "))"
+    )
     type_norm = ", replace(lower(trim(type)), ' ', '_') AS _type" if table.name == "organisations" else ""
     try:
         create_staged(
@@ -91,8 +98,8 @@ def ingest_reference_file(
             f"""CREATE TEMP TABLE {tag} AS
             WITH s AS ({source.sql}),
             p AS (SELECT *{type_norm} FROM s),
-            v AS (SELECT _k, _row, _raw, concat_ws('; ', {', '.join(_checks(table))}) AS _reason,
-                         {', '.join(typed)} FROM p)
+            v AS (SELECT _k, _row, _raw, concat_ws('; ', {", ".join(_checks(table))}) AS _reason,
+                         {", ".join(typed)} FROM p)
             SELECT *, {content} AS _content,
                    row_number() OVER (PARTITION BY {key_cols} ORDER BY _k) AS _nth,
                    first(_k) OVER (PARTITION BY {key_cols} ORDER BY _k) AS _first_k,
@@ -106,13 +113,19 @@ def ingest_reference_file(
 
 
 def _upsert(
-    con: duckdb.DuckDBPyConnection, table: Table, tag: str, rejects: str | None, path: Path,
-    batch_id: str, ingested_at: datetime, key_cols: str,
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    tag: str,
+    rejects: str | None,
+    path: Path,
+    batch_id: str,
+    ingested_at: datetime,
+    key_cols: str,
 ) -> FileReport:
     where_ok = "_reason = ''"
     # A later row repeating a key with different values is a conflict, not a silent overwrite.
     con.execute(
-        f"""UPDATE {tag} SET _reason = 'repeats the key ({', '.join(table.key)}) of row ' || (_first_k + 1)
+        f"""UPDATE {tag} SET _reason = 'repeats the key ({", ".join(table.key)}) of row ' || (_first_k + 1)
             || ' with different values'
             WHERE {where_ok} AND _nth > 1 AND _content <> _first_content"""
     )
@@ -123,26 +136,29 @@ def _upsert(
         f"INSERT INTO quarantine SELECT ?, ?, {row}, ?, n._reason, n._raw, ? FROM {frm} WHERE n._reason <> ''",
         [batch_id, str(path), table.name, ingested_at],
     )
-    parsed, invalid = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}"
-    ).fetchone()  # type: ignore[misc]
+    parsed, invalid = fetch_one(con, f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}")  # type: ignore[misc]
     cols = ", ".join(ident(c) for c in table.names)
-    existing_content = "md5(concat_ws(chr(31), " + ", ".join(
-        f"coalesce(CAST(t.{ident(c)} AS VARCHAR), chr(0))" for c in table.names
-    ) + "))"
+    existing_content = (
+        "md5(concat_ws(chr(31), "
+        + ", ".join(f"coalesce(CAST(t.{ident(c)} AS VARCHAR), chr(0))" for c in table.names)
+        + "))"
+    )
     join = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM n.{ident(k)}" for k in table.key)
     fresh = f"SELECT * FROM {tag} n WHERE n._reason = '' AND n._nth = 1"
-    unchanged = con.execute(
+    unchanged = fetch_one(
+        con,
         f"SELECT count(*) FROM ({fresh}) n JOIN {ident(table.name)} t ON {join} "
-        f"WHERE {existing_content} = n._content"
-    ).fetchone()[0]  # type: ignore[index]
-    con.execute(
-        f"DELETE FROM {ident(table.name)} t WHERE EXISTS (SELECT 1 FROM ({fresh}) n WHERE {join})"
-    )
+        f"WHERE {existing_content} = n._content",
+    )[0]  # type: ignore[index]
+    con.execute(f"DELETE FROM {ident(table.name)} t WHERE EXISTS (SELECT 1 FROM ({fresh}) n WHERE {join})")
     con.execute(f"INSERT INTO {ident(table.name)} ({cols}) SELECT {cols} FROM ({fresh})")
     valid = parsed - invalid
-    stored = con.execute(f"SELECT count(*) FROM ({fresh})").fetchone()[0] - unchanged  # type: ignore[index]
+    stored = fetch_one(con, f"SELECT count(*) FROM ({fresh})")[0] - unchanged  # type: ignore[index]
     return FileReport(
-        path=str(path), kind=table.name, read=parsed + rejected, stored=stored,
-        quarantined=invalid + rejected, duplicates=valid - stored,
+        path=str(path),
+        kind=table.name,
+        read=parsed + rejected,
+        stored=stored,
+        quarantined=invalid + rejected,
+        duplicates=valid - stored,
     )

@@ -20,6 +20,7 @@ import duckdb
 
 from audit_kit.errors import InputError
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
+from audit_kit.workspace import fetch_one
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -119,12 +120,12 @@ def csv_source(
     """Stage a CSV file. Missing required columns are a file-level InputError naming them."""
     header = csv_header(path, mapping)
     present = {h.strip(): h for h in header}
-    missing = [
-        f for f in required if mapping.source_for(f) not in present and f not in mapping.constants
-    ]
+    missing = [f for f in required if mapping.source_for(f) not in present and f not in mapping.constants]
     if missing:
-        want = ", ".join(f"{f}" + (f" (mapped from {mapping.source_for(f)})" if f in mapping.columns else "")
-                         for f in missing)
+        want = ", ".join(
+            f"{f}" + (f" (mapped from {mapping.source_for(f)})" if f in mapping.columns else "")
+            for f in missing
+        )
         raise InputError(
             f"{path}: missing required column(s) {want}; the header has: {', '.join(header) or '(nothing)'}",
             hint="rename the columns, or pass --mapping FILE to say which source column is which",
@@ -147,8 +148,9 @@ def csv_source(
         f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
     )
-    return Source(sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej",
-                  temp_objects=[tag + "_rej", tag + "_scan"])
+    return Source(
+        sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej", temp_objects=[tag + "_rej", tag + "_scan"]
+    )
 
 
 def _json_path(src: str) -> str:
@@ -201,7 +203,9 @@ def parquet_source(
     types = dict(schema)
     missing = [f for f in required if mapping.source_for(f) not in types and f not in mapping.constants]
     if missing:
-        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}")
+        raise InputError(
+            f"{path}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}"
+        )
     select = []
     for f in fields:
         src = mapping.source_for(f)
@@ -219,7 +223,11 @@ def parquet_source(
         else:
             expr = "CAST(NULL AS VARCHAR)"
         select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
-    raw = "left(CAST(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in types) + ") AS VARCHAR), 2000)"
+    raw = (
+        "left(CAST(struct_pack("
+        + ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
+        + ") AS VARCHAR), 2000)"
+    )
     sql = (
         f"SELECT file_row_number + 1 AS _k, file_row_number + 1 AS _row, CAST(NULL AS VARCHAR) AS _error, "
         f"{raw} AS _raw, {', '.join(select)} FROM read_parquet({lit(str(path))}, file_row_number=true)"
@@ -274,7 +282,7 @@ def numbered(con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None
     """
     rejected = 0
     if rejects_table:
-        rejected = con.execute(f"SELECT count(DISTINCT line) FROM {rejects_table}").fetchone()[0]  # type: ignore[index]
+        rejected = fetch_one(con, f"SELECT count(DISTINCT line) FROM {rejects_table}")[0]  # type: ignore[index]
     if not rejected:
         return f"{tag} n", "coalesce(n._row, n._k + 1)", 0
     con.execute(
@@ -291,7 +299,11 @@ def numbered(con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None
 
 
 def quarantine_rejects(
-    con: duckdb.DuckDBPyConnection, rejects_table: str | None, batch_id: str, path: Path, kind: str,
+    con: duckdb.DuckDBPyConnection,
+    rejects_table: str | None,
+    batch_id: str,
+    path: Path,
+    kind: str,
     at: object,
 ) -> None:
     """Copy the CSV parser's rejected lines into the quarantine, one row per line with its first error."""

@@ -55,9 +55,7 @@ class Preset(Protocol):
         ...
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p for p in (FhirAuditEventPreset(), OcsfPreset(), CloudTrailPreset())
-}
+PRESETS: dict[str, Preset] = {p.name: p for p in (FhirAuditEventPreset(), OcsfPreset(), CloudTrailPreset())}
 
 
 def get_preset(name: str) -> Preset:

@@ -18,20 +18,54 @@ from typing import Any, ClassVar
 from audit_kit.ingest.presets.base import JsonPreset
 from audit_kit.ingest.presets.records import Mapped, Unmappable, as_list, first_text, get, ip_or_none, text
 
-LOGIN_EVENTS = {"ConsoleLogin", "Authenticate", "UserAuthentication", "CredentialVerification",
-                "CredentialChallenge", "Federate"}
+LOGIN_EVENTS = {
+    "ConsoleLogin",
+    "Authenticate",
+    "UserAuthentication",
+    "CredentialVerification",
+    "CredentialChallenge",
+    "Federate",
+}
 LOGOUT_EVENTS = {"Logout", "SignOut", "ConsoleLogout"}
 # The leading verb of an API name, e.g. GetObject -> Get. Batch/Bulk prefixes are looked through.
 VERB_ACTIONS = {
-    "Get": "view", "Describe": "view", "Head": "view", "Read": "view", "View": "view", "Open": "view",
-    "List": "search", "Search": "search", "Query": "search", "Scan": "search", "Select": "search",
-    "Lookup": "search", "Find": "search", "Filter": "search",
-    "Create": "create", "Post": "create", "Insert": "create", "Add": "create", "Upload": "create",
-    "Import": "create", "Register": "create",
-    "Put": "update", "Update": "update", "Modify": "update", "Set": "update", "Patch": "update",
-    "Replace": "update", "Edit": "update", "Write": "update",
-    "Delete": "delete", "Remove": "delete", "Purge": "delete", "Deregister": "delete",
-    "Export": "export", "Download": "export", "Copy": "export", "Restore": "create",
+    "Get": "view",
+    "Describe": "view",
+    "Head": "view",
+    "Read": "view",
+    "View": "view",
+    "Open": "view",
+    "List": "search",
+    "Search": "search",
+    "Query": "search",
+    "Scan": "search",
+    "Select": "search",
+    "Lookup": "search",
+    "Find": "search",
+    "Filter": "search",
+    "Create": "create",
+    "Post": "create",
+    "Insert": "create",
+    "Add": "create",
+    "Upload": "create",
+    "Import": "create",
+    "Register": "create",
+    "Put": "update",
+    "Update": "update",
+    "Modify": "update",
+    "Set": "update",
+    "Patch": "update",
+    "Replace": "update",
+    "Edit": "update",
+    "Write": "update",
+    "Delete": "delete",
+    "Remove": "delete",
+    "Purge": "delete",
+    "Deregister": "delete",
+    "Export": "export",
+    "Download": "export",
+    "Copy": "export",
+    "Restore": "create",
     "Print": "print",
 }
 VERB = re.compile(r"^(?:Batch|Bulk)?([A-Z][a-z]+)")
@@ -99,8 +133,13 @@ class CloudTrailPreset(JsonPreset):
         session_name = principal.split(":", 1)[1] if principal and ":" in principal else None
         if kind == "AssumedRole" and session_name:
             return session_name
-        return first_text(ident.get("userName"), get(ident, "onBehalfOf", "userId"), session_name,
-                          principal, ident.get("arn"))
+        return first_text(
+            ident.get("userName"),
+            get(ident, "onBehalfOf", "userId"),
+            session_name,
+            principal,
+            ident.get("arn"),
+        )
 
     @staticmethod
     def _action(name: str) -> str:

@@ -28,11 +28,25 @@ CRUD = {"C": "create", "R": "view", "U": "update", "D": "delete"}
 LOGIN_CODES = {"110122", "login"}
 LOGOUT_CODES = {"110123", "logout"}
 EXPORT_CODES = {"110106", "export", "$export", "bulk-export"}
-SEARCH_CODES = {"search", "search-type", "search-system", "search-compartment", "history-type",
-                "history-system", "110112", "query"}
+SEARCH_CODES = {
+    "search",
+    "search-type",
+    "search-system",
+    "search-compartment",
+    "history-type",
+    "history-system",
+    "110112",
+    "query",
+}
 SUBTYPE_ACTIONS = {
-    "read": "view", "vread": "view", "history-instance": "view", "110110": "view",
-    "create": "create", "update": "update", "patch": "update", "delete": "delete",
+    "read": "view",
+    "vread": "view",
+    "history-instance": "view",
+    "110110": "view",
+    "create": "create",
+    "update": "update",
+    "patch": "update",
+    "delete": "delete",
 }
 OUTCOME_SUCCESS = {"0", "success", "information"}
 OUTCOME_FAILURE = {"4", "8", "12", "minor", "serious", "major", "fatal", "error", "failure"}
@@ -129,8 +143,10 @@ class FhirAuditEventPreset(JsonPreset):
                 "or who.identifier.assigner on the requesting agent"
             )
         timestamp = first_text(
-            record.get("occurredDateTime"), get(record, "occurredPeriod", "start"),
-            get(record, "period", "start"), record.get("recorded"),
+            record.get("occurredDateTime"),
+            get(record, "occurredPeriod", "start"),
+            get(record, "period", "start"),
+            record.get("recorded"),
         )
         if timestamp is None:
             raise Unmappable("AuditEvent has no recorded, period.start or occurred[x] time")
@@ -162,8 +178,12 @@ class FhirAuditEventPreset(JsonPreset):
                     "(or has role 1 Patient) and no single entity with what.identifier"
                 )
 
-        purposes = codes(record.get("purposeOfEvent"), record.get("authorization"),
-                         *[a.get("purposeOfUse") for a in agents], *[a.get("authorization") for a in agents])
+        purposes = codes(
+            record.get("purposeOfEvent"),
+            record.get("authorization"),
+            *[a.get("purposeOfUse") for a in agents],
+            *[a.get("authorization") for a in agents],
+        )
         return {
             "event_id": text(record.get("id")),
             "timestamp": timestamp,
@@ -193,7 +213,9 @@ class FhirAuditEventPreset(JsonPreset):
         if requestors:
             return requestors[0]
         # No requestor flag: the first person-like agent that is not the client or server software.
-        people = [a for a in agents if is_person(a) and not {CLIENT_ROLE, SERVER_ROLE} & set(codes(a.get("type")))]
+        people = [
+            a for a in agents if is_person(a) and not {CLIENT_ROLE, SERVER_ROLE} & set(codes(a.get("type")))
+        ]
         return people[0] if people else None
 
     @staticmethod
@@ -201,7 +223,8 @@ class FhirAuditEventPreset(JsonPreset):
         # The user's own identifier says who issued it (e.g. an ODS code): the most specific answer.
         assigner = get(user_agent, "who", "identifier", "assigner")
         org = first_text(
-            get(assigner, "identifier", "value"), reference_parts(get(assigner, "reference"))[1],
+            get(assigner, "identifier", "value"),
+            reference_parts(get(assigner, "reference"))[1],
             get(assigner, "display"),
         )
         if org:
@@ -215,8 +238,12 @@ class FhirAuditEventPreset(JsonPreset):
 
     @staticmethod
     def _action(record: dict[str, Any], entities: list[dict[str, Any]]) -> str:
-        said = {c.lower() for c in codes(record.get("type"), record.get("subtype"), record.get("category"),
-                                          record.get("code"))}
+        said = {
+            c.lower()
+            for c in codes(
+                record.get("type"), record.get("subtype"), record.get("category"), record.get("code")
+            )
+        }
         if said & LOGIN_CODES:
             return "login"
         if said & LOGOUT_CODES:
@@ -249,8 +276,12 @@ class FhirAuditEventPreset(JsonPreset):
         if isinstance(raw, dict):  # R5: outcome {code: Coding, detail: [CodeableConcept]}
             code = text(get(raw, "code", "code"))
             words = " ".join(
-                filter(None, [text(get(raw, "code", "display"))] + codes(raw.get("detail"))
-                       + [text(get(d, "text")) for d in as_list(raw.get("detail"))])
+                filter(
+                    None,
+                    [text(get(raw, "code", "display"))]
+                    + codes(raw.get("detail"))
+                    + [text(get(d, "text")) for d in as_list(raw.get("detail"))],
+                )
             )
         else:
             code = text(raw)

@@ -21,13 +21,27 @@ from audit_kit.ingest.presets.records import Mapped, Unmappable, as_list, first_
 
 DATASTORE, API, AUTHENTICATION = 6005, 6003, 3002
 CLASS_NAMES = {DATASTORE: "Datastore Activity", API: "API Activity", AUTHENTICATION: "Authentication"}
-DATASTORE_ACTIONS = {1: "view", 2: "update", 3: "login", 4: "search", 5: "update", 6: "create",
-                     7: "delete", 8: "search"}
+DATASTORE_ACTIONS = {
+    1: "view",
+    2: "update",
+    3: "login",
+    4: "search",
+    5: "update",
+    6: "create",
+    7: "delete",
+    8: "search",
+}
 DATASTORE_NAMES = {9: "Encrypt", 10: "Decrypt", 0: "Unknown", 99: "Other"}
 API_ACTIONS = {1: "create", 2: "view", 3: "update", 4: "delete"}
 AUTH_ACTIONS = {1: "login", 2: "logout"}
-AUTH_NAMES = {0: "Unknown", 3: "Authentication Ticket", 4: "Service Ticket Validation",
-              5: "Service Ticket Request", 6: "Preauth", 99: "Other"}
+AUTH_NAMES = {
+    0: "Unknown",
+    3: "Authentication Ticket",
+    4: "Service Ticket Validation",
+    5: "Service Ticket Request",
+    6: "Preauth",
+    99: "Other",
+}
 # API operation verbs for an Other (99) activity, or to tell a search from a read.
 OPERATION_VERBS = [
     (re.compile(r"export|download", re.I), "export"),
@@ -89,7 +103,9 @@ class OcsfPreset(JsonPreset):
         action = self._action(record, class_uid, activity)
 
         if class_uid == AUTHENTICATION:
-            user = record.get("user") if isinstance(record.get("user"), dict) else get(record, "actor", "user")
+            user = (
+                record.get("user") if isinstance(record.get("user"), dict) else get(record, "actor", "user")
+            )
         else:
             user = get(record, "actor", "user")
         user_id = first_text(get(user, "uid"), get(user, "name"), get(user, "email_addr"))
@@ -98,7 +114,9 @@ class OcsfPreset(JsonPreset):
             raise Unmappable(f"OCSF event has no {where} (or name, email_addr)")
         org_id = first_text(get(user, "org", "uid"), get(user, "org", "name"))
         if org_id is None:
-            org_id = first_text(get(record, "actor", "user", "org", "uid"), get(record, "actor", "user", "org", "name"))
+            org_id = first_text(
+                get(record, "actor", "user", "org", "uid"), get(record, "actor", "user", "org", "name")
+            )
         if org_id is None:
             raise Unmappable("OCSF event has no user org.uid (or org.name) for the organisation")
         timestamp = first_text(record.get("time_dt")) or epoch_ms_to_iso(record.get("time"))
@@ -133,14 +151,18 @@ class OcsfPreset(JsonPreset):
 
     @staticmethod
     def _action(record: dict[str, Any], class_uid: int, activity: int | None) -> str:
-        known = AUTH_NAMES if class_uid == AUTHENTICATION else DATASTORE_NAMES if class_uid == DATASTORE else {}
+        known = (
+            AUTH_NAMES if class_uid == AUTHENTICATION else DATASTORE_NAMES if class_uid == DATASTORE else {}
+        )
         name = text(record.get("activity_name")) or known.get(activity if activity is not None else -1)
         label = ("missing" if activity is None else str(activity)) + (f" ({name})" if name else "")
         if class_uid == AUTHENTICATION:
             if activity in AUTH_ACTIONS:
                 return AUTH_ACTIONS[activity]
             raise Unmappable(f"OCSF Authentication activity {label} is not a logon (1) or logoff (2)")
-        operation = first_text(get(record, "api", "operation"), get(record, "query_info", "query_string")) or ""
+        operation = (
+            first_text(get(record, "api", "operation"), get(record, "query_info", "query_string")) or ""
+        )
         verb = next((a for pattern, a in OPERATION_VERBS if pattern.search(operation)), None)
         if class_uid == DATASTORE:
             if activity in DATASTORE_ACTIONS:
@@ -154,8 +176,7 @@ class OcsfPreset(JsonPreset):
         if verb:
             return verb
         raise Unmappable(
-            f"OCSF API Activity {label} with api.operation "
-            f"{operation or 'missing'!r} has no canonical action"
+            f"OCSF API Activity {label} with api.operation {operation or 'missing'!r} has no canonical action"
         )
 
     @staticmethod
@@ -166,19 +187,26 @@ class OcsfPreset(JsonPreset):
             return "success"
         if status_id == 2 or (status_id in (None, 0, 99) and status == "failure"):
             code = _int(get(record, "api", "response", "code")) or _int(get(record, "http_response", "code"))
-            words = " ".join(filter(None, [
-                text(record.get("status_detail")), text(record.get("status_code")),
-                text(get(record, "api", "response", "error")), text(get(record, "api", "response", "error_message")),
-                text(record.get("message")),
-            ]))
+            words = " ".join(
+                filter(
+                    None,
+                    [
+                        text(record.get("status_detail")),
+                        text(record.get("status_code")),
+                        text(get(record, "api", "response", "error")),
+                        text(get(record, "api", "response", "error_message")),
+                        text(record.get("message")),
+                    ],
+                )
+            )
             return "denied" if code in (401, 403) or DENIED_WORDS.search(words) else "failure"
-        raise Unmappable(
-            f"OCSF status_id {record.get('status_id')!r} is not 1 (Success) or 2 (Failure)"
-        )
+        raise Unmappable(f"OCSF status_id {record.get('status_id')!r} is not 1 (Success) or 2 (Failure)")
 
     @staticmethod
     def _record(record: dict[str, Any]) -> str | None:
-        resources = [r for r in as_list(record.get("resources")) if isinstance(r, dict) and text(r.get("uid"))]
+        resources = [
+            r for r in as_list(record.get("resources")) if isinstance(r, dict) and text(r.get("uid"))
+        ]
         typed = [r for r in resources if (text(r.get("type")) or "").lower() in RECORD_TYPES]
         chosen = (typed or resources)[:1]
         if chosen:

@@ -100,7 +100,9 @@ def _parse_error(exc: Exception) -> str:
     return f"invalid JSON: {exc}"
 
 
-def iter_records(path: Path, unwrap: Unwrapper, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[Record]:
+def iter_records(
+    path: Path, unwrap: Unwrapper, max_document_bytes: int = MAX_DOCUMENT_BYTES
+) -> Iterator[Record]:
     """Every record in the file, in order, numbered by line (NDJSON) or by entry (documents).
 
     The layout is decided from the first non-blank line: a complete JSON value there means NDJSON
