@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # findings or alerts at or above --fail-on
     USAGE = 2  # bad arguments or bad input: the message names the file, row or key
     INTERNAL = 3  # a bug: rerun with --debug for the traceback
+    BUSY = 75  # scan: another process holds the workspace; nothing was done (EX_TEMPFAIL, retry later)
     INTERRUPTED = 130
 
 

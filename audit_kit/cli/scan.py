@@ -1,0 +1,156 @@
+"""`audit-kit scan`: the scheduled job. Ingest new inbox files, judge the new window, alert once."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for
+from audit_kit.errors import ExitCode, InputError
+from audit_kit.findings import Severity
+from audit_kit.scan import EXIT_BUSY, RetryPolicy, ScanOptions, ScanResult, parse_duration, run_scan
+
+
+class ScanFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def parse_replay(text: str) -> tuple[datetime, datetime]:
+    """'2026-10-01..2026-10-07' (inclusive days, UTC) -> [since, until)."""
+    first, sep, last = text.partition("..")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError:
+        raise InputError(
+            f"--replay {text!r}: expected FIRST..LAST dates such as 2026-10-01..2026-10-07"
+        ) from None
+    if end < start:
+        raise InputError(f"--replay {text!r}: the last day is before the first")
+    return datetime.combine(start, time()), datetime.combine(end, time()) + timedelta(days=1)
+
+
+def _detector_ids(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    from audit_kit.detectors import resolve_detectors
+
+    return resolve_detectors([d.strip() for d in text.split(",") if d.strip()])
+
+
+def exit_code(result: ScanResult, fail_on: Severity | None) -> int:
+    """1 new alert at/above --fail-on; else 2 a file was rejected or not moved; else 3 a detector failed; else 0."""
+    if fail_on is not None and result.alerts_at_or_above(fail_on):
+        return int(ExitCode.FINDINGS)
+    if result.count("rejected") or result.move_errors:
+        return int(ExitCode.USAGE)
+    if result.detector_errors:
+        return int(ExitCode.INTERNAL)
+    return int(ExitCode.OK)
+
+
+def _noteworthy(result: ScanResult) -> bool:
+    # With --quiet the job stays silent (no cron mail) unless someone should look at something.
+    w = result.window
+    return bool(
+        result.new_alerts or result.count("rejected") or result.move_errors or result.detector_errors or result.queued
+        or (w and w.too_late_events)
+    )
+
+
+def scan(
+    inbox: Path = typer.Option(..., "--inbox", "-i", help="Directory where new log files land (read recursively)."),
+    workspace: Path = WorkspaceOption,
+    fail_on: Severity | None = typer.Option(
+        None, "--fail-on", case_sensitive=False, help="Exit 1 when a NEW alert is at or above this severity."
+    ),
+    alerts: Path | None = typer.Option(
+        None, "--alerts", help="JSON-lines file alerts are appended to (default WS/alerts.jsonl)."
+    ),
+    webhook: str | None = typer.Option(
+        None, "--webhook", help="POST new alerts here (https, or http to 127.0.0.1); bearer token from "
+        "$AUDIT_KIT_WEBHOOK_TOKEN. Undelivered alerts stay queued for the next run.",
+    ),
+    lateness: str = typer.Option(
+        "2d", "--lateness", help="How late an event may arrive and still re-open its day (e.g. 48h, 2d, 90m)."
+    ),
+    min_severity: Severity = typer.Option(
+        Severity.LOW, "--min-severity", case_sensitive=False, help="Findings below this are stored, not alerted."
+    ),
+    move_to: Path | None = typer.Option(
+        None, "--move-to", help="Move each processed inbox file here (relative path kept)."
+    ),
+    baseline: bool = typer.Option(
+        False, "--baseline", help="Ingest, then mark everything as judged history: no detection, no alerts. "
+        "Run once after loading history so the first real scan alerts only on what is new.",
+    ),
+    replay: str | None = typer.Option(
+        None, "--replay", help="Also re-judge these event days, FIRST..LAST (UTC); alerts already raised "
+        "are not raised again.",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Detector settings (default: ./audit-kit.yaml, else WS/audit-kit.yaml)."
+    ),
+    detectors: str | None = typer.Option(
+        None, "--detectors", help="Comma-separated detector ids to run (default: all enabled)."
+    ),
+    webhook_attempts: int = typer.Option(4, "--webhook-attempts", min=1, help="POST attempts per batch per run."),
+    webhook_backoff: float = typer.Option(
+        1.0, "--webhook-backoff", min=0.0, help="Seconds before the 2nd attempt; doubles each retry (max 30)."
+    ),
+    output_format: ScanFormat = typer.Option(
+        ScanFormat.text, "--format", "-f", help="text: one summary line (cron mail); json: the full result."
+    ),
+    quiet: bool = QuietOption,
+) -> int:
+    """Ingest new inbox files, judge the new window against history, and raise each alert once.
+
+    Example (crontab, hourly):
+
+        17 * * * *  audit-kit scan -w /srv/audit/ws --inbox /srv/audit/inbox --move-to /srv/audit/done --fail-on high --quiet
+
+    Prints one summary line (with --quiet, only when there is something to look at).
+
+    Exit codes: 0 ok; 1 a new alert at or above --fail-on; 2 bad input (a rejected file, a bad option); 3 internal error or a detector failed; 75 another scan is running, this one did nothing. See docs/scheduling.md.
+    """
+    if baseline and replay:
+        raise InputError("--baseline and --replay cannot be combined: --baseline judges nothing")
+    from audit_kit.config import load_config
+
+    # The same lookup as `detect`: --config, else ./audit-kit.yaml, else WS/audit-kit.yaml, else defaults.
+    detector_config = load_config(config, workspace=workspace)
+    options = ScanOptions(
+        inbox=inbox,
+        alerts_file=alerts,
+        webhook=webhook,
+        lateness=parse_duration(lateness),
+        min_severity=min_severity,
+        move_to=move_to,
+        baseline=baseline,
+        replay=parse_replay(replay) if replay else None,
+        config=detector_config,
+        detectors=_detector_ids(detectors),
+        retry=RetryPolicy(attempts=webhook_attempts, backoff=webhook_backoff),
+    )
+    progress = progress_for(quiet)
+    try:
+        result = run_scan(workspace, options, progress=progress)
+    finally:
+        progress.finish()
+    if output_format is ScanFormat.json:
+        emit_json(result.to_json())
+    elif not quiet or _noteworthy(result):
+        typer.echo(result.summary())
+    return exit_code(result, fail_on)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `scan` to the CLI."""
+    app.command("scan")(scan)
+
+
+__all__ = ["EXIT_BUSY", "register"]

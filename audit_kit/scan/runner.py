@@ -1,0 +1,453 @@
+"""One scheduled scan, start to finish: lock, ingest the inbox, judge the new window, alert once, deliver.
+
+The order of durable steps is what makes a killed scan safe to rerun:
+
+1. each new inbox file is ingested in its own transaction (ingest's guarantee);
+2. detectors run over the window of not-yet-judged batches, writing nothing;
+3. ONE transaction stores the findings, inserts the alerts never raised before, queues them for every
+   destination, marks the batches judged and advances the event watermark;
+4. destinations are then flushed from the outbox (the alerts file deduplicated by alert_id).
+
+A kill before 3 leaves the batches pending, so the rerun judges the same window and raises the same
+alerts; a kill after 3 leaves deliveries queued, so the rerun finishes them and reports the alerts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from audit_kit.errors import AuditKitError, WorkspaceError
+from audit_kit.findings import Finding, Severity, store_findings
+from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.scan import inbox as inbox_mod
+from audit_kit.scan.alerts import Alert, insert_new_alerts, load_alerts, naive_utc
+from audit_kit.scan.lock import ScanBusyError, ScanLock
+from audit_kit.scan.outbox import DeliveryResult, JsonlSink, Sink, flush, queue, queued_elsewhere
+from audit_kit.scan.store import (
+    EVENT_WATERMARK,
+    ensure_scan_tables,
+    event_watermark,
+    mark_killed_runs,
+    pending_batches,
+    set_state,
+    unreported_alert_runs,
+    utcnow,
+)
+from audit_kit.scan.webhook import RetryPolicy, WebhookSink
+from audit_kit.scan.window import Window, new_event_window
+from audit_kit.workspace import DB_FILE, Workspace
+
+ALERTS_FILE = "alerts.jsonl"
+# Fault injection for tests: AUDIT_KIT_SCAN_FAULT=kill@POINT makes the scan SIGKILL itself there (to
+# prove a kill anywhere is safe); sleep@POINT=SECONDS or wait@POINT=FILE hold it there (overlap tests).
+FAULT_ENV = "AUDIT_KIT_SCAN_FAULT"
+FAULT_POINTS = ("start", "ingested_one", "ingested", "detected", "committed", "sent", "finished")
+
+
+@dataclass
+class ScanOptions:
+    """What one scan does. Only `inbox` is required; defaults suit an hourly or nightly cron job."""
+
+    inbox: Path
+    alerts_file: Path | None = None  # default WS/alerts.jsonl
+    webhook: str | None = None
+    lateness: timedelta = timedelta(days=2)
+    min_severity: Severity = Severity.LOW  # findings below this are stored but never alerted
+    move_to: Path | None = None
+    baseline: bool = False  # mark everything present as judged history: no detection, no alerts
+    replay: tuple[datetime, datetime] | None = None  # also judge this event-time period
+    config: Any = None  # an audit_kit.config.AuditConfig for the detectors, or None for defaults
+    detectors: list[str] | None = None  # None: every detector the config enables
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    min_window_days: int | None = None  # None: what the detectors need (see window_days_needed)
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    status: str  # ingested | known | rejected | skipped_rejected
+    stored: int = 0
+    quarantined: int = 0
+    error: str | None = None
+    moved_to: str | None = None
+
+
+@dataclass
+class ScanResult:
+    """What a scan did: files, window, findings, alerts raised, deliveries. The CLI prints this."""
+
+    run_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+    window: Window | None = None
+    findings: int = 0
+    new_alerts: list[Alert] = field(default_factory=list)
+    recovered_runs: list[str] = field(default_factory=list)
+    detector_errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped_detectors: list[tuple[str, str]] = field(default_factory=list)
+    deliveries: list[DeliveryResult] = field(default_factory=list)
+    queued_elsewhere: dict[str, int] = field(default_factory=dict)
+    baseline: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def move_errors(self) -> list[str]:
+        """Messages for processed files that could not be moved to --move-to."""
+        return [f.error for f in self.files if f.error and f.status in ("ingested", "known")]
+
+    @property
+    def events_stored(self) -> int:
+        return sum(f.stored for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    @property
+    def queued(self) -> int:
+        return sum(d.queued for d in self.deliveries) + sum(self.queued_elsewhere.values())
+
+    def alerts_at_or_above(self, severity: Severity) -> list[Alert]:
+        return [a for a in self.new_alerts if a.severity >= severity]
+
+    def summary(self) -> str:
+        """One line for cron mail: files, events, window, new alerts by severity, delivery state."""
+        parts = []
+        new, known, rejected = self.count("ingested"), self.count("known"), self.count("rejected")
+        if new or rejected:
+            parts.append(
+                f"{new} new file{'s' * (new != 1)} ({self.events_stored:,} events"
+                + (f", {self.rows_quarantined:,} rows quarantined" if self.rows_quarantined else "")
+                + ")"
+                + (f", {rejected} rejected" if rejected else "")
+            )
+        else:
+            parts.append("no new files" + (f" ({known} already ingested)" if known else ""))
+        if self.move_errors:
+            parts.append(f"{len(self.move_errors)} file(s) not moved: {self.move_errors[0]}")
+        set_aside = self.count("skipped_rejected")
+        if set_aside:
+            parts.append(f"{set_aside} rejected file{'s' * (set_aside != 1)} left in the inbox")
+        w = self.window
+        if self.baseline:
+            parts.append("marked as baseline history (no alerts)")
+        elif w and w.since and w.until:
+            start = (w.judged_since or w.since).date()
+            last = (w.until - timedelta(days=1)).date()
+            span = start.isoformat() + ("" if last == start else f"..{last.isoformat()}")
+            parts.append(f"judged {span}")
+        if w and w.late_events:
+            parts.append(f"{w.late_events:,} late events re-judged")
+        if w and w.too_late_events:
+            parts.append(f"{w.too_late_events:,} events later than --lateness (replay to judge)")
+        if self.new_alerts:
+            by = {}
+            for a in self.new_alerts:
+                by[a.severity] = by.get(a.severity, 0) + 1
+            detail = ", ".join(f"{by[s]} {s.value}" for s in sorted(by, key=lambda s: -s.rank))
+            parts.append(f"{len(self.new_alerts)} new alert{'s' * (len(self.new_alerts) != 1)} ({detail})")
+        elif not self.baseline:
+            parts.append("0 new alerts")
+        for d in self.deliveries:
+            if d.error or d.queued:
+                parts.append(f"{d.queued} queued for {d.label}" + (f" ({d.error})" if d.error else ""))
+        for label, n in self.queued_elsewhere.items():
+            parts.append(f"{n} queued for {label} (not configured in this run)")
+        if self.detector_errors:
+            parts.append(f"{len(self.detector_errors)} detector error(s): "
+                         + ", ".join(d for d, _ in self.detector_errors))
+        return "audit-kit scan: " + "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        w = self.window
+        return {
+            "run_id": self.run_id,
+            "summary": self.summary(),
+            "files": [f.__dict__ for f in self.files],
+            "events_stored": self.events_stored,
+            "rows_quarantined": self.rows_quarantined,
+            "baseline": self.baseline,
+            "window": None if not w or not w.since else {
+                "since": w.since.isoformat() + "Z", "until": w.until.isoformat() + "Z" if w.until else None,
+                "judged_since": w.judged_since.isoformat() + "Z" if w.judged_since else None,
+                "new_events": w.new_events, "late_events": w.late_events, "too_late_events": w.too_late_events,
+            },
+            "findings": self.findings,
+            "new_alerts": [a.to_json() for a in self.new_alerts],
+            "recovered_runs": self.recovered_runs,
+            "detector_errors": [{"detector": d, "error": e} for d, e in self.detector_errors],
+            "skipped_detectors": [{"detector": d, "reason": r} for d, r in self.skipped_detectors],
+            "deliveries": [d.__dict__ for d in self.deliveries],
+            "queued_elsewhere": self.queued_elsewhere,
+        }
+
+
+def _killpoint(name: str) -> None:
+    fault = os.environ.get(FAULT_ENV)
+    if not fault:
+        return
+    action, _, where = fault.partition("@")
+    point, _, arg = where.partition("=")
+    if point != name:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "sleep":
+        time.sleep(float(arg or 1))
+    elif action == "wait":  # until the file named by arg exists (at most a minute)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(arg) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def window_days_needed(config: Any = None, detectors: list[str] | None = None) -> int:
+    """Shortest scan window (days) the detectors need to judge on their own.
+
+    log_gap needs `min_gap_days` silent working days inside the window; a weekend can sit among them,
+    hence two more calendar days. Every other detector judges a single day against its baseline.
+    """
+    from audit_kit.config import AuditConfig
+    from audit_kit.detectors.log_gap import LogGapParams
+
+    cfg = config or AuditConfig()
+    det = cfg.detector("log_gap")
+    if not det.enabled or (detectors is not None and "log_gap" not in detectors):
+        return 1
+    return max(1, LogGapParams(**det.params).min_gap_days + 2)
+
+
+def run_scan(
+    workspace: Path,
+    options: ScanOptions,
+    progress: Progress = NULL_PROGRESS,
+) -> ScanResult:
+    """Run one scan of `workspace` (see module doc). Raises ScanBusyError if another scan holds the lock."""
+    workspace = Path(workspace)
+    if not (workspace / DB_FILE).exists():
+        raise WorkspaceError(
+            f"{workspace}: no audit-kit workspace here",
+            hint=f"load the reference tables first: audit-kit ingest DATASET_DIR --workspace {workspace}",
+        )
+    alerts_path = options.alerts_file or workspace / ALERTS_FILE
+    file_sink = JsonlSink(alerts_path)
+    file_sink.check()
+    sinks: list[Sink] = [file_sink]
+    if options.webhook:
+        sinks.append(WebhookSink(options.webhook, options.retry))
+    inbox_mod.list_inbox(options.inbox)  # fail on a bad --inbox before taking the lock
+    with ScanLock(workspace):
+        try:
+            ws = Workspace.open(workspace)
+        except WorkspaceError as exc:
+            if "in use" not in exc.message:
+                raise
+            # Another audit-kit command (ingest, detect…) holds the store: for a scheduler that is
+            # the same as an overlapping scan, try again next time.
+            raise ScanBusyError(exc.message + "; this scan did nothing", hint=exc.hint) from None
+        try:
+            return _scan(ws, options, sinks, progress)
+        finally:
+            ws.close()
+
+
+def _scan(ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:
+    run_id = utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    result = ScanResult(run_id, baseline=options.baseline)
+    with ws.transaction():
+        ensure_scan_tables(ws)
+        mark_killed_runs(ws)
+        ws.con.execute(
+            "INSERT INTO scan_runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, utcnow()]
+        )
+    _killpoint("start")
+    try:
+        result.files = _ingest_inbox(ws, options, run_id, progress)
+        _killpoint("ingested")
+        batches = pending_batches(ws)
+        if options.baseline:
+            _mark_baseline(ws, batches, run_id)
+        else:
+            _judge(ws, options, batches, sinks, run_id, result, progress)
+        result.recovered_runs = unreported_alert_runs(ws)
+        if result.recovered_runs:
+            # Alerts committed by a scan killed before it could report them are reported now, once.
+            recovered = load_alerts(ws, run_ids=result.recovered_runs, min_severity=options.min_severity)
+            seen = {a.alert_id for a in result.new_alerts}
+            result.new_alerts = sorted(
+                result.new_alerts + [a for a in recovered if a.alert_id not in seen],
+                key=lambda a: (a.first_alerted, a.alert_id),
+            )
+        result.deliveries = _deliver(ws, sinks)
+        result.queued_elsewhere = queued_elsewhere(ws, [s.sink_id for s in sinks])
+        _killpoint("finished")
+        _finish(ws, run_id, result, "done")
+    except BaseException as exc:
+        # Record the failure for the history (best effort); the batches stay pending for the next run.
+        try:
+            _finish(ws, run_id, result, "failed", message=str(exc)[:500])
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            pass
+        raise
+    return result
+
+
+def _ingest_inbox(ws: Workspace, options: ScanOptions, run_id: str, progress: Progress) -> list[FileOutcome]:
+    from audit_kit.ingest import ingest_files
+
+    exclude = options.move_to if options.move_to else None
+    files = inbox_mod.hash_inbox(ws, options.inbox, exclude)
+    ingested = inbox_mod.ingested_hashes(ws)
+    rejected = {
+        r[0] for r in ws.con.execute("SELECT sha256 FROM scan_files WHERE status = 'rejected'").fetchall()
+    }
+    outcomes: list[FileOutcome] = []
+    progress.start("Scanning inbox", total=len(files))
+    for f in files:
+        progress.advance()
+        if f.sha256 in rejected:
+            outcomes.append(FileOutcome(f.name, "skipped_rejected"))
+            continue
+        if f.sha256 in ingested:
+            outcome = FileOutcome(f.name, "known")
+        else:
+            try:
+                report = ingest_files(ws, [f.path])
+            except (AuditKitError, duckdb.Error) as exc:
+                # One unreadable file must not block every later scan: it is set aside (and reported)
+                # until its content changes; ingest rolled it back whole.
+                outcome = FileOutcome(f.name, "rejected", error=str(exc).splitlines()[0][:500])
+                _record_file(ws, f, outcome, run_id)
+                outcomes.append(outcome)
+                continue
+            outcome = FileOutcome(f.name, "ingested", stored=report.stored, quarantined=report.quarantined)
+            ingested.add(f.sha256)
+            _killpoint("ingested_one")
+        if options.move_to:
+            try:
+                outcome.moved_to = str(inbox_mod.move_processed(f, options.inbox, options.move_to))
+            except AuditKitError as exc:
+                # Tidying failed, not the scan: judge and alert anyway, report it (exit 2).
+                outcome.error = str(exc)
+        _record_file(ws, f, outcome, run_id)
+        outcomes.append(outcome)
+    return outcomes  # the caller finishes the progress display (detection reuses it)
+
+
+def _record_file(ws: Workspace, f: inbox_mod.InboxFile, outcome: FileOutcome, run_id: str) -> None:
+    # A copy of a known file (another name, same bytes) must not overwrite the record of the original.
+    verb = "INSERT OR IGNORE" if outcome.status == "known" else "INSERT OR REPLACE"
+    ws.con.execute(
+        f"{verb} INTO scan_files VALUES (?,?,?,?,?,?,?,?,?)",
+        [f.sha256, f.name, f.size, f.mtime_ns, outcome.status, outcome.error, run_id, utcnow(), outcome.moved_to],
+    )
+
+
+def _mark_batches(ws: Workspace, batches: list[str], run_id: str) -> None:
+    if not batches:
+        return
+    now = utcnow()
+    ws.con.executemany(
+        "INSERT OR IGNORE INTO scan_batches VALUES (?, ?, ?)", [(b, run_id, now) for b in batches]
+    )
+
+
+def _advance_watermark(ws: Workspace, candidate: datetime | None) -> None:
+    current = event_watermark(ws)
+    if candidate is not None and (current is None or candidate > current):
+        set_state(ws, EVENT_WATERMARK, candidate.isoformat())
+
+
+def _mark_baseline(ws: Workspace, batches: list[str], run_id: str) -> None:
+    latest = ws.con.execute("SELECT max(timestamp) FROM events").fetchall()[0][0]
+    with ws.transaction():
+        _mark_batches(ws, batches, run_id)
+        _advance_watermark(ws, latest)
+
+
+def _judge(
+    ws: Workspace,
+    options: ScanOptions,
+    batches: list[str],
+    sinks: list[Sink],
+    run_id: str,
+    result: ScanResult,
+    progress: Progress,
+) -> None:
+    min_days = options.min_window_days or window_days_needed(options.config, options.detectors)
+    window = new_event_window(ws, batches, event_watermark(ws), options.lateness, min_days)
+    since, until, judged = window.since, window.until, window.judged_since
+    if options.replay:
+        r_since, r_until = options.replay
+        since = r_since if since is None else min(since, r_since)
+        until = r_until if until is None else max(until, r_until)
+        judged = r_since if judged is None else min(judged, r_since)
+        window = Window(since, until, judged, window.new_events, window.late_events, window.too_late_events,
+                        window.max_timestamp)
+    result.window = window
+    findings: list[Finding] = []
+    if since is not None and until is not None:
+        from audit_kit.detectors import run_detectors
+
+        run = run_detectors(
+            ws, since=since, until=until, detectors=options.detectors, config=options.config,
+            progress=progress, store=False,
+        )
+        # Days before `judged` are context (judged by earlier runs): a finding must reach the new days.
+        findings = [
+            f for f in run.findings
+            if f.severity >= options.min_severity and (f.last_seen is None or naive_utc(f.last_seen) >= judged)
+        ]
+        result.findings = len(findings)
+        result.detector_errors = [(str(d), str(e)) for d, e in getattr(run, "errors", [])]
+        result.skipped_detectors = [(str(d), str(r)) for d, r in getattr(run, "skipped", [])]
+    _killpoint("detected")
+    now = utcnow()
+    with ws.transaction():
+        if findings:
+            store_findings(ws, findings, run_id, now)
+        new_ids = insert_new_alerts(ws, findings, run_id, now, (since, until) if since and until else None)
+        queue(ws, new_ids, sinks)
+        _mark_batches(ws, batches, run_id)
+        _advance_watermark(ws, window.max_timestamp)
+    _killpoint("committed")
+    result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
+
+
+def _deliver(ws: Workspace, sinks: list[Sink]) -> list[DeliveryResult]:
+    results = []
+    for sink in sinks:
+        results.append(flush(ws, sink, after_send=lambda: _killpoint("sent")))
+    return results
+
+
+def _finish(ws: Workspace, run_id: str, result: ScanResult, status: str, message: str | None = None) -> None:
+    w = result.window
+    with ws.transaction():
+        ws.con.execute(
+            """UPDATE scan_runs SET finished_at = ?, status = ?, files_new = ?, files_known = ?,
+               files_rejected = ?, events_stored = ?, rows_quarantined = ?, window_since = ?, window_until = ?,
+               new_events = ?, late_events = ?, too_late_events = ?, findings = ?, new_alerts = ?,
+               delivered = ?, queued = ?, message = ? WHERE run_id = ?""",
+            [
+                utcnow(), status, result.count("ingested"), result.count("known"), result.count("rejected"),
+                result.events_stored, result.rows_quarantined, w.since if w else None, w.until if w else None,
+                w.new_events if w else 0, w.late_events if w else 0, w.too_late_events if w else 0,
+                result.findings, len(result.new_alerts), sum(d.delivered for d in result.deliveries),
+                result.queued, message or result.summary(), run_id,
+            ],
+        )
+        if status == "done" and result.recovered_runs:
+            ws.con.execute(
+                "UPDATE scan_runs SET status = 'recovered' WHERE list_contains(?, run_id)",
+                [result.recovered_runs],
+            )

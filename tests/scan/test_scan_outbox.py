@@ -1,0 +1,144 @@
+"""Alert store and outbox: deterministic ids, insert-once, JSONL delivered exactly once, failures stay queued."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from scan_helpers import make_finding
+
+from audit_kit.findings import Finding, Severity, finding_key
+from audit_kit.scan.alerts import alert_id_for, insert_new_alerts, load_alerts
+from audit_kit.scan.outbox import DeliveryError, JsonlSink, flush, pending_ids, queue, queued_elsewhere
+
+NOW = datetime(2026, 10, 21, 7, 0)
+
+
+def _raise(ws, findings, sinks, run_id="run-1"):
+    with ws.transaction():
+        ids = insert_new_alerts(ws, findings, run_id, NOW, None)
+        queue(ws, ids, sinks)
+    return ids
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_alert_ids_are_deterministic_and_distinct() -> None:
+    a, b = make_finding(1), make_finding(2)
+    assert alert_id_for(a) == alert_id_for(make_finding(1))
+    assert alert_id_for(a) != alert_id_for(b)
+    # Same finding id under another detector is another alert.
+    assert alert_id_for(make_finding(1, detector="bulk_access")) != alert_id_for(a)
+
+
+def test_same_finding_is_alerted_once(ws, tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path / "alerts.jsonl")
+    first = _raise(ws, [make_finding(1), make_finding(2), make_finding(1)], [sink])
+    again = _raise(ws, [make_finding(1), make_finding(3)], [sink], run_id="run-2")
+    assert len(first) == 2 and again == [alert_id_for(make_finding(3))]
+    stored = load_alerts(ws)
+    assert sorted(a.alert_id for a in stored) == sorted(first + again)
+    assert {a.first_alerted for a in stored} == {NOW}
+
+
+def test_jsonl_has_contract_fields_and_each_alert_once(ws, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink(path)
+    _raise(ws, [make_finding(1), make_finding(2, Severity.CRITICAL)], [sink])
+    result = flush(ws, sink)
+    assert (result.delivered, result.queued, result.error) == (2, 0, None)
+    lines = _lines(path)
+    assert set(lines[0]) == {
+        "alert_id", "first_alerted", "finding_id", "detector", "severity", "score", "org_id", "user_id",
+        "record_count", "first_seen", "last_seen", "summary", "evidence",
+    }
+    assert lines[0]["first_alerted"] == "2026-10-21T07:00:00Z"
+    assert lines[0]["first_seen"].endswith("Z")
+    # Flushing again writes nothing; a new alert is appended once.
+    assert flush(ws, sink).delivered == 0
+    _raise(ws, [make_finding(3)], [sink], run_id="run-2")
+    flush(ws, sink)
+    ids = [line["alert_id"] for line in _lines(path)]
+    assert len(ids) == len(set(ids)) == 3
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_partial_line_from_a_kill_is_repaired_and_not_duplicated(ws, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink(path)
+    ids = _raise(ws, [make_finding(1), make_finding(2)], [sink])
+    alerts = load_alerts(ws)
+    # A previous run wrote the first alert whole and died half-way through the second, before bookkeeping.
+    whole = json.dumps(alerts[0].to_json()) + "\n"
+    path.write_text(whole + json.dumps(alerts[1].to_json())[:40])
+    flush(ws, sink)
+    got = [line["alert_id"] for line in _lines(path)]
+    assert sorted(got) == sorted(ids) and len(got) == 2
+
+
+def test_rotated_file_is_not_refilled_with_old_alerts(ws, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink(path)
+    _raise(ws, [make_finding(1)], [sink])
+    flush(ws, sink)
+    path.rename(tmp_path / "alerts.jsonl.1")  # logrotate
+    _raise(ws, [make_finding(2)], [sink], run_id="run-2")
+    flush(ws, sink)
+    assert [line["alert_id"] for line in _lines(path)] == [alert_id_for(make_finding(2))]
+
+
+class FailingSink:
+    sink_id = "test:failing"
+    label = "failing sink"
+
+    def __init__(self, fail: bool = True) -> None:
+        self.fail = fail
+        self.received: list[str] = []
+
+    def deliver(self, alerts):
+        if self.fail:
+            raise DeliveryError("receiver down")
+        self.received += [a.alert_id for a in alerts]
+        return [a.alert_id for a in alerts]
+
+
+def test_failed_delivery_stays_queued_until_it_succeeds(ws) -> None:
+    sink = FailingSink()
+    ids = _raise(ws, [make_finding(1), make_finding(2)], [sink])
+    result = flush(ws, sink)
+    assert (result.delivered, result.queued, result.error) == (0, 2, "receiver down")
+    assert ws.con.execute("SELECT max(attempts), max(last_error) FROM scan_outbox").fetchall()[0] == (1, "receiver down")
+    sink.fail = False
+    result = flush(ws, sink, batch_size=1)
+    assert (result.delivered, result.queued) == (2, 0)
+    assert sorted(sink.received) == sorted(ids)
+    assert pending_ids(ws, sink.sink_id) == []
+
+
+def test_queue_for_destination_not_configured_is_reported(ws, tmp_path: Path) -> None:
+    other = FailingSink()
+    _raise(ws, [make_finding(1)], [other, JsonlSink(tmp_path / "a.jsonl")])
+    assert queued_elsewhere(ws, [JsonlSink(tmp_path / "a.jsonl").sink_id]) == {"failing sink": 1}
+
+
+def _gap(first: str, last: str) -> Finding:
+    """A log_gap finding as the detector makes it: id from the first silent day the window saw."""
+    return Finding(
+        finding_id=finding_key("log_gap", "O3", None, first), detector="log_gap", severity=Severity.MEDIUM,
+        score=0.6, org_id="O3", user_id=None, first_seen=datetime.fromisoformat(first),
+        last_seen=datetime.fromisoformat(last), summary=f"Organisation O3 sent no logs from {first}.",
+    )
+
+
+def test_a_continuing_log_gap_is_one_incident(ws) -> None:
+    first = insert_new_alerts(ws, [_gap("2026-10-05", "2026-10-08")], "r1", NOW, None)
+    # The next window starts mid-gap: the detector reports it from a later first day.
+    assert insert_new_alerts(ws, [_gap("2026-10-06", "2026-10-10")], "r2", NOW, None) == []
+    # A later, separate silence (more than a weekend after) is a new incident.
+    later = insert_new_alerts(ws, [_gap("2026-10-20", "2026-10-23")], "r3", NOW, None)
+    assert len(first) == 1 and len(later) == 1 and later != first
+    # Other detectors are never merged this way: each bucket is its own alert.
+    assert len(insert_new_alerts(ws, [make_finding(1), make_finding(1, detector="bulk_access")], "r4", NOW, None)) == 2
