@@ -1,0 +1,168 @@
+"""`audit-kit assess`: rate every organisation (likelihood × impact), or run the whole review in one go."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from audit_kit.cli._common import (
+    QuietOption,
+    WorkspaceOption,
+    emit_csv,
+    emit_json,
+    emit_table,
+    progress_for,
+    stdout,
+)
+from audit_kit.errors import ExitCode, InputError
+
+
+class AssessFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    oscal_ar = "oscal-ar"
+
+
+class FailOn(str, Enum):
+    very_high = "very-high"
+    high = "high"
+    moderate = "moderate"
+    low = "low"
+    never = "never"
+
+
+_FAIL_RANK = {FailOn.very_high: 5, FailOn.high: 4, FailOn.moderate: 3, FailOn.low: 2}
+
+COLUMNS = ["org_id", "name", "type", "likelihood", "impact", "risk_level", "tier", "basis", "score",
+           "contradictions", "findings", "children", "shielded_children", "users", "top_risk"]
+TABLE_COLUMNS = ["org_id", "name", "likelihood", "impact", "risk_level", "tier", "basis", "score",
+                 "contradictions", "findings"]
+
+
+def _rows(assessment: Any) -> list[dict[str, Any]]:
+    rows = []
+    for o in assessment.orgs:
+        rows.append({
+            "org_id": o.org_id, "name": o.name, "type": o.type, "likelihood": o.likelihood, "impact": o.impact,
+            "risk_level": o.risk_level.value, "tier": o.tier,
+            "basis": "questionnaire + logs" if o.questionnaire_received else "logs only",
+            "score": None if o.score is None or o.score.overall is None else f"{o.score.overall:.1f}",
+            "contradictions": len(o.contradictions), "findings": sum(o.finding_counts.values()),
+            "children": o.reach.children, "shielded_children": o.reach.shielded_children, "users": o.reach.users,
+            "top_risk": o.register[0].title if o.register else "",
+        })
+    return rows
+
+
+def assess(
+    dataset_dir: Path | None = typer.Argument(
+        None, help="Run the whole review of this dataset directory (ingest, detect, assess, report).",
+        show_default=False,
+    ),
+    workspace: Path = WorkspaceOption,
+    output: Path | None = typer.Option(
+        None, "--output", "-o",
+        help="With DATASET_DIR: the report to write (default risk-assessment.pdf). Else: write the ratings here.",
+    ),
+    fmt: AssessFormat = typer.Option(AssessFormat.table, "--format", "-f", help="Ratings output format."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Judge the logs up to this date (YYYY-MM-DD)."),
+    checklist: str | None = typer.Option(None, "--checklist", help="Checklist whose answers are scored."),
+    reviewer: str | None = typer.Option(None, "--reviewer", help="Reviewer named on the report cover."),
+    fail_on: FailOn = typer.Option(
+        FailOn.never, "--fail-on", help="Exit 1 if any organisation is rated at or above this risk level.",
+    ),
+    quiet: bool = QuietOption,
+) -> int:
+    """Rate every organisation's risk (likelihood × impact) with its corroborated answers and register.
+
+    Without DATASET_DIR, assess the workspace as it stands (after ingest and detect), store the assessment with its date and show every organisation's rating.
+
+    With DATASET_DIR, run the one-shot main job: ingest (questionnaires included), detect, corroborate and score, assess, render the PDF report; it ends by printing the report's path.
+
+    Examples:
+
+      audit-kit assess --workspace ws --format json -o ratings.json
+
+      audit-kit assess demo/world --workspace demo/workspace -o demo/risk-assessment.pdf
+    """
+    from audit_kit.assessment import assess_workspace, run_pipeline
+    from audit_kit.workspace import Workspace
+
+    day = _parse_date(as_of)
+    progress = progress_for(quiet)
+    try:
+        if dataset_dir is not None:
+            if fmt is not AssessFormat.table:
+                raise InputError("--format applies to ratings of a workspace, not to the one-shot job",
+                                 hint="drop --format, or run `audit-kit assess --workspace WS --format ...` after it")
+            out = output or Path("risk-assessment.pdf")
+            report_fmt = "html" if out.suffix.lower() in (".html", ".htm") else "pdf"
+            result = run_pipeline(dataset_dir, workspace, out, as_of=day, checklist_id=checklist, reviewer=reviewer,
+                                  report_format=report_fmt, progress=progress)
+            progress.finish()
+            assessment = result.assessment
+            if not quiet:
+                t = assessment.totals
+                levels = ", ".join(f"{v} {k.value}" for k, v in t.by_risk_level.items() if v)
+                stdout.print(f"{t.organisations} organisations assessed ({levels}); "
+                             f"{t.contradictions} answer(s) contradicted by the logs; "
+                             f"workspace {result.workspace}")
+            typer.echo(str(result.report))  # the contract: the one-shot job ends with the report's path
+            return _exit(assessment, fail_on)
+        with Workspace.open(workspace) as ws:
+            assessment = assess_workspace(ws, as_of=day, checklist_id=checklist, progress=progress)
+            progress.finish()
+            if fmt is AssessFormat.oscal_ar:
+                _emit_oscal(ws, output, assessment)
+                return _exit(assessment, fail_on)
+    finally:
+        progress.finish()
+    rows = _rows(assessment)
+    if fmt is AssessFormat.json:
+        emit_json(assessment.model_dump(mode="json"), output)
+    elif fmt is AssessFormat.csv:
+        emit_csv(rows, COLUMNS, output)
+    else:
+        if output:
+            emit_csv(rows, COLUMNS, output)
+        else:
+            emit_table(rows, TABLE_COLUMNS, title=f"Risk assessment as of {assessment.as_of} "
+                                                   f"({assessment.totals.organisations} organisations)")
+            if assessment.notes and not quiet:
+                for note in assessment.notes:
+                    stdout.print(f"note: {note}")
+    return _exit(assessment, fail_on)
+
+
+def _emit_oscal(ws: Any, output: Path | None, assessment: Any) -> None:
+    try:
+        from audit_kit.oscal import assessment_results
+    except ImportError:
+        raise InputError("--format oscal-ar needs the OSCAL exporter (audit_kit.oscal), which is not installed",
+                         hint="use --format json") from None
+    emit_json(assessment_results(ws, assessment=assessment), output)
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--as-of: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _exit(assessment: Any, fail_on: FailOn) -> int:
+    threshold = _FAIL_RANK.get(fail_on)
+    if threshold and any(o.risk_level.rank >= threshold for o in assessment.orgs):
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess)
