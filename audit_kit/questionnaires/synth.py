@@ -149,7 +149,11 @@ def write_questionnaires(out: Path, seed: int, submitted: date | None = None) ->
             else:
                 given, truthful = _plain(c, rng, quality, submitted), True
             evidence = f"{org_id}-{c.id.lower()}-evidence.pdf" if rng.random() < 0.6 else ""
-            answers[c.id] = {"answer": given, "evidence": evidence, "comment": ""}
+            comment = ""
+            if c.id == "DEV-04" and row.get("declared_networks"):
+                # A respondent names the ranges access comes from: what the logs are tested against.
+                comment = "Access only from " + ", ".join(row["declared_networks"].split(";"))
+            answers[c.id] = {"answer": given, "evidence": evidence, "comment": comment}
             shown = given.isoformat() if isinstance(given, date) else str(given)
             truth_rows.append((org_id, c.id, shown, truthful))
         fmt = FORMATS[i % len(FORMATS)]
@@ -182,7 +186,7 @@ def _write_yaml(
         "checklist": cat.id,
         "submitted": submitted,
         "respondent": _respondent(org_id),
-        "answers": {cid: (a if a["evidence"] else a["answer"]) for cid, a in answers.items()},
+        "answers": {cid: (a if a["evidence"] or a["comment"] else a["answer"]) for cid, a in answers.items()},
     }
     for a in doc["answers"].values():
         if isinstance(a, dict) and not a["comment"]:
