@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "questionnaire": ("audit_kit.cli.questionnaire", "Make questionnaire templates and import answers."),
     "score": ("audit_kit.cli.score", "Score organisations' questionnaires against a catalogue."),
     "detect": ("audit_kit.cli.detect", "Detect inappropriate access against learned baselines."),
+    "evaluate": ("audit_kit.cli.evaluate", "Measure detection recall and precision against a truth file."),
     "graph": ("audit_kit.cli.graph", "Draw or export graphs of access patterns."),
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),

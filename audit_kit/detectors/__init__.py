@@ -1,0 +1,211 @@
+"""Detectors of inappropriate access that learn baselines, and the one function that runs them.
+
+```python
+from audit_kit.detectors import REGISTRY, run_detectors
+run = run_detectors(ws)                      # last 14 days of data against the history before
+run.findings, run.skipped, run.errors, run.explained_access
+```
+
+Each detector is declared once in `registry.py` (id, title, needs, severity policy, params) and
+written as Ibis expressions over two shared aggregates of the events (`context.py`), so it runs on
+the embedded DuckDB store and, unchanged, on any Ibis engine. A detector whose data is missing is
+skipped with the reason; one that fails becomes an error entry and the others still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from audit_kit.config import AuditConfig
+from audit_kit.detectors.base import DetectorSpec
+from audit_kit.detectors.context import DetectionContext
+from audit_kit.detectors.registry import REGISTRY
+from audit_kit.errors import InputError
+from audit_kit.findings import Finding, store_findings, supersede_findings
+from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.workspace import Workspace
+
+RUNS_DDL = """CREATE TABLE IF NOT EXISTS detection_runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, window_start TIMESTAMP,
+    window_end TIMESTAMP, baseline_start TIMESTAMP, detectors VARCHAR, findings BIGINT, skipped VARCHAR,
+    errors VARCHAR)"""
+
+
+@dataclass(frozen=True)
+class ExplainedAccess:
+    """One organisation's explained-access rate over the window (accesses = successful record accesses)."""
+
+    org_id: str
+    accesses: int
+    explained: int
+    by_involvement: int
+    by_entitlement: int
+    by_allow_list: int
+    rate: float
+    records: int
+    unexplained_records: int
+
+
+@dataclass
+class DetectionRun:
+    """What one detection run found, skipped and failed on, over which window and baseline."""
+
+    run_id: str
+    since: datetime
+    until: datetime
+    baseline_start: datetime
+    baseline_end: datetime
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    explained_access: list[ExplainedAccess] = field(default_factory=list)
+    detectors: list[str] = field(default_factory=list)
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        return (self.since, self.until)
+
+    @property
+    def baseline_window(self) -> tuple[datetime, datetime]:
+        return (self.baseline_start, self.baseline_end)
+
+    @property
+    def explained_rates(self) -> dict[str, float]:
+        """Per-organisation explained-access rate (0–1)."""
+        return {e.org_id: e.rate for e in self.explained_access}
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for a one-line report: findings per severity, skipped and errored detectors."""
+        by_sev: dict[str, int] = {}
+        for f in self.findings:
+            by_sev[f.severity.value] = by_sev.get(f.severity.value, 0) + 1
+        return {"findings": len(self.findings), "by_severity": by_sev, "skipped": dict(self.skipped),
+                "errors": dict(self.errors)}
+
+
+def resolve_detectors(detectors: list[str] | None) -> list[str]:
+    """Validate detector ids (InputError naming the unknown ones); None means all, in registry order."""
+    if not detectors:
+        return list(REGISTRY)
+    unknown = [d for d in detectors if d not in REGISTRY]
+    if unknown:
+        raise InputError(
+            f"unknown detector id(s): {', '.join(unknown)}", hint="known: " + ", ".join(REGISTRY)
+        )
+    return [d for d in REGISTRY if d in set(detectors)]
+
+
+def _missing(ctx: DetectionContext, spec: DetectorSpec) -> list[str]:
+    out = []
+    for need in spec.needs:
+        table, _, column = need.partition(".")
+        if not ctx.has_data(table, column or None):
+            out.append(need)
+    return out
+
+
+def run_detectors(
+    ws: Workspace,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    detectors: list[str] | None = None,
+    config: AuditConfig | None = None,
+    progress: Progress = NULL_PROGRESS,
+    store: bool = True,
+) -> DetectionRun:
+    """Run detectors over [since, until) with the history before `since` as baseline.
+
+    Defaults: `until` = end of the data, `since` = until − `config.window_days` (14), baseline =
+    `config.baseline_days` (90) before `since`. With `store`, findings are upserted by finding_id
+    and per-organisation explained-access rates written to `explained_access`, in one transaction.
+    Raises InputError for unknown detector ids or an empty window (since ≥ until).
+    """
+    config = config or AuditConfig()
+    ids = resolve_detectors(detectors)
+    since = _naive_utc(since)
+    until = _naive_utc(until)
+    if since is not None and until is not None and since >= until:
+        raise InputError(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}")
+    started = datetime.now(UTC).replace(tzinfo=None)
+    ctx = DetectionContext.build(ws, config, since, until)
+    run_id = hashlib.sha256(f"{started.isoformat()}|{ctx.since}|{ctx.until}|{ids}".encode()).hexdigest()[:16]
+    run = DetectionRun(run_id, ctx.since, ctx.until, ctx.baseline_start, ctx.since, detectors=ids)
+    progress.start("detecting", total=len(ids) + 2)
+    try:
+        if not ctx.has_data("events"):
+            run.skipped = [(d, "no events in the workspace") for d in ids]
+            return run
+        # The two shared scans of events, made once for every detector.
+        _ = ctx.user_hour
+        _ = ctx.user_record
+        progress.advance()
+        for det_id in ids:
+            spec = REGISTRY[det_id]
+            try:
+                if not config.detector(det_id).enabled:
+                    run.skipped.append((det_id, "disabled in config"))
+                    continue
+                missing = _missing(ctx, spec)
+                if missing:
+                    run.skipped.append((det_id, "dataset lacks " + ", ".join(missing)))
+                    continue
+                params = ctx.params_for(det_id, spec.params)
+                run.findings.extend(spec.fn(ctx, params))
+            except Exception as exc:  # collect, don't abort: the other detectors still run
+                run.errors.append((det_id, f"{type(exc).__name__}: {exc}"))
+            finally:
+                progress.advance()
+        if ctx.has_data("events", "record_id"):
+            from audit_kit.detectors.explained import rates_for_context
+
+            try:
+                df = rates_for_context(ctx)
+                run.explained_access = [ExplainedAccess(**{k: _py(v) for k, v in r._asdict().items()})
+                                        for r in df.itertuples(index=False)]
+            except Exception as exc:
+                run.errors.append(("explained_access", f"{type(exc).__name__}: {exc}"))
+        run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
+        progress.advance()
+        if store:
+            _store(ws, run, started)
+        return run
+    finally:
+        ctx.cleanup()
+        progress.finish()
+
+
+def _store(ws: Workspace, run: DetectionRun, started: datetime) -> None:
+    import pandas as pd
+
+    from audit_kit.detectors.explained import store_rates
+
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    ran = [d for d in run.detectors if d not in dict(run.errors) and d not in dict(run.skipped)]
+    with ws.transaction():
+        supersede_findings(ws, ran, run.since, run.until)
+        store_findings(ws, run.findings, run.run_id, finished)
+        if run.explained_access:
+            store_rates(ws, pd.DataFrame([e.__dict__ for e in run.explained_access]), run.since, run.until, finished)
+        ws.con.execute(RUNS_DDL).fetchall()
+        ws.con.execute(
+            "INSERT OR REPLACE INTO detection_runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [run.run_id, started, finished, run.since, run.until, run.baseline_start, ",".join(run.detectors),
+             len(run.findings), json.dumps(dict(run.skipped)), json.dumps(dict(run.errors))],
+        ).fetchall()
+
+
+def _naive_utc(v: datetime | None) -> datetime | None:
+    if v is None or v.tzinfo is None:
+        return v
+    return v.astimezone(UTC).replace(tzinfo=None)
+
+
+def _py(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+__all__ = ["REGISTRY", "DetectorSpec", "DetectionRun", "ExplainedAccess", "run_detectors", "resolve_detectors"]

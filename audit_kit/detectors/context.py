@@ -1,0 +1,392 @@
+"""The context every detector runs in: the window, the baseline, the config and the shared aggregates.
+
+Scanning `events` is the expensive part, so the context makes two passes over the events of
+baseline + window and materialises them as temporary tables that every detector reads:
+
+* `user_hour`  — one row per user, organisation, local hour: counts of each kind of activity;
+* `user_record` — one row per user, child record and period (baseline / window): how often and when;
+
+plus one small pass over the window alone (`sessions`, for overlapping sessions). Everything else
+(per-user baselines, peer groups, org-day volumes, explained access) is an Ibis expression over
+these, so adding a detector adds no scan of `events`. Temporary tables live on the connection and
+are dropped by `cleanup()`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from audit_kit.config import AuditConfig, glob_to_like
+from audit_kit.schema import RECORD_ACTIONS
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from audit_kit.workspace import Workspace
+
+WINDOW = "window"
+BASELINE = "baseline"
+_COUNTER = itertools.count()
+
+
+def sql_rows(ws: Workspace, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run SQL and fetch every row. DuckDB 2 refuses further work on a connection (Ibis included) while a
+    result is unfinished, so every statement here is drained; a harmless query also drains one that an
+    earlier caller left open (e.g. a `fetchone()`)."""
+    ws.con.execute("SELECT 1").fetchall()
+    return ws.con.execute(query, params or []).fetchall()
+
+
+def matches_any(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
+    """Engine-side glob match of a string column against config patterns (case-insensitive)."""
+    if not patterns:
+        return ibis.literal(False)
+    low = col.lower()
+    cond = low.like(glob_to_like(patterns[0]))
+    for p in patterns[1:]:
+        cond = cond | low.like(glob_to_like(p))
+    return cond.fill_null(False)
+
+
+@dataclass
+class DetectionContext:
+    """Window, baseline and shared aggregates for one detection run (build with `DetectionContext.build`)."""
+
+    ws: Workspace
+    config: AuditConfig
+    since: datetime
+    until: datetime
+    baseline_start: datetime
+    data_start: datetime
+    data_end: datetime
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _temp: list[str] = field(default_factory=list)
+    _tag: str = field(default_factory=lambda: f"{next(_COUNTER)}")
+
+    @classmethod
+    def build(
+        cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None
+    ) -> DetectionContext:
+        """Resolve the window (default: the last `window_days` of the data) and the baseline before it."""
+        lo, hi = sql_rows(ws, "SELECT min(timestamp), max(timestamp) FROM events")[0]
+        if lo is None:
+            lo = hi = datetime(1970, 1, 1)
+        until = until or (hi + timedelta(microseconds=1))
+        since = since or max(lo, hi - timedelta(days=config.window_days))
+        baseline_start = since - timedelta(days=config.baseline_days)
+        return cls(ws, config, since, until, baseline_start, lo, hi)
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def window_days(self) -> float:
+        return max((min(self.until, self.data_end) - self.since).total_seconds() / 86400, 1 / 24)
+
+    @property
+    def baseline_days(self) -> float:
+        start = max(self.baseline_start, self.data_start)
+        return max((self.since - start).total_seconds() / 86400, 0.0)
+
+    def has_data(self, table: str, column: str | None = None) -> bool:
+        """True when the table has rows (and, with `column`, at least one non-null value in it)."""
+        key = f"has:{table}.{column}"
+        if key not in self._cache:
+            cols = {r[0] for r in sql_rows(
+                self.ws, "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+            )}
+            if not cols:
+                self._cache[key] = False
+            else:
+                if column is not None and column not in cols:
+                    self._cache[key] = False
+                else:
+                    cond = f'WHERE "{column}" IS NOT NULL' if column else ""
+                    rows = sql_rows(self.ws, f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {cond} LIMIT 1)')
+                    self._cache[key] = bool(rows and rows[0][0])
+        return bool(self._cache[key])
+
+    def materialise(self, name: str, expr: ir.Table) -> ir.Table:
+        """Compute `expr` into a temporary table and return it as a fresh Ibis table.
+
+        Used for intermediate aggregates several queries read: it also keeps each compiled query
+        small (Ibis compile time grows with the expression tree, and is the main fixed cost).
+        """
+        return self._materialise(f"{name}_{next(_COUNTER)}", expr)
+
+    def _materialise(self, name: str, expr: ir.Table) -> ir.Table:
+        tname = f"_ak_{name}_{self._tag}"
+        self._temp.append(tname)
+        # Plain SQL rather than backend.create_table: the compiled query is the portable part, and a
+        # connection-scoped temp table leaves nothing behind in the workspace file.
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        sql_rows(self.ws, f'CREATE OR REPLACE TEMP TABLE "{tname}" AS {sql}')
+        return self.ws.ibis.table(tname)
+
+    def cleanup(self) -> None:
+        """Drop this run's temporary aggregate tables."""
+        for tname in self._temp:
+            sql_rows(self.ws, f'DROP TABLE IF EXISTS "{tname}"')
+        self._temp.clear()
+
+    # -- reference tables ------------------------------------------------------------------------
+    @property
+    def orgs(self) -> ir.Table:
+        """Organisations with their working hours as minutes after local midnight (config default)."""
+        if "orgs" not in self._cache:
+            o = self.ws.table("organisations")
+            d0, d1 = self.config.working_hours.minutes
+            wh = o.working_hours.strip()
+            ok = wh.re_search(r"^\d\d:\d\d-\d\d:\d\d$").fill_null(False)
+            start = (wh.substr(0, 2).cast("int32") * 60 + wh.substr(3, 2).cast("int32"))
+            end = (wh.substr(6, 2).cast("int32") * 60 + wh.substr(9, 2).cast("int32"))
+            self._cache["orgs"] = o.select(
+                org_id=o.org_id,
+                org_type=o.type,
+                org_area=o.area,
+                start_min=ibis.ifelse(ok, start, d0),
+                end_min=ibis.ifelse(ok, end, d1),
+            )
+        return self._cache["orgs"]  # type: ignore[no-any-return]
+
+    @property
+    def users(self) -> ir.Table:
+        """Users with the entitlement flags the config gives their roles."""
+        if "users" not in self._cache:
+            u = self.ws.table("users")
+            ent = self.config.entitlements
+            allow_users = list(self.config.allow.users)
+            self._cache["users"] = u.select(
+                user_id=u.user_id,
+                user_org=u.org_id,
+                role=u.role,
+                start_date=u.start_date,
+                end_date=u.end_date,
+                user_family_key=u.family_key,
+                mfa_enrolled=u.mfa_enrolled,
+                ooh_role=matches_any(u.role, ent.out_of_hours_roles),
+                system_role=matches_any(u.role, ent.system_roles),
+                cross_area_role=matches_any(u.role, ent.cross_area_roles) | matches_any(u.role, ent.system_roles),
+                area_role=matches_any(u.role, ent.area_wide_roles),
+                bulk_role=matches_any(u.role, ent.bulk_export_roles),
+                allow_listed=u.user_id.isin(allow_users) if allow_users else ibis.literal(False),
+            )
+        return self._cache["users"]  # type: ignore[no-any-return]
+
+    def events(self) -> ir.Table:
+        """Events of baseline + window, tagged with their period. Only the two aggregates scan this."""
+        e = self.ws.table("events")
+        e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until)
+        return e.mutate(period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
+
+    # -- shared aggregate 1: user × hour ---------------------------------------------------------
+    @property
+    def user_hour(self) -> ir.Table:
+        """Per user, org, period and local wall-clock hour (`hour`): activity counts and the UTC first/last instants."""
+        if "user_hour" not in self._cache:
+            e = self.events()
+            # Flags computed once per event, then counted: the engine evaluates each LIKE once.
+            e = e.mutate(
+                f_ok=e.outcome == "success",
+                f_rec=e.action.isin(list(RECORD_ACTIONS)),
+                f_exp=e.action.isin(["export", "print"]),
+                f_allowed=matches_any(e.purpose, self.config.allow.purposes),
+            )
+            free_rec = e.f_ok & e.f_rec & ~e.f_allowed
+            login = e.action == "login"
+            # Bucketed by the local wall-clock hour: working hours, days and hour-of-week are all
+            # judged in the organisation's own time; first/last keep the UTC instants.
+            agg = e.group_by(e.user_id, e.org_id, e.period, hour=e.local_time.truncate("h")).aggregate(
+                n=e.count(),
+                first_ts=e.timestamp.min(),
+                last_ts=e.timestamp.max(),
+                n_rec=e.count(where=free_rec),
+                n_rec_allowed=e.count(where=e.f_ok & e.f_rec & e.f_allowed),
+                n_view=e.count(where=e.f_ok & (e.action == "view")),
+                n_export=e.count(where=e.f_ok & e.f_exp & ~e.f_allowed),
+                n_export_rows=e.records_returned.sum(where=e.f_ok & e.f_exp & ~e.f_allowed).fill_null(0),
+                n_search=e.count(where=e.action == "search"),
+                n_search_rows=e.records_returned.sum(where=e.action == "search").fill_null(0),
+                n_denied=e.count(where=(e.outcome == "denied") & ~login),
+                n_failed_login=e.count(where=login & ~e.f_ok),
+                n_login=e.count(where=login & e.f_ok),
+                n_password=e.count(where=e.f_ok & (e.auth_method == "password")),
+                n_auth=e.count(where=e.f_ok & e.auth_method.notnull()),
+            )
+            self._cache["user_hour"] = self._materialise("user_hour", agg)
+        return self._cache["user_hour"]  # type: ignore[no-any-return]
+
+    @property
+    def sessions(self) -> ir.Table:
+        """Per session in the window: user, org, network (/16 of the source IP), first and last event.
+
+        A third, smaller pass over the window's events only (never the baseline): concurrent sessions
+        need real overlaps, which hourly counts cannot show.
+        """
+        if "sessions" not in self._cache:
+            e = self.ws.table("events")
+            e = e.filter(e.timestamp >= self.since, e.timestamp < self.until, e.session_id.notnull())
+            agg = e.group_by(e.user_id, e.org_id, e.session_id).aggregate(
+                s_start=e.timestamp.min(), s_end=e.timestamp.max(), n=e.count(),
+                net=e.source_ip.re_extract(r"^(\d+\.\d+)\.", 1).max(), ip=e.source_ip.max(),
+                auth=e.auth_method.max(),
+            )
+            self._cache["sessions"] = self._materialise("sessions", agg)
+        return self._cache["sessions"]  # type: ignore[no-any-return]
+
+    def user_hour_x(self) -> ir.Table:
+        """`user_hour` joined with users and orgs: role, org type, and the off-hours flag in local time."""
+        if "user_hour_x" not in self._cache:
+            self._cache["user_hour_x"] = self._materialise("user_hour_x", self._user_hour_x())
+        return self._cache["user_hour_x"]  # type: ignore[no-any-return]
+
+    def _user_hour_x(self) -> ir.Table:
+        uh = self.user_hour
+        u = self.users
+        o = self.orgs
+        j = uh.left_join(u, uh.user_id == u.user_id).left_join(o, uh.org_id == o.org_id)
+        minute = j.hour.hour() * 60
+        weekend = j.hour.day_of_week.index() >= 5
+        off = (minute < j.start_min) | (minute >= j.end_min)
+        if self.config.working_hours.weekend_is_out_of_hours:
+            off = off | weekend
+        return j.select(
+            *[uh[c] for c in uh.columns],
+            role=j.role.fill_null("(unknown)"),
+            org_type=j.org_type.fill_null("(unknown)"),
+            ooh_role=j.ooh_role.fill_null(False),
+            system_role=j.system_role.fill_null(False),
+            cross_area_role=j.cross_area_role.fill_null(False),
+            bulk_role=j.bulk_role.fill_null(False),
+            allow_listed=j.allow_listed.fill_null(False),
+            off_hours=off.fill_null(False),
+            # minutes outside working hours (0 inside, and at weekends when they count as off)
+            off_by=ibis.greatest(j.start_min - (minute + 60), minute - j.end_min, 0).fill_null(0),
+            weekend=weekend.fill_null(False),
+            how=j.hour.day_of_week.index() * 24 + j.hour.hour(),
+            # weekday / Saturday / Sunday × hour: 72 buckets, enough support for fringe hours
+            dhow=ibis.least(j.hour.day_of_week.index(), 4) * 24 + j.hour.hour(),
+            day=j.hour.date(),
+        )
+
+    def user_day(self) -> ir.Table:
+        """`user_hour_x` rolled up to the local day (the day-grain detectors share it)."""
+        if "user_day" not in self._cache:
+            x = self.user_hour_x()
+            sums = {c: x[c].sum() for c in x.columns if c.startswith("n")}
+            agg = x.group_by(
+                "user_id", "org_id", "period", "day", "role", "org_type", "ooh_role", "system_role",
+                "cross_area_role", "bulk_role", "allow_listed",
+            ).aggregate(first_ts=x.first_ts.min(), last_ts=x.last_ts.max(), **sums)
+            self._cache["user_day"] = self._materialise("user_day", agg)
+        return self._cache["user_day"]  # type: ignore[no-any-return]
+
+    # -- shared aggregate 2: user × record ------------------------------------------------------
+    @property
+    def user_record(self) -> ir.Table:
+        """Per user, org, child record and period: successful record accesses, first/last time, exports, overrides."""
+        if "user_record" not in self._cache:
+            e = self.events()
+            e = e.filter(e.record_id.notnull(), e.outcome == "success", e.action.isin(list(RECORD_ACTIONS)))
+            allowed_purpose = matches_any(e.purpose, self.config.allow.purposes)
+            agg = e.group_by(e.user_id, e.org_id, e.record_id, e.period).aggregate(
+                n=e.count(),
+                first_ts=e.timestamp.min(),
+                last_ts=e.timestamp.max(),
+                n_export=e.count(where=e.action.isin(["export", "print"])),
+                n_break_glass=e.count(where=e.break_glass.fill_null(False)),
+                allowed_purpose=allowed_purpose.any(),
+            )
+            self._cache["user_record"] = self._materialise("user_record", agg)
+        return self._cache["user_record"]  # type: ignore[no-any-return]
+
+    def involvement_spans(self) -> ir.Table:
+        """One row per (record, org): earliest start, latest end (null when any involvement is open)."""
+        i = self.ws.table("involvements")
+        return i.group_by(inv_record=i.record_id, inv_org=i.org_id).aggregate(
+            inv_start=i.start_date.min(),
+            inv_end=i.end_date.max(),
+            inv_open=i.end_date.isnull().any(),
+        )
+
+    def user_record_x(self) -> ir.Table:
+        """`user_record` with why each access is (or is not) explained, and the child's attributes.
+
+        Columns added: role, org_type, org_area, home_area, shielded, subject_family_key,
+        user_family_key, involved (an involvement active at the time), ended (the org's involvement
+        had ended before the access), entitled (role/org type entitled across areas), allowed
+        (allow-listed user or purpose), explained, out_of_area.
+        """
+        if "user_record_x" in self._cache:
+            return self._cache["user_record_x"]  # type: ignore[no-any-return]
+        ur = self.user_record
+        u = self.users
+        o = self.orgs
+        j = ur.left_join(u, ur.user_id == u.user_id).left_join(o, ur.org_id == o.org_id)
+        if self.has_data("subjects"):
+            s = self.ws.table("subjects")
+            s = s.select(s_record=s.record_id, home_area=s.home_area, shielded=s.shielded,
+                         subject_family_key=s.family_key)
+            j = j.left_join(s, j.record_id == s.s_record)
+        else:
+            j = j.mutate(home_area=ibis.null("string"), shielded=ibis.literal(False),
+                         subject_family_key=ibis.null("string"))
+        grace = int(self._param_grace())
+        if self.has_data("involvements"):
+            iv = self.involvement_spans()
+            j = j.left_join(iv, (j.record_id == iv.inv_record) & (j.org_id == iv.inv_org))
+            has_inv = j.inv_org.notnull()
+            first_d = j.first_ts.date()
+            last_d = j.last_ts.date()
+            started = j.inv_start.isnull() | (j.inv_start <= last_d)
+            not_ended = j.inv_open.fill_null(False) | j.inv_end.isnull() | (
+                j.inv_end >= (first_d - ibis.interval(days=grace))
+            )
+            involved = has_inv & started & not_ended
+            ended = has_inv & ~j.inv_open.fill_null(False) & j.inv_end.notnull() & (j.inv_end < first_d)
+            inv_end = j.inv_end
+        else:
+            involved = ibis.literal(False)
+            ended = ibis.literal(False)
+            inv_end = ibis.null("date")
+        in_area = (j.home_area.notnull() & (j.home_area == j.org_area)).fill_null(False)
+        entitled = (
+            j.cross_area_role.fill_null(False)
+            | j.org_type.isin(list(self.config.entitlements.cross_area_org_types)).fill_null(False)
+            | (j.area_role.fill_null(False) & in_area)
+        )
+        allowed = j.allow_listed.fill_null(False) | j.allowed_purpose.fill_null(False)
+        x = j.select(
+            *[ur[c] for c in ur.columns],
+            role=j.role.fill_null("(unknown)"),
+            org_type=j.org_type.fill_null("(unknown)"),
+            org_area=j.org_area,
+            home_area=j.home_area,
+            shielded=j.shielded.fill_null(False),
+            subject_family_key=j.subject_family_key,
+            user_family_key=j.user_family_key,
+            involved=involved.fill_null(False),
+            ended=ended.fill_null(False),
+            inv_end=inv_end,
+            entitled=entitled,
+            allowed=allowed,
+        )
+        x = x.mutate(
+            explained=x.involved | x.entitled | x.allowed,
+            out_of_area=(x.home_area.notnull() & x.org_area.notnull() & (x.home_area != x.org_area)).fill_null(False),
+        )
+        self._cache["user_record_x"] = self._materialise("user_record_x", x)
+        return self._cache["user_record_x"]  # type: ignore[no-any-return]
+
+    def _param_grace(self) -> int:
+        from audit_kit.detectors.relationship import LingeringParams
+
+        p = self.params_for("lingering_access", LingeringParams)
+        return int(p.grace_days)
+
+    def params_for(self, det_id: str, model: type[Any]) -> Any:
+        """The detector's params: its model's defaults overlaid with the config file's values."""
+        return model(**self.config.detector(det_id).params)

@@ -1,0 +1,86 @@
+"""Explained access (Fabbri & LeFevre): an access is explained when the data links the user to the child.
+
+An access to a child's record is explained by, in order: an involvement of the user's organisation
+with the child active at the time (ending no more than the lingering grace period before), a role or
+organisation type the config entitles across areas (MASH, national partners), or an allow-list
+(user ids, purposes such as statutory returns). Each organisation's explained-access rate is the
+share of its window accesses that are explained; the unexplained rest is where reviewers look.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import ibis
+
+from audit_kit.detectors.context import WINDOW, DetectionContext
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+    from audit_kit.config import AuditConfig
+    from audit_kit.workspace import Workspace
+
+EXPLAINED_DDL = """CREATE TABLE IF NOT EXISTS explained_access (
+    org_id VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP, accesses BIGINT, explained BIGINT,
+    by_involvement BIGINT, by_entitlement BIGINT, by_allow_list BIGINT, rate DOUBLE, records BIGINT,
+    unexplained_records BIGINT, computed_at TIMESTAMP, PRIMARY KEY (org_id, window_start, window_end))"""
+
+COLUMNS = ["org_id", "accesses", "explained", "by_involvement", "by_entitlement", "by_allow_list", "rate",
+           "records", "unexplained_records"]
+
+
+def explained_rates_expr(ctx: DetectionContext) -> ir.Table:
+    """Per organisation, window accesses and how many are explained (and by what), as an Ibis expression."""
+    x = ctx.user_record_x()
+    w = x.filter(x.period == WINDOW)
+    agg = w.group_by(w.org_id).aggregate(
+        accesses=w.n.sum(),
+        explained=w.n.sum(where=w.explained).fill_null(0),
+        by_involvement=w.n.sum(where=w.involved).fill_null(0),
+        by_entitlement=w.n.sum(where=~w.involved & w.entitled).fill_null(0),
+        by_allow_list=w.n.sum(where=~w.involved & ~w.entitled & w.allowed).fill_null(0),
+        records=w.record_id.nunique(),
+        unexplained_records=w.record_id.nunique(where=~w.explained),
+    )
+    return agg.mutate(rate=(agg.explained / agg.accesses.nullif(0)).fill_null(1.0))
+
+
+def rates_for_context(ctx: DetectionContext) -> pd.DataFrame:
+    """Per-organisation explained-access rates of the context's window (columns: COLUMNS)."""
+    return explained_rates_expr(ctx).select(*COLUMNS).order_by("org_id").to_pandas()
+
+
+def explained_access_rates(
+    ws: Workspace, since: datetime | None = None, until: datetime | None = None,
+    config: AuditConfig | None = None, org_id: str | None = None,
+) -> pd.DataFrame:
+    """Each organisation's explained-access rate over [since, until) (default: the last 14 days of data).
+
+    Returns a DataFrame with columns org_id, accesses, explained, by_involvement, by_entitlement,
+    by_allow_list, rate (0–1), records, unexplained_records. Task F's NTK-02 corroboration uses this.
+    """
+    from audit_kit.config import AuditConfig as _Cfg
+
+    ctx = DetectionContext.build(ws, config or _Cfg(), since, until)
+    try:
+        expr = explained_rates_expr(ctx)
+        if org_id is not None:
+            expr = expr.filter(expr.org_id == ibis.literal(org_id))
+        return expr.select(*COLUMNS).order_by("org_id").to_pandas()
+    finally:
+        ctx.cleanup()
+
+
+def store_rates(ws: Workspace, df: pd.DataFrame, since: datetime, until: datetime, computed_at: datetime) -> None:
+    """Upsert per-org rates into the `explained_access` table. Caller owns the transaction."""
+    ws.con.execute(EXPLAINED_DDL).fetchall()
+    rows = [
+        (r.org_id, since, until, int(r.accesses), int(r.explained), int(r.by_involvement), int(r.by_entitlement),
+         int(r.by_allow_list), float(r.rate), int(r.records), int(r.unexplained_records), computed_at)
+        for r in df.itertuples(index=False)
+    ]
+    if rows:
+        ws.con.executemany("INSERT OR REPLACE INTO explained_access VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)

@@ -1,0 +1,114 @@
+"""after_hours: access at hours of the week when this user and their peers are essentially never at work."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+
+from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
+from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
+from audit_kit.findings import Finding
+
+if TYPE_CHECKING:
+    from audit_kit.detectors.context import DetectionContext
+
+
+class AfterHoursParams(Params):
+    rare_probability: float = 0.005
+    margin_minutes: int = 60
+    min_events: int = 10
+    min_support: int = 50
+    smoothing: float = 0.5
+    high_events: int = 40
+
+
+def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
+    """Activity outside working hours (organisation's local time, summer time included) at hours of the
+    week that are rare for this user AND for their peer group.
+
+    Each user's hour-of-week profile P(hour-of-week | user) and their peer group's (organisation type
+    + role) are learnt from the baseline, pooling the five weekdays (Saturday and Sunday apart: 72
+    buckets) so fringe hours such as an early start have support. Window events outside working hours
+    (or at weekends) in a bucket with probability below 0.5% for both count as unusual; ten or more
+    make a finding. Hours within `margin_minutes` (60) of working hours are not judged (early starts,
+    late finishes), nor is allow-listed work such as a statutory return run at 07:00.
+    Duty, out-of-hours and emergency roles are exempt by default (config `entitlements.out_of_hours_roles`),
+    as are system accounts running scheduled jobs (`entitlements.system_roles`).
+    A user with fewer than `min_support` baseline events is judged on the peer profile alone.
+    """
+    dc = ctx.config.detector("after_hours")
+    x = ctx.user_hour_x()
+    x = x.filter(~x.ooh_role, ~x.system_role, ~matches_any(x.role, dc.exempt_roles))
+    if dc.exempt_org_types:
+        x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
+    b = x.filter(x.period == BASELINE)
+    a = p.smoothing
+    ut = b.group_by(t_user=b.user_id).aggregate(u_total=b.n.sum())
+    uh = b.group_by(h_user=b.user_id, h_how=b.dhow).aggregate(u_c=b.n.sum())
+    pt = b.group_by(pt_type=b.org_type, pt_role=b.role).aggregate(p_total=b.n.sum(), p_users=b.user_id.nunique())
+    ph = b.group_by(ph_type=b.org_type, ph_role=b.role, ph_how=b.dhow).aggregate(p_c=b.n.sum())
+    # Early starts and late finishes are ordinary: only hours at least `margin_minutes` outside
+    # working hours (or weekends, when they count) are judged. Allow-listed work is left out.
+    deep = x.off_by >= p.margin_minutes
+    if ctx.config.working_hours.weekend_is_out_of_hours:
+        deep = deep | x.weekend
+    w = x.filter(x.period == WINDOW, x.off_hours, deep)
+    free = w.n - w.n_rec_allowed
+    wh = w.group_by(w.user_id, w.org_id, w.role, w.org_type, how=w.dhow).aggregate(
+        c=free.sum(), first=w.first_ts.min(), last=w.last_ts.max(), recs=w.n_rec.sum()
+    )
+    j = (
+        wh.left_join(ut, wh.user_id == ut.t_user)
+        .left_join(uh, (wh.user_id == uh.h_user) & (wh.how == uh.h_how))
+        .left_join(pt, (wh.org_type == pt.pt_type) & (wh.role == pt.pt_role))
+        .left_join(ph, (wh.org_type == ph.ph_type) & (wh.role == ph.ph_role) & (wh.how == ph.ph_how))
+    )
+    # The five weekdays share one bucket per hour (a user who starts at 07:00 on Mondays may do so
+    # on a Thursday), Saturday and Sunday keep their own: 72 buckets.
+    p_user = (j.u_c.fill_null(0) + a) / (j.u_total.fill_null(0) + 72 * a)
+    p_peer = (j.p_c.fill_null(0) + a) / (j.p_total.fill_null(0) + 72 * a)
+    user_known = j.u_total.fill_null(0) >= p.min_support
+    rare = (p_peer < p.rare_probability) & (~user_known | (p_user < p.rare_probability))
+    j = j.mutate(p_user=p_user, p_peer=p_peer, rare=rare)
+    per_user = j.group_by(j.user_id, j.org_id, j.role, j.org_type).aggregate(
+        rare_events=j.c.sum(where=j.rare),
+        rare_records=j.recs.sum(where=j.rare),
+        off_events=j.c.sum(),
+        rare_hours=j.how.nunique(where=j.rare),
+        first=j.first.min(where=j.rare),
+        last=j.last.max(where=j.rare),
+        baseline_events=j.u_total.max(),
+        peer_users=j.p_users.max(),
+        max_p_user=p_user.max(where=j.rare),
+        max_p_peer=p_peer.max(where=j.rare),
+    )
+    df = per_user.filter(per_user.rare_events.fill_null(0) >= p.min_events).to_pandas()
+    wins = ctx.user_hour
+    ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(list(df.user_id)) if len(df) else ibis.literal(False))
+    totals = dict(ww.group_by("user_id").aggregate(n=ww.n.sum()).to_pandas().itertuples(index=False, name=None))
+    fb = FindingBuilder(ctx, "after_hours")
+    for r in df.itertuples(index=False):
+        total = int(totals.get(r.user_id, 0))
+        expected = max(total * p.rare_probability, 1.0)
+        score = ratio_score(r.rare_events, expected * p.min_events / 2, full_at=20)
+        sev = severity_for(score, medium=0.0, high=0.5)
+        if r.rare_events >= p.high_events:
+            sev = max(sev, severity_for(1.0, high=0.5))
+        week = r.first.strftime("%G-W%V")
+        fb.add(
+            org_id=r.org_id, user_id=r.user_id, bucket=week, severity=sev, score=score,
+            summary=(f"{r.user_id} ({r.role}) was active {int(r.rare_events)} times out of hours at times of the "
+                     f"week when neither they nor other {r.role}s normally work."),
+            evidence={
+                "unusual_events": r.rare_events, "unusual_record_accesses": r.rare_records,
+                "distinct_hours_of_week": r.rare_hours, "out_of_hours_events": r.off_events,
+                "window_events": total,
+                "baseline": {"user_events": r.baseline_events, "peer_users": r.peer_users,
+                             "rare_below_probability": p.rare_probability,
+                             "highest_user_probability": r.max_p_user, "highest_peer_probability": r.max_p_peer},
+                "judged_in": "organisation local time",
+            },
+            first_seen=r.first, last_seen=r.last,
+        )
+    return fb.findings

@@ -1,0 +1,252 @@
+"""peer_outlier and the community fit behind it (CADS, Chen, Nyemba & Malin 2012).
+
+Colleagues who work a shared caseload open the same children; the user × child access structure
+therefore falls into communities (teams). A user whose recent accesses fit none of their peers'
+sets is suspicious even at normal volume and normal hours — the case rule-based detectors miss.
+
+The user × child matrix is a scipy sparse matrix per organisation, built from the engine's
+`user_record` aggregate (one row per user and child, never raw events); no networkx graph of raw edges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from audit_kit.detectors.base import FindingBuilder, Params, severity_for
+from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
+from audit_kit.findings import Finding
+
+if TYPE_CHECKING:
+    from audit_kit.config import AuditConfig
+    from audit_kit.workspace import Workspace
+
+FIT_COLUMNS = ["user_id", "org_id", "community", "fit", "records"]
+
+
+class PeerParams(Params):
+    min_records: int = 8
+    min_peers: int = 4
+    min_community: int = 3
+    max_fit: float = 0.35
+    max_fit_ratio: float = 0.45
+
+
+def _pairs(ctx: DetectionContext, org_id: str | None) -> pd.DataFrame:
+    ur = ctx.user_record
+    if org_id is not None:
+        ur = ur.filter(ur.org_id == org_id)
+    agg = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(
+        n_base=ur.n.sum(where=ur.period != WINDOW).fill_null(0),
+        n_win=ur.n.sum(where=ur.period == WINDOW).fill_null(0),
+    )
+    return agg.to_pandas()
+
+
+def _communities(graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    """Louvain communities, with any larger than `max_size` split again on its own subgraph.
+
+    Louvain's resolution limit merges small teams in a dense organisation; one refinement pass on
+    an oversized community recovers them (teams of social workers or clinicians are a handful).
+    """
+    import networkx as nx
+
+    out: list[set[int]] = []
+    for c in nx.community.louvain_communities(graph, weight="weight", seed=seed, resolution=resolution):
+        if len(c) > max_size:
+            parts = nx.community.louvain_communities(graph.subgraph(c), weight="weight", seed=seed,
+                                                     resolution=resolution)
+            out.extend(parts if len(parts) > 1 else [c])
+        else:
+            out.append(c)
+    return out
+
+
+def community_fit_frame(
+    pairs: pd.DataFrame, seed: int = 1, resolution: float = 1.0, max_size: int = 10, neighbours: int = 20,
+    dense_max: int = 200,
+) -> pd.DataFrame:
+    """Community and fit per user from (user_id, org_id, record_id, n_base, n_win) rows.
+
+    Per organisation: users are linked by the cosine similarity of the children they opened in the
+    baseline (each child weighted by its rarity in the organisation; beyond `dense_max` users, only
+    each user's `neighbours` nearest colleagues) and split into communities
+    with Louvain on that small user × user graph (seeded, so stable; a community larger than
+    `max_size` is split once more on its own subgraph). Each child belongs to the
+    communities whose members read it in the baseline, in proportion to their reads. A user's fit
+    is the mean, over the children they opened in the window that anyone in the organisation read
+    in the baseline, of the share of that child's baseline reads made by the user's own community:
+    1 = they work their community's children, 0 = only other communities' children. Users with no
+    baseline have no community yet (fit NaN).
+    """
+    import networkx as nx
+    from scipy import sparse
+
+    out: list[pd.DataFrame] = []
+    # Integer codes once for the whole frame (hashing), so the per-organisation work sorts integers,
+    # not millions of strings.
+    pairs = pairs.assign(_u=pd.factorize(pairs.user_id, sort=True)[0], _r=pd.factorize(pairs.record_id)[0])
+    for org, grp in pairs.groupby("org_id", sort=True):
+        u_codes, u_idx = np.unique(grp._u.to_numpy(), return_inverse=True)
+        users = grp.user_id.to_numpy()[np.unique(grp._u.to_numpy(), return_index=True)[1]]
+        _, r_idx = np.unique(grp._r.to_numpy(), return_inverse=True)
+        n_u = len(users)
+        shape = (n_u, int(r_idx.max()) + 1)
+        n_base = grp.n_base.to_numpy().astype(float)
+        bm = n_base > 0
+        wm = grp.n_win.to_numpy() > 0
+        reads = sparse.csr_matrix((n_base[bm], (u_idx[bm], r_idx[bm])), shape=shape)
+        seen_b = (reads > 0).astype(float)
+        win = sparse.csr_matrix((np.ones(int(wm.sum())), (u_idx[wm], r_idx[wm])), shape=shape)
+        has_base = np.asarray(seen_b.sum(axis=1)).ravel() > 0
+        # Rarity weight: a child every colleague opens says little about who works with whom.
+        df_r = np.asarray(seen_b.sum(axis=0)).ravel()
+        idf = sparse.diags(np.log1p(n_u / np.maximum(df_r, 1)))
+        b = _row_normalise(seen_b @ idf)
+        sim = (b @ b.T).toarray()
+        np.fill_diagonal(sim, 0.0)
+        # Up to `dense_max` users every positive similarity is an edge; in a larger organisation each
+        # user keeps their `neighbours` most similar colleagues (≤ k·n edges), so Louvain stays fast.
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n_u))
+        k = min(neighbours, n_u - 1) if n_u > dense_max else n_u - 1
+        if k > 0:
+            nbr = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < n_u - 1 else np.argsort(-sim, axis=1)[:, :k]
+            rows = np.repeat(np.arange(n_u), k)
+            cols = nbr.ravel()
+            wts = sim[rows, cols]
+            keep = wts > 0
+            graph.add_weighted_edges_from(
+                zip(rows[keep].tolist(), cols[keep].tolist(), wts[keep].tolist(), strict=True)
+            )
+        comms = _communities(graph, seed, resolution, max_size)
+        # Order communities by their smallest member so labels do not depend on set iteration order.
+        comms = sorted((sorted(c) for c in comms), key=lambda c: c[0])
+        label = np.empty(n_u, dtype=np.int64)
+        size = np.empty(n_u, dtype=np.int64)
+        for c, members in enumerate(comms):
+            label[members] = c
+            size[members] = len(members)
+        member = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), label)), shape=(n_u, len(comms)))
+        comm_reads = np.asarray((member.T @ reads).todense())  # communities × children
+        total = comm_reads.sum(axis=0)
+        seen_any = total > 0
+        share = np.divide(comm_reads, total, out=np.zeros_like(comm_reads), where=seen_any)
+        # Vectorised over the window's (user, child) pairs: each pair's share for the user's community.
+        win = win.tocoo()
+        ok = seen_any[win.col] & has_base[win.row]
+        rows, cols = win.row[ok], win.col[ok]
+        counts = np.bincount(rows, minlength=n_u)
+        sums = np.bincount(rows, weights=share[label[rows], cols], minlength=n_u)
+        fit = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        win = win.tocsr()
+        win_records = np.asarray(win.sum(axis=1)).ravel()
+        out.append(pd.DataFrame({
+            "user_id": users, "org_id": org,
+            "community": [f"{org}:c{int(c)}" if has_base[i] else None for i, c in enumerate(label)],
+            "fit": np.round(fit, 4), "records": win_records.astype(int),
+            "community_size": np.where(has_base, size, 0),
+        }))
+    if not out:
+        return pd.DataFrame(columns=[*FIT_COLUMNS, "community_size"])
+    return pd.concat(out, ignore_index=True)[[*FIT_COLUMNS, "community_size"]]
+
+
+def _row_normalise(m):  # type: ignore[no-untyped-def]
+    from scipy import sparse
+
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms) @ m
+
+
+def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParams | None = None) -> pd.DataFrame:
+    """Community fit of every user active in the context's window (see `community_fit_frame`)."""
+    p = p or PeerParams()
+    pairs = _pairs(ctx, org_id)
+    active = set(pairs.loc[pairs.n_win > 0, "user_id"])
+    df = community_fit_frame(pairs)
+    return df[df.user_id.isin(active)].reset_index(drop=True)
+
+
+def user_community_fit(
+    ws: Workspace, since: datetime | None = None, until: datetime | None = None, org_id: str | None = None,
+    config: AuditConfig | None = None,
+) -> pd.DataFrame:
+    """Per user active in [since, until): user_id, org_id, community, fit (0–1), records (window children).
+
+    The same signal `peer_outlier` judges; task D's graphs reuse it. Default window: the last 14 days.
+    """
+    from audit_kit.config import AuditConfig as _Cfg
+
+    cfg = config or _Cfg()
+    ctx = DetectionContext.build(ws, cfg, since, until)
+    try:
+        return community_fit(ctx, org_id, ctx.params_for("peer_outlier", PeerParams))
+    finally:
+        ctx.cleanup()
+
+
+def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
+    """A user whose children belong to other communities than their own, at normal volume and hours (CADS-style).
+
+    Communities are learnt per organisation from the baseline (see `community_fit_frame`). A user
+    with a baseline, at least `min_records` children in the window and a community of at least
+    `min_community` people is flagged when their fit is below `max_fit` (0.35) and below
+    `max_fit_ratio` (0.45) of the median fit of the others in the same organisation and role
+    (at least `min_peers` of them). Out-of-hours, cross-area (MASH, national), organisation-wide
+    (managers, supervisors, admins) and system roles read across the organisation by design and are
+    not judged; more exempt roles can be set in config.
+    """
+    dc = ctx.config.detector("peer_outlier")
+    fits = community_fit(ctx, None, p)
+    if fits.empty:
+        return []
+    u = ctx.users
+    roles = u.select("user_id", "role", "ooh_role", "cross_area_role").to_pandas()
+    df = fits.merge(roles, on="user_id", how="left")
+    df["role"] = df.role.fillna("(unknown)")
+    org_types = ctx.orgs.select("org_id", "org_type").to_pandas()
+    df = df.merge(org_types, on="org_id", how="left")
+    cross_types = set(ctx.config.entitlements.cross_area_org_types) | set(dc.exempt_org_types)
+    org_wide = tuple(ctx.config.entitlements.org_wide_roles)
+    exempt = (df.org_type.isin(cross_types) | df.role.map(lambda r: _glob(r, org_wide)) | df.role.map(lambda r: _glob(r, dc.exempt_roles)) | df.cross_area_role.fillna(False).astype(bool)
+              | df.ooh_role.fillna(False).astype(bool))
+    df = df[~exempt & df.fit.notna() & (df.records >= p.min_records)]
+    fb = FindingBuilder(ctx, "peer_outlier")
+    for (org, role), grp in df.groupby(["org_id", "role"], sort=True):
+        if len(grp) < p.min_peers + 1:
+            continue
+        for r in grp.itertuples(index=False):
+            others = grp.fit[grp.user_id != r.user_id]
+            med = float(others.median())
+            if r.fit >= p.max_fit or r.fit > p.max_fit_ratio * med or r.community_size < p.min_community:
+                continue
+            score = min(1.0, 0.4 + 0.6 * (1 - r.fit / med)) if med > 0 else 0.4
+            fb.add(
+                org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_for(score, medium=0.0, high=0.85),
+                score=score,
+                summary=(f"{r.user_id} ({role}) opened {int(r.records)} children's records that their own colleagues "
+                         f"do not work with (fit {r.fit:.2f} against a usual {med:.2f} for {role}s here)."),
+                evidence={"fit": r.fit, "community": r.community, "community_size": r.community_size,
+                          "window_records": r.records,
+                          "peer_baseline": {"group": f"{org} / {role}", "users": len(grp) - 1, "median_fit": med}},
+                record_count=int(r.records),
+            )
+    return fb.findings
+
+
+def _glob(role: str, patterns: tuple[str, ...]) -> bool:
+    from audit_kit.config import role_matches
+
+    return role_matches(role, patterns)
+
+
+def _week(ctx: DetectionContext) -> str:
+    return ctx.since.strftime("%G-W%V")
+
+
+__all__ = ["user_community_fit", "community_fit", "community_fit_frame", "peer_outlier", "matches_any"]

@@ -1,0 +1,207 @@
+"""Rate detectors: more of something than the user and their peers normally do.
+
+volume_spike, bulk_access, export_spike, failed_login_burst, denied_spike, search_fishing — each a
+metric over the shared `user_hour` aggregate judged by `baseline.spikes()`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
+from audit_kit.detectors.baseline import baseline_evidence, spikes
+from audit_kit.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from audit_kit.detectors.context import DetectionContext
+
+
+def _exempt(ctx: DetectionContext, det_id: str):  # type: ignore[no-untyped-def]
+    """A keep-filter dropping roles and org types the config exempts from this detector."""
+    from audit_kit.detectors.context import matches_any
+
+    dc = ctx.config.detector(det_id)
+
+    def keep(x):  # type: ignore[no-untyped-def]
+        cond = ~matches_any(x.role, dc.exempt_roles)
+        if dc.exempt_org_types:
+            cond = cond & ~x.org_type.isin(list(dc.exempt_org_types))
+        return cond
+
+    return keep
+
+
+def _bucket_label(ts: object, grain: str) -> str:
+    return ts.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m-%d %H:00 local time")  # type: ignore[attr-defined]
+
+
+def _spike_findings(
+    ctx: DetectionContext, det_id: str, p: SpikeParams, metric, unit: str, what: str, grain: str = "day",
+    keep=None,  # type: ignore[no-untyped-def]
+) -> list[Finding]:
+    base_keep = _exempt(ctx, det_id)
+
+    def both(x):  # type: ignore[no-untyped-def]
+        return base_keep(x) & keep(x) if keep is not None else base_keep(x)
+
+    df = spikes(
+        ctx, metric, grain=grain, quantile=p.quantile, floor=p.floor, user_factor=p.user_factor,
+        peer_factor=p.peer_factor, min_support=p.min_support, z_min=p.z_min, keep=both,
+    )
+    fb = FindingBuilder(ctx, det_id)
+    for row in df.itertuples(index=False):
+        r = row._asdict()
+        basis = max(r["u_q"] if r["u_q"] == r["u_q"] and r["u_q"] is not None else 0,
+                    r["p_q"] if r["p_q"] == r["p_q"] and r["p_q"] is not None else 0, 1.0)
+        score = ratio_score(r["v"], basis, full_at=p.full_at)
+        sev = severity_for(score, medium=0.0, high=p.high_score)
+        label = _bucket_label(r["bucket"], grain)
+        fb.add(
+            org_id=r["org_id"], user_id=r["user_id"], bucket=label, severity=sev, score=score,
+            summary=(f"{r['user_id']} ({r['role']}) {what} {int(r['v']):,} {unit} on {label}, "
+                     f"against a usual high of {basis:,.0f} for them and their peers."),
+            evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit)},
+            record_count=int(r["v"]) if unit.startswith("record") else 0,
+            first_seen=r["first_hour"], last_seen=r["last_hour"],
+        )
+    return fb.findings
+
+
+class SpikeParams(Params):
+    quantile: float = 0.99
+    floor: float = 30
+    user_factor: float = 2.0
+    peer_factor: float = 2.0
+    min_support: int = 5
+    z_min: float = 4.0
+    full_at: float = 10.0
+    high_score: float = 0.5
+
+
+class VolumeParams(SpikeParams):
+    floor: float = 60
+    user_factor: float = 2.5
+    peer_factor: float = 1.0
+    z_min: float = 5.0
+
+
+def volume_spike(ctx: DetectionContext, p: VolumeParams) -> list[Finding]:
+    """A day on which a user opened far more children's records than they and their peers normally do.
+
+    Daily successful record accesses in the window are compared with the user's own baseline
+    (2.5 × the 99th percentile of their active days, median/MAD robust z ≥ 5) and with their peer
+    group's (organisation type + role) 99th percentile, above a floor of 60. One finding per user-day.
+    """
+    return _spike_findings(ctx, "volume_spike", p, lambda x: x.n_rec.sum(), "record accesses", "made")
+
+
+class BulkParams(SpikeParams):
+    floor: float = 50
+    user_factor: float = 3.0
+    peer_factor: float = 3.0
+
+
+def bulk_access(ctx: DetectionContext, p: BulkParams) -> list[Finding]:
+    """Bulk retrieval: one hour in which a user pulled far more records than anyone in their role does.
+
+    The unit is record accesses per local hour plus the rows returned by that hour's searches
+    (allow-listed work such as statutory returns left out), judged against the user's and peers'
+    hourly 99th percentile × 3 and a floor of 50: the signature of an extraction (HMRC-style)
+    rather than a busy day. (Accesses, not distinct records: a distinct count per user-hour would
+    double the cost of the shared scan, and a scripted extraction reads each record once anyway.)
+    """
+    return _spike_findings(
+        ctx, "bulk_access", p, lambda x: (x.n_rec + x.n_search_rows).sum(),
+        "records in one hour", "retrieved", grain="hour",
+    )
+
+
+class ExportParams(SpikeParams):
+    floor: float = 10
+
+
+def export_spike(ctx: DetectionContext, p: ExportParams) -> list[Finding]:
+    """A day with far more exports and prints than the user and their peers normally make.
+
+    Exports whose purpose is allow-listed (statutory returns by default) and roles the config
+    entitles to bulk export are left out; the rest are counted per day (export/print events plus
+    the rows they carried) and judged against the user's and peers' 99th percentile.
+    """
+    return _spike_findings(
+        ctx, "export_spike", p, lambda x: (x.n_export + x.n_export_rows).sum(), "exported records/files",
+        "exported or printed", keep=lambda x: ~x.bulk_role,
+    )
+
+
+class FailedLoginParams(SpikeParams):
+    floor: float = 8
+    user_factor: float = 3.0
+    peer_factor: float = 3.0
+
+
+def failed_login_burst(ctx: DetectionContext, p: FailedLoginParams) -> list[Finding]:
+    """A burst of failed logins on one account within an hour (password guessing or a shared account).
+
+    Failed or denied logins per user-hour against the user's and peers' hourly 99th percentile × 3
+    and a floor of 8.
+    """
+    return _spike_findings(
+        ctx, "failed_login_burst", p, lambda x: x.n_failed_login.sum(), "failed logins", "had", grain="hour",
+    )
+
+
+class DeniedParams(SpikeParams):
+    floor: float = 10
+
+
+def denied_spike(ctx: DetectionContext, p: DeniedParams) -> list[Finding]:
+    """A day on which a user was refused access far more often than usual: probing beyond their permissions.
+
+    Denied non-login actions per user-day against the user's and peers' 99th percentile × 2, floor 10.
+    """
+    return _spike_findings(ctx, "denied_spike", p, lambda x: x.n_denied.sum(), "denied requests", "had")
+
+
+class SearchParams(SpikeParams):
+    floor: float = 25
+    max_followup: float = 0.5
+
+
+def search_fishing(ctx: DetectionContext, p: SearchParams) -> list[Finding]:
+    """Name-fishing: a day of far more searches than usual that did not lead to matching record work.
+
+    Searches per user-day above the floor and the user's and peers' 99th percentile × 2, on a day
+    when the records opened per search fell to at most `max_followup` (half) of the user's own
+    baseline ratio — looking for someone, not working a case (a busy day raises both).
+    """
+    found = _spike_findings(ctx, "search_fishing", p, lambda x: x.n_search.sum(), "searches", "ran")
+    if not found:
+        return found
+    users = sorted({f.user_id for f in found if f.user_id})
+    uh = ctx.user_hour_x()
+    uh = uh.filter(uh.user_id.isin(users))
+    days = uh.group_by(uh.user_id, uh.period, uh.day).aggregate(views=uh.n_view.sum(), searches=uh.n_search.sum())
+    df = days.to_pandas()
+    base = df[df.period == "baseline"].groupby("user_id")[["views", "searches"]].sum()
+    win = {(r.user_id, r.day.strftime("%Y-%m-%d")): (int(r.views), int(r.searches))
+           for r in df[df.period == "window"].itertuples(index=False)}
+    out: list[Finding] = []
+    for f in found:
+        v, s = win.get((f.user_id, f.evidence["bucket"]), (0, 0))
+        b_v = float(base.views.get(f.user_id, 0.0)) if len(base) else 0.0
+        b_s = float(base.searches.get(f.user_id, 0.0)) if len(base) else 0.0
+        base_ratio = (b_v + 1.0) / (b_s + 1.0)
+        day_ratio = v / max(s, 1)
+        if day_ratio <= p.max_followup * base_ratio:
+            f.evidence.update({"views_that_day": v, "views_per_search": round(day_ratio, 3),
+                               "baseline_views_per_search": round(base_ratio, 3)})
+            f.summary = (f.summary.rstrip(".") + f", opening {day_ratio:.1f} records per search where "
+                         f"{base_ratio:.1f} is usual for them.")
+            out.append(f)
+    return out
+
+
+__all__ = [
+    "Severity", "volume_spike", "bulk_access", "export_spike", "failed_login_burst", "denied_spike",
+    "search_fishing",
+]

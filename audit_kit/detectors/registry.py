@@ -1,0 +1,68 @@
+"""The typed registry of built-in detectors: each declared once with id, title, needs, severity policy, params.
+
+The detector's function docstring is its documentation (`DetectorSpec.doc`); `docs/detectors.md`
+is generated from the same text. Order here is the order detectors run and are listed in.
+"""
+
+from __future__ import annotations
+
+from audit_kit.detectors import accounts, hours, log_gap, peer, rates, relationship
+from audit_kit.detectors.base import DetectorSpec
+
+_EV = ("events.user_id", "events.timestamp")
+_REC = ("events.record_id",)
+
+_SPECS = (
+    DetectorSpec("after_hours", "Unusual out-of-hours access", hours.after_hours, hours.AfterHoursParams,
+                 needs=_EV + ("events.local_time", "organisations.org_id", "users.role"),
+                 severity_policy="medium; high with 40+ unusual events or a score ≥ 0.5"),
+    DetectorSpec("volume_spike", "Daily volume spike", rates.volume_spike, rates.VolumeParams,
+                 needs=_EV + _REC, severity_policy="medium above every bar; high at 5× the usual high"),
+    DetectorSpec("bulk_access", "Bulk retrieval in one hour", rates.bulk_access, rates.BulkParams,
+                 needs=_EV + _REC, severity_policy="medium above every bar; high at 5× the usual high"),
+    DetectorSpec("export_spike", "Export and print spike", rates.export_spike, rates.ExportParams,
+                 needs=_EV, severity_policy="medium above every bar; high at 5× the usual high"),
+    DetectorSpec("out_of_area", "Children outside the organisation's area", relationship.out_of_area,
+                 relationship.ExcessParams, needs=_EV + _REC + ("subjects.home_area", "organisations.area"),
+                 severity_policy="medium; high with 10+ records"),
+    DetectorSpec("no_relationship", "No legitimate relationship", relationship.no_relationship,
+                 relationship.ExcessParams, needs=_EV + _REC + ("involvements.record_id",),
+                 severity_policy="medium; high with 10+ records"),
+    DetectorSpec("shielded_access", "Shielded record access and overrides", relationship.shielded_access,
+                 relationship.ShieldedParams, needs=_EV + _REC + ("subjects.shielded",),
+                 severity_policy="high when unexplained; low for an explained break-glass override"),
+    DetectorSpec("leaver_account", "Leaver's account in use", accounts.leaver_account, accounts.LeaverParams,
+                 needs=_EV + ("users.end_date",), severity_policy="always critical"),
+    DetectorSpec("dormant_account", "Dormant account reactivated", accounts.dormant_account,
+                 accounts.DormantParams, needs=_EV + ("users.user_id",),
+                 severity_policy="high when 90+ idle days are observed; medium when inferred from start date"),
+    DetectorSpec("concurrent_sessions", "Concurrent sessions from different networks",
+                 accounts.concurrent_sessions, accounts.ConcurrentParams,
+                 needs=_EV + ("events.session_id", "events.source_ip"),
+                 severity_policy="medium; high for score ≥ 0.6"),
+    DetectorSpec("family_lookup", "Own-family lookup", relationship.family_lookup, relationship.FamilyParams,
+                 needs=_EV + _REC + ("users.family_key", "subjects.family_key"),
+                 severity_policy="high when unexplained; low when an involvement explains it"),
+    DetectorSpec("vip_snooping", "Child in the news read by many", relationship.vip_snooping,
+                 relationship.VipParams, needs=_EV + _REC, severity_policy="high for each unexplained reader"),
+    DetectorSpec("failed_login_burst", "Failed-login burst", rates.failed_login_burst, rates.FailedLoginParams,
+                 needs=_EV, severity_policy="medium above every bar; high at 5× the usual high"),
+    DetectorSpec("denied_spike", "Denied-access spike", rates.denied_spike, rates.DeniedParams,
+                 needs=_EV, severity_policy="medium above every bar; high at 5× the usual high"),
+    DetectorSpec("search_fishing", "Search fishing", rates.search_fishing, rates.SearchParams,
+                 needs=_EV, severity_policy="medium above every bar with few follow-ups; high at 5×"),
+    DetectorSpec("lingering_access", "Access after the involvement ended", relationship.lingering_access,
+                 relationship.LingeringParams, needs=_EV + _REC + ("involvements.end_date",),
+                 severity_policy="medium; high with 3+ records"),
+    DetectorSpec("weak_auth", "Password-only sign-in in an MFA organisation", accounts.weak_auth,
+                 accounts.WeakAuthParams, needs=_EV + ("events.auth_method",),
+                 severity_policy="medium; high when nearly all password against an all-MFA organisation"),
+    DetectorSpec("peer_outlier", "Poor fit with colleagues' communities", peer.peer_outlier, peer.PeerParams,
+                 needs=_EV + _REC + ("users.role",), portable=False,
+                 severity_policy="medium; high for score ≥ 0.8"),
+    DetectorSpec("log_gap", "Organisation's logs fell silent", log_gap.log_gap, log_gap.LogGapParams,
+                 needs=_EV, portable=False, entity="org",
+                 severity_policy="medium; high for 7+ silent working days"),
+)
+
+REGISTRY: dict[str, DetectorSpec] = {s.id: s for s in _SPECS}

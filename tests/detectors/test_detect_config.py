@@ -1,0 +1,93 @@
+"""audit-kit.yaml: defaults that need no file, strict validation naming file and key, and its effect on detection."""
+
+from __future__ import annotations
+
+import pytest
+from det_miniworld import TRUTH, new_ws
+
+from audit_kit.config import AuditConfig, load_config, parse_config, parse_hours
+from audit_kit.detectors import run_detectors
+from audit_kit.errors import ConfigError
+from audit_kit.findings import Severity
+
+
+def test_defaults_need_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, tmp_path / "ws")
+    assert cfg == AuditConfig()
+    assert cfg.working_hours.minutes == (7 * 60, 19 * 60)
+    assert "statutory_return*" in cfg.allow.purposes and "national_partner" in cfg.entitlements.cross_area_org_types
+
+
+def test_file_is_found_in_cwd_then_workspace(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "audit-kit.yaml").write_text("window_days: 7\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, ws).window_days == 7
+    (tmp_path / "audit-kit.yaml").write_text("window_days: 3\n")
+    assert load_config(None, ws).window_days == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("working_hours: {hours: '7-19'}", "key working_hours.hours"),
+        ("windw_days: 3", "key windw_days"),
+        ("detectors: {no_such: {}}", "unknown detector id(s) no_such"),
+        ("detectors: {after_hours: {params: {min_event: 3}}}", "unknown param(s) min_event"),
+        ("detectors: {after_hours: {params: {min_events: lots}}}", "param min_events"),
+        ("baseline_days: 3", "key baseline_days"),
+        ("- a list", "expected a mapping"),
+        ("a: [unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path, text, needle):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value) and needle in str(err.value)
+
+
+def test_missing_explicit_config_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_parse_hours():
+    assert parse_hours("08:30-18:00") == (510, 1080)
+    with pytest.raises(ValueError):
+        parse_hours("8-18")
+
+
+def test_config_switches_exempts_and_allow_lists(tmp_path):
+    ws = new_ws(tmp_path)
+    cfg = parse_config(
+        f"""
+        allow: {{users: [{TRUTH['no_relationship']}, {TRUTH['out_of_area']}]}}
+        detectors:
+          after_hours: {{exempt_roles: [caseworker]}}
+          log_gap: {{enabled: false}}
+          volume_spike: {{params: {{floor: 100000}}}}
+        """
+    )
+    run = run_detectors(ws, detectors=["after_hours", "volume_spike", "no_relationship", "log_gap", "bulk_access"],
+                        config=cfg, store=False)
+    flagged = {(f.detector, f.user_id or f.org_id) for f in run.findings if f.severity >= Severity.MEDIUM}
+    assert ("after_hours", TRUTH["after_hours"]) not in flagged  # role exempt
+    assert ("volume_spike", TRUTH["volume_spike"]) not in flagged  # threshold raised
+    assert ("no_relationship", TRUTH["no_relationship"]) not in flagged  # allow-listed user
+    assert ("log_gap", "disabled in config") in run.skipped
+    assert ("bulk_access", TRUTH["bulk_access"]) in flagged  # the rest still run
+    ws.close()
+
+
+def test_organisation_working_hours_override_the_default(tmp_path):
+    """A 24-hour organisation has no out-of-hours: its night work is not unusual."""
+    ws = new_ws(tmp_path)
+    ws.con.execute("UPDATE organisations SET working_hours = '00:00-24:00' WHERE org_id = 'LA1'")
+    cfg = parse_config("working_hours: {weekend_is_out_of_hours: false}")
+    run = run_detectors(ws, detectors=["after_hours"], config=cfg, store=False)
+    assert not [f for f in run.findings if f.org_id == "LA1"]
+    ws.close()
