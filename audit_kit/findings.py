@@ -131,6 +131,20 @@ def store_findings(ws: Workspace, findings: list[Finding], run_id: str, detected
         ws.con.unregister("_findings_batch")
 
 
+def supersede_findings(ws: Workspace, detectors: list[str], since: datetime, until: datetime) -> int:
+    """Remove stored findings of `detectors` whose activity ended inside [since, until): the run that
+    re-judges that window replaces them, so a finding that no longer fires (after a config change,
+    say) does not linger. Caller owns the transaction; returns how many were removed."""
+    ws.con.execute(FINDINGS_DDL)
+    if not detectors:
+        return 0
+    rows = ws.con.execute(
+        "DELETE FROM findings WHERE list_contains(?, detector) AND last_seen >= ? AND last_seen < ? RETURNING 1",
+        [list(detectors), since, until],
+    ).fetchall()
+    return len(rows)
+
+
 def load_findings(
     ws: Workspace,
     detectors: list[str] | None = None,
