@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from audit_kit.findings import Finding, Severity, finding_key, load_findings, store_findings, supersede_findings
+from audit_kit.findings import (
+    Finding,
+    Severity,
+    finding_key,
+    load_findings,
+    store_findings,
+    supersede_findings,
+)
 from audit_kit.workspace import Workspace
 
 
