@@ -94,6 +94,13 @@ class Workspace:
             ws._ensure_schema()
         return ws
 
+    def cursor(self) -> Workspace:
+        """The same workspace on a separate DuckDB cursor: its results never interleave with this one's
+        (a half-read result blocks a connection in DuckDB 2). Close it when done."""
+        other = Workspace(self.path, self.con.cursor())
+        other._key = self._key
+        return other
+
     def close(self) -> None:
         """Close the database connection (idempotent)."""
         try:

@@ -1,0 +1,155 @@
+"""What keeps a report from becoming the leak: a locked-down URL fetcher, SVG sanitising, and a
+last-line guard that no raw record id reaches the output.
+
+- `AssetFetcher` lets WeasyPrint read only files shipped under the packaged templates' `assets/`
+  folder. file:// elsewhere, http(s)://, data: and every other scheme are refused and recorded, so
+  a hostile string that somehow became markup still cannot fetch or exfiltrate anything.
+- `sanitise_svg` accepts an SVG drawn by another module only after dropping scripts, foreign
+  objects, external references and event handlers.
+- `guard_record_ids` finds any token of the finished document that is a raw record id known to
+  the workspace and replaces it (pseudonym for restricted readers, a neutral word for public).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from audit_kit.workspace import Workspace
+
+ALLOWED_SUFFIXES = {".css", ".svg", ".png", ".jpg", ".jpeg", ".woff", ".woff2", ".ttf", ".otf"}
+
+
+class AssetFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves only packaged assets and refuses everything else."""
+
+    def __init__(self, assets_dir: Path) -> None:
+        super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=False)
+        self.assets_dir = assets_dir.resolve()
+        self.blocked: list[str] = []
+        self.served: list[str] = []
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:  # noqa: ARG002
+        path = self._asset_path(url)
+        if path is None:
+            self.blocked.append(url)
+            # WeasyPrint turns this into a warning and renders without the resource.
+            raise ValueError(f"audit-kit reports may not fetch {url[:80]!r}")
+        self.served.append(url)
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+    def _asset_path(self, url: str) -> Path | None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        if parts.query:
+            return None
+        try:
+            path = Path(unquote(parts.path)).resolve()
+        except (OSError, ValueError):
+            return None
+        if not path.is_relative_to(self.assets_dir) or path.suffix.lower() not in ALLOWED_SUFFIXES:
+            return None
+        return path if path.is_file() else None
+
+
+# -- SVG from other modules ------------------------------------------------------------------------
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_FORBIDDEN_TAGS = {"script", "foreignObject", "iframe", "object", "embed", "image", "feImage", "a"}
+_URL_RE = re.compile(r"url\(\s*(['\"]?)(?!#)[^)]*\)", re.IGNORECASE)
+_IMPORT_RE = re.compile(r"@import[^;]*;?", re.IGNORECASE)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def sanitise_svg(svg: str) -> str:
+    """Return `svg` with anything that could run or fetch removed; raise ValueError if it is not SVG.
+
+    Kept: shapes, text, styles without external url()/@import, internal `#id` references.
+    """
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    if "<!ENTITY" in svg or "<!DOCTYPE" in svg:
+        raise ValueError("SVG with a DOCTYPE or entities is refused")
+    root = ET.fromstring(svg)
+    if _local(root.tag) != "svg":
+        raise ValueError(f"expected an <svg> root, found <{_local(root.tag)}>")
+    _clean(root)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _clean(el: ET.Element) -> None:
+    for child in list(el):
+        if _local(child.tag) in _FORBIDDEN_TAGS:
+            el.remove(child)
+            continue
+        _clean(child)
+    for name in list(el.attrib):
+        local = _local(name).lower()
+        value = el.attrib[name]
+        if local.startswith("on"):
+            del el.attrib[name]
+        elif (local == "href" or name == _XLINK) and not value.startswith("#"):
+            del el.attrib[name]
+        elif _URL_RE.search(value) or "@import" in value.lower():
+            el.attrib[name] = _IMPORT_RE.sub("", _URL_RE.sub("none", value))
+    if _local(el.tag) == "style" and el.text:
+        el.text = _IMPORT_RE.sub("", _URL_RE.sub("none", el.text))
+
+
+# -- raw record ids ------------------------------------------------------------------------------
+# Identifier-shaped tokens: letters, digits, '-' and '_' with at least one digit. Record ids in every
+# source we know look like this (C0001234, 9434765919, UUIDs); the guard compares them with the
+# workspace's own record ids, so ordinary words never match.
+_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z_-]*[0-9])[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
+
+
+def candidate_tokens(text: str) -> set[str]:
+    """Identifier-shaped tokens of `text` (the ones worth checking against record ids)."""
+    return set(_TOKEN_RE.findall(text))
+
+
+def known_record_ids(ws: Workspace, tokens: set[str]) -> set[str]:
+    """The subset of `tokens` that are raw record ids in the workspace (subjects, involvements, events)."""
+    if not tokens:
+        return set()
+    sources = [t for t in ("subjects", "involvements", "events") if ws.has_table(t)]
+    if not sources:
+        return set()
+    union = " UNION ".join(
+        f'SELECT DISTINCT record_id FROM "{t}" WHERE record_id IN (SELECT unnest($tokens))' for t in sources
+    )
+    found = {r[0] for r in ws.con.execute(union, {"tokens": sorted(tokens)}).fetchall()}
+    return found
+
+
+def replace_ids(text: str, raw_ids: set[str], ws: Workspace, restricted: bool) -> str:
+    """Replace each whole-token occurrence of a raw record id by its pseudonym (or 'a record')."""
+    if not raw_ids:
+        return text
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9_-])("
+        + "|".join(re.escape(r) for r in sorted(raw_ids, key=len, reverse=True))
+        + r")(?![A-Za-z0-9_-])"
+    )
+    if restricted:
+        return pattern.sub(lambda m: ws.pseudonymise(m.group(1)) or "", text)
+    return pattern.sub("a record", text)
+
+
+def guard_record_ids(ws: Workspace, texts: list[str], restricted: bool) -> tuple[list[str], int]:
+    """Scrub raw record ids from finished documents in one engine query; returns texts and ids found."""
+    tokens: set[str] = set()
+    for t in texts:
+        tokens |= candidate_tokens(t)
+    raw = known_record_ids(ws, tokens)
+    return [replace_ids(t, raw, ws, restricted) for t in texts], len(raw)

@@ -1,0 +1,88 @@
+"""Control scores for the reports, from `audit_kit.scoring.score_workspace`, as report facts.
+
+When an assessment is given, its corroboration verdicts are passed to the scorer so a contradicted
+answer scores as 'no' here exactly as it did in the assessment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit_kit.catalogue import load_catalogue
+from audit_kit.errors import ConfigError, InputError
+from audit_kit.report.mapping import DEFAULT_CHECKLIST
+from audit_kit.report.sources import ControlOutcome, OrgScoreData
+from audit_kit.scoring import ControlResult, ControlStatus, Corroboration, CorroborationStatus, OrgScore
+from audit_kit.workspace import Workspace
+
+
+def load_scores(ws: Workspace, assessment: Any | None = None) -> dict[str, OrgScoreData]:
+    """Every organisation's latest scored questionnaire, keyed by org id ({} when none was submitted)."""
+    from audit_kit.scoring import score_workspace
+
+    checklist = getattr(assessment, "checklist_id", None)
+    try:
+        results = score_workspace(ws, checklist_id=checklist, corroboration=_corroboration(assessment))
+    except InputError:
+        return {}  # no questionnaire stored: the report says so in every section that needs one
+    chosen: dict[str, OrgScore] = {}
+    for s in results:  # one checklist per body: the assessment's, else the shipped default first
+        if s.org_id not in chosen or s.checklist_id == DEFAULT_CHECKLIST:
+            chosen[s.org_id] = s
+    return {org_id: _adapt(s) for org_id, s in chosen.items()}
+
+
+def _corroboration(assessment: Any | None) -> dict[tuple[str, str], Corroboration] | None:
+    if assessment is None:
+        return None
+    return {
+        (chk.org_id, chk.control_id): Corroboration(
+            status=CorroborationStatus(getattr(chk.status, "value", chk.status)), detail=chk.detail
+        )
+        for org in assessment.orgs
+        for chk in org.checks
+    }
+
+
+def _status(c: ControlResult) -> str:
+    if c.status in (ControlStatus.MISSING, ControlStatus.UNANSWERED):
+        return "not answered"
+    if c.status in (ControlStatus.NOT_APPLICABLE, ControlStatus.UNSCORED) or c.credit is None:
+        return "not scored"
+    if c.credit >= 0.999:
+        return "achieved"
+    return "partial" if c.credit > 0 else "not achieved"
+
+
+def _adapt(score: OrgScore) -> OrgScoreData:
+    try:
+        mappings = {c.id: c.mappings for c in load_catalogue(score.checklist_id).controls}
+    except ConfigError:
+        mappings = {}
+    controls = [
+        ControlOutcome(
+            org_id=score.org_id,
+            control_id=c.control_id,
+            title=c.title,
+            domain=c.domain,
+            answer=c.answer,
+            credit=c.credit,
+            status=_status(c),
+            mappings=mappings.get(c.control_id, {}),
+            remediation=c.remediation,
+        )
+        for c in score.controls
+    ]
+    return OrgScoreData(
+        org_id=score.org_id,
+        checklist_id=score.checklist_id,
+        overall=score.overall,
+        outcome=getattr(score.status, "value", str(score.status)),
+        domains={d.domain: d.score for d in score.domains},
+        controls=controls,
+        must_pass_failed=list(score.must_pass_failed),
+        previous_overall=score.previous_overall,
+        frameworks={
+            fw: {r.requirement: r.outcome for r in res.requirements} for fw, res in score.frameworks.items()
+        },
+    )
