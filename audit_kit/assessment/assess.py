@@ -157,10 +157,8 @@ def _in_window(f: Finding, window: Window) -> bool:
 
 def latest_submissions(ws: Workspace, checklist_id: str) -> dict[str, Submitted]:
     """Each organisation's latest questionnaire version for the checklist (empty if none imported)."""
-    try:
-        from audit_kit.questionnaires.store import load_submissions
-    except ImportError:  # the questionnaire layer is optional for a logs-only review
-        return {}
+    from audit_kit.questionnaires.store import load_submissions
+
     latest: dict[str, object] = {}
     for sub in load_submissions(ws, checklist_id=checklist_id):
         latest[sub.org_id] = sub  # ordered by version: the last one wins
@@ -193,10 +191,8 @@ def _default_checklist(ws: Workspace) -> str:
 
 
 def _catalogue(checklist_id: str):  # -> Catalogue | None
-    try:
-        from audit_kit.catalogue import load_catalogue
-    except ImportError:
-        return None
+    from audit_kit.catalogue import load_catalogue
+
     try:
         return load_catalogue(checklist_id)
     except Exception:  # noqa: BLE001 - an unloadable catalogue is reported in notes, not fatal
@@ -205,10 +201,8 @@ def _catalogue(checklist_id: str):  # -> Catalogue | None
 
 def _config(ws: Workspace) -> tuple[tuple[str, ...], Entitled]:
     """The config's allow-listed purposes and cross-caseload entitlements, shared with the detectors."""
-    try:
-        from audit_kit.config import load_config
-    except ImportError:
-        return ("statutory*",), Entitled()
+    from audit_kit.config import load_config
+
     cfg = load_config(workspace=ws.path)
     return tuple(cfg.allow.purposes), Entitled(
         cross_area_roles=tuple(cfg.entitlements.cross_area_roles),

@@ -42,11 +42,8 @@ def score_orgs(
     ws: Workspace, checklist_id: str, checks: Mapping[tuple[str, str], ControlCheck], notes: list[str]
 ) -> dict[str, ScoreView]:
     """Score every organisation's latest questionnaire with the corroboration applied."""
-    try:
-        from audit_kit.scoring import score_workspace
-    except ImportError:
-        notes.append("Scoring is not installed: likelihood uses log evidence and findings only.")
-        return {}
+    from audit_kit.scoring import score_workspace
+
     try:
         scores = score_workspace(ws, checklist_id=checklist_id, corroboration=to_corroboration(checks))
     except InputError:

@@ -140,11 +140,8 @@ def assess(
 
 
 def _emit_oscal(ws: Any, output: Path | None, assessment: Any) -> None:
-    try:
-        from audit_kit.oscal import assessment_results
-    except ImportError:
-        raise InputError("--format oscal-ar needs the OSCAL exporter (audit_kit.oscal), which is not installed",
-                         hint="use --format json") from None
+    from audit_kit.oscal import assessment_results
+
     emit_json(assessment_results(ws, assessment=assessment), output)
 
 

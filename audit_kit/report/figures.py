@@ -52,16 +52,13 @@ def _top_user(ws: Workspace, org_id: str | None = None) -> str | None:
 
 def national_figures(ws: Workspace, audience: Audience) -> list[Figure]:
     """Figures for the national report's access-findings section."""
-    try:
-        from audit_kit.graph import figures as gf
-    except ImportError:
-        return [Figure("Graphs of access", empty="The graph module is not available in this installation.")]
+    from audit_kit.graph import figures as gf
     out = [
         _figure(
             ws,
             "Interaction between bodies",
-            "Bodies whose staff accessed the same children in the period; edge width shows how many, colour "
-            "shows ties not explained by recorded involvements.",
+            "Bodies whose staff accessed the same children in the period; edge width shows how many. Coloured "
+            "ties are new or have grown since the baseline with no recorded involvements behind them.",
             lambda w: gf.org_network_svg(w, max_nodes=MAX_NODES),
         )
     ]
@@ -91,14 +88,8 @@ def org_figures(ws: Workspace, org_id: str, audience: Audience) -> list[Figure]:
     """Figures for one organisation's pack (restricted only: they name user accounts)."""
     if audience is not Audience.RESTRICTED:
         return []
-    try:
-        from audit_kit.graph import figures as gf
-    except ImportError:
-        return [
-            Figure(
-                "Your users' access patterns", empty="The graph module is not available in this installation."
-            )
-        ]
+    from audit_kit.graph import figures as gf
+
     return [
         _figure(
             ws,

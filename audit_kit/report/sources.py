@@ -275,10 +275,8 @@ def findings_since(ws: Workspace, org_id: str, since: datetime | None) -> int:
 # -- risk assessment (task F) ---------------------------------------------------------------------
 def latest_assessment(ws: Workspace) -> Any | None:
     """The most recent stored NationalAssessment, or None when none has been run."""
-    try:
-        from audit_kit.assessment import load_latest_assessment  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    from audit_kit.assessment import load_latest_assessment
+
     return load_latest_assessment(ws)
 
 
