@@ -58,14 +58,18 @@ def test_adversarial_snoopers_hide_among_cover_reads(tmp_path):
     assert (tmp_path / "adv" / "truth.csv").read_text() == (tmp_path / "plain" / "truth.csv").read_text()
     assert adv.events - plain.events == adv.injected_events - plain.injected_events > 100
     # the cover is added on top: every plain event is still there, unchanged
-    missing = duckdb.connect().execute(
-        f"""SELECT count(*) FROM (
+    missing = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT count(*) FROM (
               SELECT timestamp, user_id, record_id, action, outcome, session_id
               FROM read_csv('{tmp_path / "plain"}/events/*.csv')
               EXCEPT ALL
               SELECT timestamp, user_id, record_id, action, outcome, session_id
               FROM read_csv('{tmp_path / "adv"}/events/*.csv'))"""
-    ).fetchone()[0]
+        )
+        .fetchone()[0]
+    )
     assert missing == 0
     for category in ("no_relationship", "out_of_area"):
         assert _unexplained_share(tmp_path / "adv", category) < _unexplained_share(
