@@ -53,7 +53,7 @@ class LazyGroup(TyperGroup):
         if self._listing:  # the root --help needs only the summary line
             return TyperCommand(name=cmd_name, help=summary, short_help=summary)
         if cmd_name not in self.commands:
-            sub = typer.Typer()
+            sub = typer.Typer(add_completion=False)
             importlib.import_module(module).register(sub)
             cmd = typer.main.get_command(sub)
             commands = getattr(cmd, "commands", None)

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from audit_kit.progress import NULL_PROGRESS
@@ -48,7 +48,7 @@ class RichProgress:
     def __init__(self) -> None:
         self._progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f}"), TimeElapsedColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(),  # shows "?" for work of unknown size
             console=stderr, transient=True,
         )
         self._task: Any = None
