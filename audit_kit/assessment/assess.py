@@ -33,7 +33,7 @@ from audit_kit.assessment.store import load_latest_assessment, store_assessment
 from audit_kit.errors import InputError
 from audit_kit.findings import Finding, Severity, finding_key, load_findings, store_findings
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 DEFAULT_CHECKLIST = "accessing-organisation"
 CONTRADICTION = "contradiction"
@@ -181,10 +181,10 @@ def latest_submissions(ws: Workspace, checklist_id: str) -> dict[str, Submitted]
 def _default_checklist(ws: Workspace) -> str:
     # The checklist most organisations answered; the shipped catalogue when none did.
     if ws.has_table("questionnaire_submissions"):
-        row = ws.sql(
+        row = fetch_one(ws.con,
             "SELECT checklist_id, count(DISTINCT org_id) n FROM questionnaire_submissions GROUP BY 1 "
             "ORDER BY n DESC, checklist_id = ? DESC, checklist_id LIMIT 1", [DEFAULT_CHECKLIST]
-        ).fetchone()
+        )
         if row:
             return str(row[0])
     return DEFAULT_CHECKLIST
@@ -340,7 +340,7 @@ def _totals(ws: Workspace, orgs: list[OrgAssessment], window: Window, national: 
     sev: Counter[Severity] = Counter()
     for o in orgs:
         sev.update(o.finding_counts)
-    users = ws.sql("SELECT count(*) FROM users WHERE end_date IS NULL OR end_date >= ?", [window.as_of]).fetchone()
+    users = fetch_one(ws.con, "SELECT count(*) FROM users WHERE end_date IS NULL OR end_date >= ?", [window.as_of])
     return Totals(
         organisations=len(orgs),
         questionnaires_received=sum(o.questionnaire_received for o in orgs),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 # Authentication methods that prove more than one factor, and those used by service accounts
 # (machine-to-machine integrations, judged by IAM-07 rather than the MFA control).
@@ -137,7 +137,7 @@ def dormant_threshold(window: Window) -> int:
 
 def log_window(ws: Workspace, as_of: date | None = None) -> Window | None:
     """The window of log evidence: all stored events up to the end of `as_of` (None: no events)."""
-    row = ws.sql("SELECT min(timestamp), max(timestamp) FROM events").fetchone()
+    row = fetch_one(ws.con, "SELECT min(timestamp), max(timestamp) FROM events")
     if row is None or row[0] is None:
         return None
     start, last = row
@@ -176,11 +176,11 @@ def measure_orgs(
         _measure_gaps(ws, window, out)
         _measure_reach(ws, window, out)
         if national is not None:
-            row = ws.sql(
+            row = fetch_one(ws.con,
                 f"""WITH r AS (SELECT record_id FROM involvements
                                UNION SELECT record_id FROM {VIEWS} WHERE NOT involved)
                     SELECT count(*), count(*) FILTER (WHERE s.shielded) FROM r LEFT JOIN subjects s USING (record_id)"""
-            ).fetchone()
+            )
             national["children"], national["shielded"] = (int(row[0]), int(row[1])) if row else (0, 0)
     finally:
         for t in (SESSIONS, VIEWS):

@@ -7,7 +7,7 @@ truth); `assessment_orgs` and `corroborations` are flat copies for SQL, reports 
 from __future__ import annotations
 
 from audit_kit.assessment.models import NationalAssessment
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 ASSESSMENTS_DDL = (
     """CREATE TABLE IF NOT EXISTS assessments (
@@ -72,9 +72,9 @@ def load_latest_assessment(ws: Workspace) -> NationalAssessment | None:
     """The most recent stored assessment (by assessment time), or None if there is none."""
     if not ws.has_table("assessments"):
         return None
-    row = ws.con.execute(
+    row = fetch_one(ws.con,
         "SELECT payload FROM assessments ORDER BY assessed_at DESC, assessment_id DESC LIMIT 1"
-    ).fetchone()
+    )
     return None if row is None else NationalAssessment.model_validate_json(row[0])
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from audit_kit import __version__
 from audit_kit.findings import Finding, load_findings
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 OSCAL_VERSION = "1.1.2"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audit-kit:oscal")
@@ -374,7 +374,7 @@ def _period(
         end = assessment.period.end or start
         return _ts(start, now), _ts(end, now)
     if ws.has_table("events"):
-        first, last = ws.con.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchone()
+        first, last = fetch_one(ws.con, "SELECT min(timestamp), max(timestamp) FROM events")
         if first is not None:
             return _ts(first, now), _ts(last, now)
     moments: list[datetime] = []

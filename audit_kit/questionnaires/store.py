@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from audit_kit.questionnaires.models import Answer, Problem, StoredSubmission, Submission
-from audit_kit.workspace import Workspace
+from audit_kit.workspace import Workspace, fetch_one
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS questionnaire_submissions (
@@ -47,19 +47,19 @@ def content_hash(sub: Submission) -> str:
 
 
 def is_duplicate(ws: Workspace, sub: Submission, digest: str) -> bool:
-    row = ws.con.execute(
+    row = fetch_one(ws.con,
         "SELECT count(*) FROM questionnaire_submissions WHERE org_id = ? AND checklist_id = ? AND content_sha256 = ?",
         [sub.org_id, sub.checklist_id, digest],
-    ).fetchone()
+    )
     return bool(row and row[0])
 
 
 def store_submission(ws: Workspace, sub: Submission, digest: str, now: datetime) -> StoredSubmission:
     """Store one submission as the next version for its organisation and checklist. Caller owns the transaction."""
-    row = ws.con.execute(
+    row = fetch_one(ws.con,
         "SELECT coalesce(max(version), 0) FROM questionnaire_submissions WHERE org_id = ? AND checklist_id = ?",
         [sub.org_id, sub.checklist_id],
-    ).fetchone()
+    )
     version = int(row[0] if row else 0) + 1
     sid = f"{sub.org_id}:{sub.checklist_id}:v{version}:{uuid.uuid4().hex[:8]}"
     r = sub.respondent
