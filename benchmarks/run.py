@@ -1,0 +1,224 @@
+"""audit-kit benchmarks: wall time and peak RSS per stage, beside DuckDB's own floor, in one run.
+
+Each stage runs as its own process so its peak RSS is its own (os.wait4). Figures go to
+benchmarks/RESULTS.md with the machine's cores and memory. Targets come from the issues:
+
+- ingest 10M events within 2x DuckDB's bare read_csv of the same files, peak RSS < 1.5 GB;
+- ingest + detect on 10M within 3x one bare grouped aggregate (detection alone within 3x too);
+- all graphs on 10M < 30 s and < 2 GB; assessment < 20 s;
+- national report for 300 organisations < 60 s, all packs < 3 min, peak RSS < 1.5 GB;
+- a one-day incremental scan < 10% of a full detection.
+
+Usage: python benchmarks/run.py [--sizes 1M,10M] [--stages ingest,detect,...] [--keep]
+(make bench runs the defaults; --sizes 100M is the out-of-core check and takes a long time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+PY = sys.executable
+CLI = [PY, "-m", "audit_kit"]
+
+# Worlds sized so events land near the target: (orgs, children, days, scale).
+WORLDS = {
+    "1M": dict(orgs=300, children=200_000, days=90, scale=None),
+    "10M": dict(orgs=300, children=500_000, days=90, scale=None),
+    "100M": dict(orgs=300, children=2_000_000, days=365, scale=None),
+}
+TARGET_EVENTS = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
+STAGES = ["synth", "floor_load", "ingest", "floor_aggregate", "detect", "assess", "graph", "report", "packs"]
+
+
+@dataclass
+class Result:
+    stage: str
+    size: str
+    seconds: float
+    peak_rss_mb: float
+    ok: bool
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def measured(cmd: list[str]) -> list[str]:
+    """Wrap a command so it reports its own peak RSS: run it under a tiny Python parent that
+    prints RUSAGE_CHILDREN for just that child (a running max would mix stages otherwise)."""
+    code = (
+        "import subprocess,sys,resource,json;"
+        "r=subprocess.run(sys.argv[1:]);"
+        "print('__RSS__'+json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr);"
+        "sys.exit(r.returncode)"
+    )
+    return [PY, "-c", code, *cmd]
+
+
+def run_measured(stage: str, size: str, cmd: list[str], note: str = "") -> Result:
+    start = time.perf_counter()
+    proc = subprocess.run(measured(cmd), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    rss_kb = 0
+    err_lines = []
+    for line in proc.stderr.splitlines():
+        if line.startswith("__RSS__"):
+            rss_kb = json.loads(line[7:])
+        else:
+            err_lines.append(line)
+    ok = proc.returncode in (0, 1)
+    msg = note if ok else f"exit {proc.returncode}: {(err_lines or proc.stdout.splitlines() or [''])[-1][:200]}"
+    peak = rss_kb / 1024
+    print(f"  {size:>5} {stage:<16} {seconds:8.2f} s  {peak:8.0f} MB  {'ok' if ok else 'FAILED ' + msg}",
+          flush=True)
+    return Result(stage, size, seconds, peak, ok, msg, {"stdout": proc.stdout[-4000:]})
+
+
+def duckdb_snippet(code: str) -> list[str]:
+    return [PY, "-c", "import duckdb,sys,time\n" + code]
+
+
+def floor_load_cmd(events_dir: Path, db: Path) -> list[str]:
+    return duckdb_snippet(
+        f"c=duckdb.connect({str(db)!r}); c.execute(\"SET enable_progress_bar=false\");"
+        f"c.execute(\"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{events_dir}/**/*.csv')\")"
+    )
+
+
+def floor_aggregate_cmd(db: Path) -> list[str]:
+    # One bare grouped aggregate over every event: the cheapest full pass a detector could make.
+    return duckdb_snippet(
+        f"c=duckdb.connect({str(db)!r}, read_only=True); c.execute(\"SET enable_progress_bar=false\");"
+        "print(c.execute('SELECT count(*) FROM (SELECT user_id, org_id, action, count(*), "
+        "count(DISTINCT record_id) FROM events GROUP BY ALL)').fetchone())"
+    )
+
+
+def machine() -> str:
+    import psutil  # dev dependency
+
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
+
+
+def bench_size(size: str, stages: list[str], keep: bool) -> list[Result]:
+    root = DATA / size
+    world, ws, out = root / "world", root / "workspace", root / "out"
+    results: list[Result] = []
+    spec = WORLDS[size]
+    if "synth" in stages or not world.exists():
+        shutil.rmtree(world, ignore_errors=True)
+        args = [*CLI, "synth", str(world), "--seed", "11", "--orgs", str(spec["orgs"]),
+                "--children", str(spec["children"]), "--days", str(spec["days"]), "--events", str(TARGET_EVENTS[size])]
+        results.append(run_measured("synth", size, args))
+    events = world / "events"
+    if "floor_load" in stages:
+        db = root / "floor.duckdb"
+        db.unlink(missing_ok=True)
+        results.append(run_measured("floor_load", size, floor_load_cmd(events, db), "bare read_csv into a table"))
+        db.unlink(missing_ok=True)
+    if "ingest" in stages:
+        shutil.rmtree(ws, ignore_errors=True)
+        results.append(run_measured("ingest", size, [*CLI, "ingest", str(world), "-w", str(ws), "--quiet", "--format", "json"]))
+    if "floor_aggregate" in stages:
+        results.append(run_measured("floor_aggregate", size, floor_aggregate_cmd(ws / "audit.duckdb"),
+                                    "bare grouped aggregate over events"))
+    if "detect" in stages:
+        results.append(run_measured("detect", size, [*CLI, "detect", "-w", str(ws), "--format", "json", "-o", str(root / "findings.json"), "--quiet"]))
+    if "assess" in stages:
+        results.append(run_measured("assess", size, [*CLI, "assess", "-w", str(ws), "--format", "json", "-o", str(root / "assessment.json")]))
+    if "graph" in stages:
+        out.mkdir(parents=True, exist_ok=True)
+        results.append(run_measured("graph", size, [*CLI, "graph", "-w", str(ws), "--kind", "orgs", "--format", "svg", "-o", str(out / "orgs.svg")]))
+    if "report" in stages:
+        out.mkdir(parents=True, exist_ok=True)
+        results.append(run_measured("report", size, [*CLI, "report", "-w", str(ws), "-o", str(out / "national.pdf")]))
+    if "packs" in stages:
+        results.append(run_measured("packs", size, [*CLI, "report", "-w", str(ws), "--all-orgs", "-o", str(out / "packs")]))
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return results
+
+
+def verdicts(results: list[Result]) -> list[str]:
+    by = {(r.size, r.stage): r for r in results}
+    lines = []
+    for size in sorted({r.size for r in results}, key=lambda s: TARGET_EVENTS[s]):
+        def get(stage: str, size: str = size) -> Result | None:
+            r = by.get((size, stage))
+            return r if r and r.ok else None
+
+        ingest, load = get("ingest"), get("floor_load")
+        if ingest and load:
+            ratio = ingest.seconds / load.seconds
+            lines.append(f"- {size}: ingest {ingest.seconds:.1f} s = {ratio:.2f}x bare read_csv "
+                         f"({load.seconds:.1f} s): target <= 2x {'MET' if ratio <= 2 else 'NOT MET'}; "
+                         f"peak RSS {ingest.peak_rss_mb:.0f} MB: target < 1536 MB {'MET' if ingest.peak_rss_mb < 1536 else 'NOT MET'}")
+        det, agg = get("detect"), get("floor_aggregate")
+        if det and agg:
+            ratio = det.seconds / agg.seconds
+            lines.append(f"- {size}: detect {det.seconds:.1f} s = {ratio:.1f}x one bare grouped aggregate "
+                         f"({agg.seconds:.2f} s): target <= 3x {'MET' if ratio <= 3 else 'NOT MET'}")
+            if ingest:
+                both = (ingest.seconds + det.seconds) / agg.seconds
+                lines.append(f"- {size}: ingest + detect = {both:.1f}x the aggregate floor: target <= 3x "
+                             f"{'MET' if both <= 3 else 'NOT MET'}")
+        for stage, limit, label in (("graph", 30, "graphs < 30 s"), ("assess", 20, "assessment < 20 s"),
+                                    ("report", 60, "national report < 60 s"), ("packs", 180, "all packs < 3 min")):
+            r = get(stage)
+            if r:
+                lines.append(f"- {size}: {stage} {r.seconds:.1f} s, peak {r.peak_rss_mb:.0f} MB: {label} "
+                             f"{'MET' if r.seconds < limit else 'NOT MET'}")
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        lines.append(f"- {r.size}: {r.stage} FAILED: {r.note}")
+    return lines
+
+
+def write_results(results: list[Result], path: Path) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = "\n".join(
+        f"| {r.size} | {r.stage} | {r.seconds:.2f} | {r.peak_rss_mb:.0f} | {'ok' if r.ok else 'failed'} | {r.note} |"
+        for r in results
+    )
+    text = (
+        "# Benchmark results\n\n"
+        f"Run {now} on {machine()} by `make bench` (`benchmarks/run.py`).\n"
+        "Each stage is its own process; floors are DuckDB doing the bare minimum on the same data "
+        "in the same run.\n\n"
+        "| events | stage | seconds | peak RSS (MB) | status | note |\n|---|---|---|---|---|---|\n"
+        f"{rows}\n\n## Targets\n\n" + "\n".join(verdicts(results)) + "\n"
+    )
+    path.write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1M,10M")
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--keep", action="store_true", help="keep generated reports")
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args()
+    stages = args.stages.split(",")
+    results: list[Result] = []
+    print(f"audit-kit benchmarks on {machine()}", flush=True)
+    for size in args.sizes.split(","):
+        results.extend(bench_size(size, stages, args.keep))
+        write_results(results, Path(args.out))  # after every size, so a long run leaves figures
+    print("\n".join(verdicts(results)))
+    print(f"written {args.out}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
