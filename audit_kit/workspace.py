@@ -88,7 +88,8 @@ class Workspace:
             raise WorkspaceError(f"{root}: cannot open workspace: {exc}") from None
         # Naive timestamps must never take the machine's zone: the store works in UTC.
         con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")  # progress is the CLI's to draw, and never in cron
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = true")  # staged rows keep file order (row numbers)  # progress is the CLI's to draw, and never in cron
         ws = cls(root, con)
         if not read_only:
             ws._ensure_schema()

@@ -58,13 +58,12 @@ def test_module_entry_point_and_version():
 
 
 def test_internal_errors_exit_3_without_traceback(tmp_path, monkeypatch, capsys):
-    import audit_kit.ingest as ingest_mod
+    import audit_kit.cli.ingest as ingest_cli
 
     def boom(*_a, **_k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(ingest_mod, "ingest_dataset", boom)
-    monkeypatch.setattr("audit_kit.cli.ingest.ingest_dataset", boom, raising=False)
+    monkeypatch.setattr(ingest_cli, "ingest_path", boom)
     (tmp_path / "ds").mkdir()
     assert run(["ingest", str(tmp_path / "ds"), "-w", str(tmp_path / "ws")]) == 3
     err = capsys.readouterr().err

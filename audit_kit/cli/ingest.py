@@ -16,12 +16,14 @@ from audit_kit.cli._common import (
     stdout,
 )
 from audit_kit.errors import InputError
-from audit_kit.ingest import IngestReport, ingest_dataset, ingest_files, load_mapping
+from audit_kit.ingest import IngestReport, ingest_path, load_mapping
 from audit_kit.workspace import Workspace
 
 
 def ingest(
-    dataset: Path = typer.Argument(..., help="Review directory (organisations.csv, events/, …) or one events file."),
+    dataset: Path = typer.Argument(
+        ..., help="Review directory (organisations.csv, events/, …), one events file, or a folder of events files."
+    ),
     workspace: Path = WorkspaceOption,
     mapping: Path | None = typer.Option(None, "--mapping", "-m", help="YAML column mapping for non-canonical logs."),
     preset: str | None = typer.Option(None, "--preset", help="Log format preset: fhir, ocsf or cloudtrail."),
@@ -41,10 +43,7 @@ def ingest(
     progress = progress_for(quiet)
     with Workspace.open(workspace, create=True) as ws:
         try:
-            if dataset.is_file():
-                report = ingest_files(ws, [dataset], column_mapping, preset, progress)
-            else:
-                report = ingest_dataset(ws, dataset, column_mapping, preset, strict, progress)
+            report = ingest_path(ws, dataset, column_mapping, preset, strict, progress)
         finally:
             progress.finish()
     if fmt is OutputFormat.json:

@@ -38,6 +38,7 @@ __all__ = [
     "IngestReport",
     "ingest_dataset",
     "ingest_files",
+    "ingest_path",
     "load_mapping",
 ]
 
@@ -225,6 +226,34 @@ def ingest_files(
             progress.advance()
     progress.finish()
     return run.finish()
+
+
+def ingest_path(
+    ws: Workspace,
+    path: Path,
+    mapping: ColumnMapping | None = None,
+    preset: str | None = None,
+    strict_questionnaires: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> IngestReport:
+    """Ingest whatever `path` is: a review directory (it has organisations.csv or events/), one events
+    file, or a directory of events files (a later delivery to a workspace that has the reference data)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory (expected a review dataset directory)")
+    if path.is_dir() and not (path / ORGANISATIONS.file).exists() and not (path / "events").exists():
+        files, skipped = event_files(path)
+        if not files:
+            raise InputError(
+                f"{path}: neither a review directory (no {ORGANISATIONS.file}, no events/) nor a folder of "
+                "event files (.csv, .jsonl, .parquet)"
+            )
+        report = ingest_files(ws, files, mapping, preset, progress)
+        report.skipped_files.extend(skipped)
+        return report
+    if path.is_file():
+        return ingest_files(ws, [path], mapping, preset, progress)
+    return ingest_dataset(ws, path, mapping, preset, strict_questionnaires, progress)
 
 
 def ingest_dataset(

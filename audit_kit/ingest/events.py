@@ -101,10 +101,17 @@ def ingest_event_source(
         FROM t""",
         source.path,
     )
+    # Rows of a table created from an order-preserving scan are numbered in file order by rowid
+    # (contiguous, but offset while the transaction is open: count from the first).
+    first = fetch_one(con, f"SELECT min(rowid) FROM {tag}")[0] or 0  # type: ignore[index]
+    con.execute(
+        f"CREATE TEMP VIEW {tag}_v AS SELECT * REPLACE (coalesce(_k, rowid - {int(first)} + 1) AS _k) FROM {tag}"
+    )
     try:
-        return _store(con, tag, source, batch_id, ingested_at)
+        return _store(con, f"{tag}_v", source, batch_id, ingested_at)
     finally:
-        drop_temp(con, source, tag, f"{tag}_shift")
+        con.execute(f"DROP VIEW IF EXISTS {tag}_v")
+        drop_temp(con, source, tag, f"{tag}_v_shift")
 
 
 def _store(

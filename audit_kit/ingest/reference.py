@@ -96,7 +96,7 @@ def ingest_reference_file(
         create_staged(
             con,
             f"""CREATE TEMP TABLE {tag} AS
-            WITH s AS ({source.sql}),
+            WITH s AS (SELECT * REPLACE (row_number() OVER () AS _k) FROM ({source.sql})),
             p AS (SELECT *{type_norm} FROM s),
             v AS (SELECT _k, _row, _raw, concat_ws('; ', {", ".join(_checks(table))}) AS _reason,
                          {", ".join(typed)} FROM p)

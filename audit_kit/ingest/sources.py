@@ -22,7 +22,7 @@ from audit_kit.errors import InputError
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
 from audit_kit.workspace import fetch_one
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -143,7 +143,9 @@ def csv_source(
         select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
     raw = "concat_ws(',', " + ", ".join(f"coalesce({ident(h)}, '')" for h in header) + ")"
     sql = (
-        f"SELECT row_number() OVER () AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
+        # _k (file order) is left NULL here: a window over the scan would serialise the parallel CSV
+        # reader, and the staged table's rowid already follows file order (see ingest_event_source).
+        f"SELECT CAST(NULL AS BIGINT) AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
         f"{raw} AS _raw, {', '.join(select)} "
         f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
@@ -158,16 +160,55 @@ def _json_path(src: str) -> str:
     return "$" + "".join(f'."{p}"' if not p.isidentifier() else f".{p}" for p in parts)
 
 
+_LINE_BATCH = 100_000
+
+
+def _load_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Load a text file's lines exactly as written into `table` (_n line number, line, _enc problem).
+
+    Lines are split on newline only (a trailing CR is dropped), so no character inside a line can
+    cut it short, and a line that is not UTF-8 is kept (decoded with replacement) and flagged.
+    """
+    import pyarrow as pa
+
+    con.execute(f"CREATE TEMP TABLE {table} (_n BIGINT, line VARCHAR, _enc VARCHAR)")
+    numbers: list[int] = []
+    texts: list[str] = []
+    problems: list[str | None] = []
+
+    def flush() -> None:
+        if not numbers:
+            return
+        batch = pa.table({"_n": pa.array(numbers, pa.int64()), "line": pa.array(texts, pa.string()),
+                          "_enc": pa.array(problems, pa.string())})
+        con.register(table + "_b", batch)
+        con.execute(f"INSERT INTO {table} SELECT * FROM {table}_b")
+        con.unregister(table + "_b")
+        numbers.clear(), texts.clear(), problems.clear()
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            for n, raw in enumerate(fh, 1):
+                raw = raw.rstrip(b"\n").rstrip(b"\r")
+                try:
+                    text, problem = raw.decode("utf-8"), None
+                except UnicodeDecodeError as exc:
+                    text, problem = raw.decode("utf-8", "replace"), f"not UTF-8 text (byte {exc.start + 1})"
+                numbers.append(n), texts.append(text), problems.append(problem)
+                if len(numbers) >= _LINE_BATCH:
+                    flush()
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    flush()
+
+
 def jsonl_source(
     con: duckdb.DuckDBPyConnection, path: Path, fields: Sequence[str], mapping: ColumnMapping = IDENTITY
 ) -> Source:
     """Stage a JSON-lines file: each non-blank line one object; a bad line is a row with `_error`."""
-    # Read whole lines as text (no quoting, an unlikely delimiter) so one bad line cannot abort the file.
-    lines = (
-        f"SELECT row_number() OVER () AS _n, line FROM read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, "
-        "header=false, delim='\x01', quote='', escape='', auto_detect=false, strict_mode=false, "
-        "max_line_size=1048576)"
-    )
+    tag = _tag()
+    _load_lines(con, path, tag + "_lines")
     select = []
     for f in fields:
         if f in mapping.constants and f not in mapping.columns:
@@ -176,14 +217,16 @@ def jsonl_source(
             expr = f"nullif(trim(json_extract_string(doc, {lit(_json_path(mapping.source_for(f)))})), '')"
         select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
     sql = (
-        "WITH l AS (" + lines + "), "
-        "j AS (SELECT _n, line, CASE WHEN json_valid(line) AND left(ltrim(line), 1) = '{' "
-        "THEN line::JSON END AS doc FROM l WHERE trim(line) <> '') "
+        "WITH j AS (SELECT _n, line, _enc, CASE WHEN _enc IS NULL AND json_valid(line) "
+        "AND left(ltrim(line), 1) = '{' THEN line::JSON END AS doc "
+        f"FROM {tag}_lines "
+        # A blank line (spaces, tabs, CR, VT, FF only) is not a record; anything else is read or quarantined.
+        "WHERE trim(line, chr(32) || chr(9) || chr(13) || chr(11) || chr(12)) <> '') "
         "SELECT _n AS _k, _n AS _row, "
-        "CASE WHEN doc IS NULL THEN 'not a JSON object' END AS _error, "
+        "coalesce(_enc, CASE WHEN doc IS NULL THEN 'not a JSON object' END) AS _error, "
         "left(line, 2000) AS _raw, " + ", ".join(select) + " FROM j"
     )
-    return Source(sql=sql, path=path, fmt="jsonl")
+    return Source(sql=sql, path=path, fmt="jsonl", temp_objects=[tag + "_lines"])
 
 
 def parquet_source(

@@ -247,3 +247,34 @@ def test_quarantine_csv_is_formula_safe_for_spreadsheets(tmp_path, ws_path):
     assert raw.startswith("'=HYPERLINK")
     with Workspace.open(ws_path) as ws:  # the table keeps the row exactly as read
         assert ws.con.execute("SELECT raw FROM quarantine").fetchone()[0].startswith("=HYPERLINK")
+
+
+def test_jsonl_line_with_a_raw_control_character_is_quarantined_not_lost(tmp_path, ws_path, dataset):
+    _ingest(dataset, ws_path)
+    ok = json.dumps({"event_id": "j9", "timestamp": "2026-07-03T08:00:00Z", "user_id": "u1", "org_id": "LA001",
+                     "record_id": "c1", "action": "view", "outcome": "success"})
+    path = tmp_path / "ctl.jsonl"
+    path.write_text(f"{ok}\n\x01\n\n{{\"a\": \"x\x01y\"}}\n{ok.replace('j9', 'j10')}\n")
+    with Workspace.open(ws_path) as ws:
+        rep = ingest_files(ws, [path])
+        assert (rep.read, rep.stored, rep.quarantined) == (4, 2, 2)
+        rows = dict(ws.con.execute("SELECT source_row, reason FROM quarantine").fetchall())
+        srow = dict(ws.con.execute("SELECT event_id, source_row FROM events WHERE event_id LIKE 'j%'").fetchall())
+    assert set(rows) == {2, 4} and all(r.startswith("not a JSON object") for r in rows.values())
+    assert srow == {"j9": 1, "j10": 5}  # line numbers stay exact past rejected and blank lines
+
+
+def test_a_folder_of_event_files_is_a_later_delivery(dataset, ws_path, tmp_path, capsys):
+    _ingest(dataset, ws_path)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "d1.csv").write_text(EVENTS.replace("e1,", "x1,").replace("e2,", "x2,").replace("e3,", "x3,"))
+    (drop / "readme.txt").write_text("not events")
+    assert run(["ingest", str(drop), "-w", str(ws_path), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["read"], doc["stored"]) == (3, 3)
+    assert [Path(f["path"]).name for f in doc["skipped_files"]] == ["readme.txt"]  # reported, not silent
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run(["ingest", str(empty), "-w", str(ws_path)]) == 2
+    assert "neither a review directory" in capsys.readouterr().err

@@ -65,12 +65,13 @@ def test_csv_every_record_is_stored_duplicate_or_quarantined(tmp_path_factory, r
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(st.one_of(row.map(json.dumps), junk.map(lambda s: s.replace("\n", " "))), min_size=1, max_size=15))
+@given(rows=st.lists(st.one_of(row.map(json.dumps), junk.map(lambda s: s.replace("\n", " ").replace("\r", " "))),
+                          min_size=1, max_size=15))
 def test_jsonl_every_line_is_stored_duplicate_or_quarantined(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("p") / "e.jsonl"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     read, stored, quarantined, dups, q = _counts(path)
-    non_blank = sum(1 for r in "\n".join(rows).split("\n") if r.strip())
+    non_blank = sum(1 for r in "\n".join(rows).split("\n") if r.strip(" \t\r\x0b\x0c"))
     assert read == non_blank
     assert read == stored + quarantined + dups
     assert len(q) == quarantined and all(reason for _r, reason in q)
