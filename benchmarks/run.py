@@ -39,7 +39,8 @@ WORLDS = {
     "100M": dict(orgs=300, children=2_000_000, days=365, scale=None),
 }
 TARGET_EVENTS = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
-STAGES = ["synth", "floor_load", "ingest", "floor_aggregate", "detect", "assess", "graph", "report", "packs"]
+STAGES = ["synth", "floor_load", "ingest_events", "ingest", "floor_aggregate", "detect", "assess", "graph", "report",
+          "packs"]
 
 
 @dataclass
@@ -127,6 +128,13 @@ def bench_size(size: str, stages: list[str], keep: bool) -> list[Result]:
         db.unlink(missing_ok=True)
         results.append(run_measured("floor_load", size, floor_load_cmd(events, db), "bare read_csv into a table"))
         db.unlink(missing_ok=True)
+    if "ingest_events" in stages:
+        # The event log alone, into a fresh workspace: what issue 2's target compares with the bare load.
+        ev_ws = root / "events-only"
+        shutil.rmtree(ev_ws, ignore_errors=True)
+        results.append(run_measured("ingest_events", size, [*CLI, "ingest", str(events), "-w", str(ev_ws), "--quiet",
+                                                            "--format", "json"], "event files only"))
+        shutil.rmtree(ev_ws, ignore_errors=True)
     if "ingest" in stages:
         shutil.rmtree(ws, ignore_errors=True)
         results.append(run_measured("ingest", size, [*CLI, "ingest", str(world), "-w", str(ws), "--quiet", "--format", "json"]))
@@ -158,21 +166,25 @@ def verdicts(results: list[Result]) -> list[str]:
             r = by.get((size, stage))
             return r if r and r.ok else None
 
-        ingest, load = get("ingest"), get("floor_load")
-        if ingest and load:
-            ratio = ingest.seconds / load.seconds
-            lines.append(f"- {size}: ingest {ingest.seconds:.1f} s = {ratio:.2f}x bare read_csv "
-                         f"({load.seconds:.1f} s): target <= 2x {'MET' if ratio <= 2 else 'NOT MET'}; "
-                         f"peak RSS {ingest.peak_rss_mb:.0f} MB: target < 1536 MB {'MET' if ingest.peak_rss_mb < 1536 else 'NOT MET'}")
+        ingest, load, events_only = get("ingest"), get("floor_load"), get("ingest_events")
+        if events_only and load:
+            ratio = events_only.seconds / load.seconds
+            lines.append(f"- {size}: ingest of the event log {events_only.seconds:.1f} s = {ratio:.2f}x DuckDB's bare "
+                         f"read_csv of the same files ({load.seconds:.1f} s): target <= 2x "
+                         f"{'MET' if ratio <= 2 else 'NOT MET'}; peak RSS {events_only.peak_rss_mb:.0f} MB: "
+                         f"target < 1536 MB {'MET' if events_only.peak_rss_mb < 1536 else 'NOT MET'}")
+        if ingest:
+            lines.append(f"- {size}: whole review directory (reference files, events, {ingest.note or 'questionnaires'}) "
+                         f"{ingest.seconds:.1f} s, peak {ingest.peak_rss_mb:.0f} MB (no target)")
         det, agg = get("detect"), get("floor_aggregate")
         if det and agg:
             ratio = det.seconds / agg.seconds
             lines.append(f"- {size}: detect {det.seconds:.1f} s = {ratio:.1f}x one bare grouped aggregate "
                          f"({agg.seconds:.2f} s): target <= 3x {'MET' if ratio <= 3 else 'NOT MET'}")
-            if ingest:
-                both = (ingest.seconds + det.seconds) / agg.seconds
-                lines.append(f"- {size}: ingest + detect = {both:.1f}x the aggregate floor: target <= 3x "
-                             f"{'MET' if both <= 3 else 'NOT MET'}")
+            if events_only:
+                both = (events_only.seconds + det.seconds) / agg.seconds
+                lines.append(f"- {size}: ingest of the event log + detect = {both:.1f}x the aggregate floor: "
+                             f"target <= 3x {'MET' if both <= 3 else 'NOT MET'}")
         for stage, limit, label in (("graph", 30, "graphs < 30 s"), ("assess", 20, "assessment < 20 s"),
                                     ("report", 60, "national report < 60 s"), ("packs", 180, "all packs < 3 min")):
             r = get(stage)

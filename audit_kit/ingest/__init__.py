@@ -8,8 +8,10 @@ A whole ingest is one transaction: killed half-way, the workspace is as it was b
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +91,22 @@ def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: st
     raise InputError(
         f"{path}: cannot read this file type; expected .csv, .jsonl/.ndjson/.json or .parquet (gzip ok)"
     )
+
+
+INGEST_MEMORY_ENV = "AUDIT_KIT_INGEST_MEMORY"
+DEFAULT_INGEST_MEMORY = "1GB"
+
+
+@contextmanager
+def _memory_cap(ws: Workspace) -> Iterator[None]:
+    """Bound DuckDB's memory while ingesting (it spills staged rows to WS/audit.duckdb.tmp instead of
+    holding whole files in RAM); its default is 80% of the machine. $AUDIT_KIT_INGEST_MEMORY overrides."""
+    previous = fetch_one(ws.con, "SELECT current_setting('memory_limit')")[0]  # type: ignore[index]
+    ws.con.execute(f"SET memory_limit = {lit(os.environ.get(INGEST_MEMORY_ENV, DEFAULT_INGEST_MEMORY))}")
+    try:
+        yield
+    finally:
+        ws.con.execute(f"SET memory_limit = {lit(previous)}")
 
 
 class _Run:
@@ -220,7 +238,7 @@ def ingest_files(
     repair_quarantine_files(ws)
     run = _Run(ws)
     progress.start("Ingesting events", total=len(paths))
-    with ws.transaction():
+    with _memory_cap(ws), ws.transaction():
         for path in paths:
             run.events_file(Path(path), mapping or IDENTITY, preset)
             progress.advance()
@@ -289,7 +307,7 @@ def ingest_dataset(
     run.report.skipped_files.extend(skipped)
     steps = sum((dataset_dir / t.file).exists() for t in REFERENCE_TABLES) + len(files)
     progress.start("Ingesting", total=steps)
-    with ws.transaction():
+    with _memory_cap(ws), ws.transaction():
         for table in REFERENCE_TABLES:
             path = dataset_dir / table.file
             if not path.exists():
