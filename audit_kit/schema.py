@@ -17,6 +17,29 @@ ORG_TYPES = (
     "police_force",
     "national_partner",
 )
+# The detector ids of the findings contract (DESIGN.md): the registry, catalogue validation and the
+# synthetic world's labels all take them from here.
+DETECTOR_IDS: tuple[str, ...] = (
+    "after_hours",
+    "volume_spike",
+    "bulk_access",
+    "export_spike",
+    "out_of_area",
+    "no_relationship",
+    "shielded_access",
+    "leaver_account",
+    "dormant_account",
+    "concurrent_sessions",
+    "family_lookup",
+    "vip_snooping",
+    "failed_login_burst",
+    "denied_spike",
+    "search_fishing",
+    "lingering_access",
+    "weak_auth",
+    "peer_outlier",
+    "log_gap",
+)
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_WORKING_HOURS = "07:00-19:00"
 # Actions that touch one child's record (record_id required); the rest may have none.

@@ -7,30 +7,10 @@ Catalogue validation and the corroboration step (assessment) both import from he
 
 from __future__ import annotations
 
+from audit_kit.schema import DETECTOR_IDS as CONTRACT_DETECTOR_IDS
+
 # Detector ids from DESIGN.md's findings contract.
-DETECTOR_IDS: frozenset[str] = frozenset(
-    {
-        "after_hours",
-        "volume_spike",
-        "bulk_access",
-        "export_spike",
-        "out_of_area",
-        "no_relationship",
-        "shielded_access",
-        "leaver_account",
-        "dormant_account",
-        "concurrent_sessions",
-        "family_lookup",
-        "vip_snooping",
-        "failed_login_burst",
-        "denied_spike",
-        "search_fishing",
-        "lingering_access",
-        "weak_auth",
-        "peer_outlier",
-        "log_gap",
-    }
-)
+DETECTOR_IDS: frozenset[str] = frozenset(CONTRACT_DETECTOR_IDS)
 
 # Log measures: what each one measures for an organisation, and which way is good.
 LOG_MEASURES: dict[str, str] = {

@@ -12,22 +12,12 @@ import ibis
 import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params, severity_for
-from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
+from audit_kit.detectors.context import BASELINE, WINDOW
 from audit_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
 
     from audit_kit.detectors.context import DetectionContext
-
-
-def _keep(ctx: DetectionContext, det_id: str, x: ir.Table) -> ir.Table:
-    dc = ctx.config.detector(det_id)
-    if dc.exempt_roles:
-        x = x.filter(~matches_any(x.role, dc.exempt_roles))
-    if dc.exempt_org_types:
-        x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
-    return x
 
 
 class LeaverParams(Params):
@@ -40,7 +30,7 @@ def leaver_account(ctx: DetectionContext, p: LeaverParams) -> list[Finding]:
     Counts successful logins, searches and record accesses on days after `end_date` (+ `grace_days`).
     Failed logins after leaving are not counted: a refused login means the account was disabled.
     """
-    x = _keep(ctx, "leaver_account", ctx.user_hour_x())
+    x = ctx.without_exempt("leaver_account", ctx.user_hour_x())
     u = ctx.users.select(l_user="user_id", l_end="end_date")
     j = x.join(u, x.user_id == u.l_user)
     j = j.filter(j.period == WINDOW, j.l_end.notnull(), j.day > j.l_end + ibis.interval(days=p.grace_days))
@@ -80,7 +70,7 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
     the baseline history, from its start date (the logs show no use since at least the start of the
     history). New accounts (started within `dormant_days`) and leavers (their own detector) are excluded.
     """
-    x = _keep(ctx, "dormant_account", ctx.user_hour_x())
+    x = ctx.without_exempt("dormant_account", ctx.user_hour_x())
     act = x.filter((x.n_login + x.n_rec + x.n_search) > 0)
     prev = act.filter(act.period == BASELINE).group_by(pv_user=act.user_id).aggregate(prev=act.last_ts.max())
     w = act.filter(act.period == WINDOW)
@@ -197,7 +187,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     has always used a password (never enrolled) is low. Organisations that use passwords throughout
     are a questionnaire matter, not a user alert.
     """
-    x = _keep(ctx, "weak_auth", ctx.user_hour_x())
+    x = ctx.without_exempt("weak_auth", ctx.user_hour_x())
     org = x.group_by(o_org=x.org_id).aggregate(o_pw=x.n_password.sum(), o_auth=x.n_auth.sum())
     usr_all = x.group_by(a_user=x.user_id).aggregate(a_pw=x.n_password.sum(), a_auth=x.n_auth.sum())
     w = x.filter(x.period == WINDOW)

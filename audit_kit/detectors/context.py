@@ -68,6 +68,15 @@ class DetectionContext:
     _temp: list[str] = field(default_factory=list)
     _tag: str = field(default_factory=lambda: f"{next(_COUNTER)}")
 
+    def without_exempt(self, det_id: str, x: ir.Table) -> ir.Table:
+        """Rows of `x` (with role and org_type) minus those the config exempts from `det_id`."""
+        dc = self.config.detector(det_id)
+        if dc.exempt_roles:
+            x = x.filter(~matches_any(x.role, dc.exempt_roles))
+        if dc.exempt_org_types:
+            x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
+        return x
+
     @classmethod
     def build(
         cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None

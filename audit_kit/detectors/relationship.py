@@ -13,22 +13,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
-from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
+from audit_kit.detectors.context import BASELINE, WINDOW
 from audit_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from audit_kit.detectors.context import DetectionContext
-
-
-def _keep(ctx: DetectionContext, det_id: str, x: ir.Table) -> ir.Table:
-    dc = ctx.config.detector(det_id)
-    if dc.exempt_roles:
-        x = x.filter(~matches_any(x.role, dc.exempt_roles))
-    if dc.exempt_org_types:
-        x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
-    return x
 
 
 class ExcessParams(Params):
@@ -54,7 +45,7 @@ def unexplained_excess(
     """
     from scipy.special import pdtrc  # Poisson upper tail; lighter to import than scipy.stats
 
-    x = _keep(ctx, det_id, ctx.user_record_x())
+    x = ctx.without_exempt(det_id, ctx.user_record_x())
     # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
     x = x.filter(~x.allowed)
     hit = cond(x)
@@ -151,7 +142,7 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
     Unexplained access to a shielded record is high severity; a break-glass override by an
     organisation that is involved is still listed (low) so each override is seen by a reviewer.
     """
-    x = _keep(ctx, "shielded_access", ctx.user_record_x())
+    x = ctx.without_exempt("shielded_access", ctx.user_record_x())
     w = x.filter(x.period == WINDOW, x.shielded)
     if not p.flag_explained_overrides:
         w = w.filter(~w.explained)
@@ -238,7 +229,7 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     are seen). Unexplained lookups are high; ones the organisation's involvement explains are medium
     (16–43% of family flags have a simple explanation, but a conflict of interest is still one to review).
     """
-    x = _keep(ctx, "family_lookup", ctx.user_record_x())
+    x = ctx.without_exempt("family_lookup", ctx.user_record_x())
     w = x.filter(x.period == WINDOW, x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
     if not p.flag_explained:
         w = w.filter(~w.explained)
@@ -270,7 +261,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     organisations opened it without an explanation, at least `factor`× its baseline count of
     unexplained readers (scaled to the window's length). Each such unexplained reader gets a finding.
     """
-    x = _keep(ctx, "vip_snooping", ctx.user_record_x())
+    x = ctx.without_exempt("vip_snooping", ctx.user_record_x())
     win = x.filter(x.period == WINDOW, ~x.explained)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique()

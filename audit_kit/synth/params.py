@@ -7,28 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit_kit.schema import DETECTOR_IDS
+
 # The detector ids of DESIGN.md: every one is injected as labelled scenarios (truth.csv category).
-CATEGORIES: tuple[str, ...] = (
-    "after_hours",
-    "volume_spike",
-    "bulk_access",
-    "export_spike",
-    "out_of_area",
-    "no_relationship",
-    "shielded_access",
-    "leaver_account",
-    "dormant_account",
-    "concurrent_sessions",
-    "family_lookup",
-    "vip_snooping",
-    "failed_login_burst",
-    "denied_spike",
-    "search_fishing",
-    "lingering_access",
-    "weak_auth",
-    "peer_outlier",
-    "log_gap",
-)
+CATEGORIES: tuple[str, ...] = DETECTOR_IDS
 
 # Detectors judge the last SCAN_DAYS days of the period against the history before it.
 SCAN_DAYS = 14
