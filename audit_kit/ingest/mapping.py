@@ -15,7 +15,7 @@ Example (`mapping.yaml`)::
     values:                                 # value maps applied before validation
       action: {READ: view, LIST: search, DL: export}
       outcome: {OK: success, DENY: denied}
-    constants:                              # a fixed value for a field the log lacks
+    constants:                              # fills a field wherever the log gives no value
       org_id: LA001
 """
 

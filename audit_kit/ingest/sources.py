@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +79,21 @@ def _tag() -> str:
     return "_s" + secrets.token_hex(4)
 
 
+def _select_fields(
+    fields: Sequence[str], mapping: ColumnMapping, column: Callable[[str], str | None]
+) -> str:
+    """The SELECT list of canonical string fields, the same for every reader: the source's value
+    (`column(field)` gives its SQL, None when the source has no such field), else the mapping's
+    constant for the field, then the mapping's value map."""
+    out = []
+    for f in fields:
+        expr = column(f) or "CAST(NULL AS VARCHAR)"
+        if f in mapping.constants:
+            expr = f"coalesce({expr}, {lit(mapping.constants[f])})"
+        out.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    return ", ".join(out)
+
+
 def _value_map(expr: str, values: dict[str, str] | None) -> str:
     if not values:
         return expr
@@ -131,22 +146,17 @@ def csv_source(
             hint="rename the columns, or pass --mapping FILE to say which source column is which",
         )
     tag = _tag()
-    select = []
-    for f in fields:
+    def column(f: str) -> str | None:
         src = mapping.source_for(f)
-        if src in present:
-            expr = f"nullif(trim({ident(present[src])}), '')"
-        elif f in mapping.constants:
-            expr = lit(mapping.constants[f])
-        else:
-            expr = "CAST(NULL AS VARCHAR)"
-        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+        return f"nullif(trim({ident(present[src])}), '')" if src in present else None
+
+    select = _select_fields(fields, mapping, column)
     raw = "concat_ws(',', " + ", ".join(f"coalesce({ident(h)}, '')" for h in header) + ")"
     sql = (
         # _k (file order) is left NULL here: a window over the scan would serialise the parallel CSV
         # reader, and the staged table's rowid already follows file order (see ingest_event_source).
         f"SELECT CAST(NULL AS BIGINT) AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
-        f"{raw} AS _raw, {', '.join(select)} "
+        f"{raw} AS _raw, {select} "
         f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
     )
@@ -209,13 +219,10 @@ def jsonl_source(
     """Stage a JSON-lines file: each non-blank line one object; a bad line is a row with `_error`."""
     tag = _tag()
     _load_lines(con, path, tag + "_lines")
-    select = []
-    for f in fields:
-        if f in mapping.constants and f not in mapping.columns:
-            expr = lit(mapping.constants[f])
-        else:
-            expr = f"nullif(trim(json_extract_string(doc, {lit(_json_path(mapping.source_for(f)))})), '')"
-        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    select = _select_fields(
+        fields, mapping,
+        lambda f: f"nullif(trim(json_extract_string(doc, {lit(_json_path(mapping.source_for(f)))})), '')",
+    )
     sql = (
         "WITH j AS (SELECT _n, line, _enc, CASE WHEN _enc IS NULL AND json_valid(line) "
         "AND left(ltrim(line), 1) = '{' THEN line::JSON END AS doc "
@@ -224,7 +231,7 @@ def jsonl_source(
         "WHERE trim(line, chr(32) || chr(9) || chr(13) || chr(11) || chr(12)) <> '') "
         "SELECT _n AS _k, _n AS _row, "
         "coalesce(_enc, CASE WHEN doc IS NULL THEN 'not a JSON object' END) AS _error, "
-        "left(line, 2000) AS _raw, " + ", ".join(select) + " FROM j"
+        "left(line, 2000) AS _raw, " + select + " FROM j"
     )
     return Source(sql=sql, path=path, fmt="jsonl", temp_objects=[tag + "_lines"])
 
@@ -249,23 +256,18 @@ def parquet_source(
         raise InputError(
             f"{path}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}"
         )
-    select = []
-    for f in fields:
+    def column(f: str) -> str | None:
         src = mapping.source_for(f)
-        if src in types:
-            t = types[src].upper()
-            col = ident(src)
-            if t.startswith("TIMESTAMP WITH TIME ZONE"):
-                expr = f"strftime({col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')"
-            elif t.startswith("TIMESTAMP"):  # Parquet timestamps are UTC-adjusted by convention
-                expr = f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
-            else:
-                expr = f"nullif(trim(CAST({col} AS VARCHAR)), '')"
-        elif f in mapping.constants:
-            expr = lit(mapping.constants[f])
-        else:
-            expr = "CAST(NULL AS VARCHAR)"
-        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+        if src not in types:
+            return None
+        t, col = types[src].upper(), ident(src)
+        if t.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"strftime({col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')"
+        if t.startswith("TIMESTAMP"):  # Parquet timestamps are UTC-adjusted by convention
+            return f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+        return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+
+    select = _select_fields(fields, mapping, column)
     raw = (
         "left(CAST(struct_pack("
         + ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
@@ -273,7 +275,7 @@ def parquet_source(
     )
     sql = (
         f"SELECT file_row_number + 1 AS _k, file_row_number + 1 AS _row, CAST(NULL AS VARCHAR) AS _error, "
-        f"{raw} AS _raw, {', '.join(select)} FROM read_parquet({lit(str(path))}, file_row_number=true)"
+        f"{raw} AS _raw, {select} FROM read_parquet({lit(str(path))}, file_row_number=true)"
     )
     return Source(sql=sql, path=path, fmt="parquet")
 
@@ -293,15 +295,12 @@ def arrow_source(
     tag = _tag()
     con.register(tag, table)
     cols = set(getattr(table, "column_names", []))
-    select = []
-    for f in fields:
-        expr = f"nullif(trim({ident(f)}::VARCHAR), '')" if f in cols else "CAST(NULL AS VARCHAR)"
-        if f in mapping.constants:
-            expr = f"coalesce({expr}, {lit(mapping.constants[f])})"
-        select.append(f"{_value_map(expr, mapping.values.get(f))} AS {ident(f)}")
+    select = _select_fields(
+        fields, mapping, lambda f: f"nullif(trim({ident(f)}::VARCHAR), '')" if f in cols else None
+    )
     sql = (
         f"SELECT _row::BIGINT AS _k, _row::BIGINT AS _row, _error::VARCHAR AS _error, _raw::VARCHAR AS _raw, "
-        f"{', '.join(select)} FROM {tag}"
+        f"{select} FROM {tag}"
     )
     return Source(sql=sql, path=path, fmt="preset", registered=[tag], shielded_records=list(shielded_records))
 

@@ -278,3 +278,21 @@ def test_a_folder_of_event_files_is_a_later_delivery(dataset, ws_path, tmp_path,
     empty.mkdir()
     assert run(["ingest", str(empty), "-w", str(ws_path)]) == 2
     assert "neither a review directory" in capsys.readouterr().err
+
+
+def test_mapping_constants_fill_missing_values_the_same_way_in_every_format(tmp_path, ws_path, dataset):
+    _ingest(dataset, ws_path)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("constants: {org_id: LA001}\n")
+    csv_log = tmp_path / "c.csv"
+    csv_log.write_text("event_id,timestamp,user_id,org_id,record_id,action,outcome\n"
+                       "k1,2026-07-01T12:00:00Z,u1,,c1,view,success\n"
+                       "k2,2026-07-01T12:00:00Z,u2,GP002,c1,view,success\n")
+    jl = tmp_path / "j.jsonl"
+    jl.write_text(json.dumps({"event_id": "k3", "timestamp": "2026-07-01T12:00:00Z", "user_id": "u1",
+                              "record_id": "c1", "action": "view", "outcome": "success"}) + "\n")
+    with Workspace.open(ws_path) as ws:
+        rep = ingest_files(ws, [csv_log, jl], load_mapping(mapping))
+        orgs = dict(ws.con.execute("SELECT event_id, org_id FROM events WHERE event_id LIKE 'k%'").fetchall())
+    assert rep.stored == 3
+    assert orgs == {"k1": "LA001", "k2": "GP002", "k3": "LA001"}  # a value in the log wins over the constant
