@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from audit_kit.errors import WorkspaceError
+from audit_kit.errors import ConfigError, WorkspaceError
 from audit_kit.schema import EVENTS, REFERENCE_TABLES
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ DB_FILE = "audit.duckdb"
 KEY_FILE = "pseudonym.key"
 SCHEMA_VERSION = "1"
 DEFAULT_WORKSPACE = Path("audit-workspace")
+# DuckDB working memory for heavy jobs (ingest, detect): enough for 10M events at full speed
+# within a 2 GB process; bigger logs spill to disk rather than fail.
+DEFAULT_MEMORY_CAP = "1GB"
+_MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 _BOOKKEEPING_DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -135,6 +140,27 @@ class Workspace:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    @contextmanager
+    def memory_cap(self, env: str, default: str = DEFAULT_MEMORY_CAP) -> Iterator[None]:
+        """Bound DuckDB's working memory for one heavy job, then return to DuckDB's default.
+
+        DuckDB's own default is 80% of the machine; under a cap it spills hash tables and sorts to
+        `WS/audit.duckdb.tmp` instead, so a 100M-event log runs on a laptop. `$<env>` (e.g.
+        AUDIT_KIT_DETECT_MEMORY=4GB) overrides `default`; "none" leaves DuckDB's own limit.
+        """
+        value = os.environ.get(env, default).strip()
+        if value.lower() == "none":
+            yield
+            return
+        if not _MEMORY_RE.match(value):
+            raise ConfigError(f"${env}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
+        self.con.execute(f"SET memory_limit = '{value}'")
+        try:
+            yield
+        finally:
+            # RESET, not the old value read back: current_setting() rounds it (18.8 GiB → 18.7 GiB).
+            self.con.execute("RESET memory_limit")
 
     # -- access --------------------------------------------------------------------------------
     @property

@@ -52,6 +52,7 @@ class Result:
     ok: bool
     note: str = ""
     extra: dict = field(default_factory=dict)
+    measured_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def measured(cmd: list[str]) -> list[str]:
@@ -185,6 +186,21 @@ def verdicts(results: list[Result]) -> list[str]:
                 both = (events_only.seconds + det.seconds) / agg.seconds
                 lines.append(f"- {size}: ingest of the event log + detect = {both:.1f}x the aggregate floor: "
                              f"target <= 3x {'MET' if both <= 3 else 'NOT MET'}")
+        for stage in ("ingest_events", "detect"):
+            r = get(stage)
+            if size == "10M" and r:
+                lines.append(f"- {size}: {stage} peak RSS {r.peak_rss_mb:.0f} MB: target < 2048 MB "
+                             f"{'MET' if r.peak_rss_mb < 2048 else 'NOT MET'}")
+        if size == "100M":
+            for stage in ("ingest_events", "ingest", "detect", "assess", "graph"):
+                big, small = get(stage), get(stage, "10M")
+                if big and small:
+                    growth = big.seconds / small.seconds
+                    lines.append(f"- 100M: {stage} {big.seconds:.1f} s, peak {big.peak_rss_mb:.0f} MB = {growth:.1f}x "
+                                 f"the 10M time for 10x the events: no worse than linear "
+                                 f"{'MET' if growth <= 10 * 1.1 else 'NOT MET'}")
+                elif big is None and by.get(("100M", stage)) is None and small:
+                    lines.append(f"- 100M: {stage} not run")
         for stage, limit, label in (("graph", 30, "graphs < 30 s"), ("assess", 20, "assessment < 20 s"),
                                     ("report", 60, "national report < 60 s"), ("packs", 180, "all packs < 3 min")):
             r = get(stage)
@@ -197,18 +213,38 @@ def verdicts(results: list[Result]) -> list[str]:
     return lines
 
 
+def merged(results: list[Result], store: Path) -> list[Result]:
+    """Earlier results (benchmarks/results.json) with this run's replacing the same size and stage, so a
+    long 100M run and a quick 1M rerun can share one RESULTS.md; each row keeps when it was measured."""
+    old: dict[tuple[str, str], Result] = {}
+    if store.exists():
+        for d in json.loads(store.read_text()):
+            r = Result(**d)
+            old[(r.size, r.stage)] = r
+    for r in results:
+        old[(r.size, r.stage)] = r
+    order = {s: i for i, s in enumerate(STAGES)}
+    out = sorted(old.values(), key=lambda r: (TARGET_EVENTS[r.size], order.get(r.stage, 99)))
+    store.write_text(json.dumps([{**r.__dict__, "extra": {}} for r in out], indent=1) + "\n")
+    return out
+
+
 def write_results(results: list[Result], path: Path) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = "\n".join(
-        f"| {r.size} | {r.stage} | {r.seconds:.2f} | {r.peak_rss_mb:.0f} | {'ok' if r.ok else 'failed'} | {r.note} |"
+        f"| {r.size} | {r.stage} | {r.seconds:.2f} | {r.peak_rss_mb:.0f} | {'ok' if r.ok else 'failed'} | {r.note} "
+        f"| {r.measured_at} |"
         for r in results
     )
     text = (
         "# Benchmark results\n\n"
-        f"Run {now} on {machine()} by `make bench` (`benchmarks/run.py`).\n"
+        f"Written {now} on {machine()} by `make bench` (`benchmarks/run.py`).\n"
         "Each stage is its own process; floors are DuckDB doing the bare minimum on the same data "
         "in the same run.\n\n"
-        "| events | stage | seconds | peak RSS (MB) | status | note |\n|---|---|---|---|---|---|\n"
+        "Rows come from `benchmarks/results.json` (kept between runs); a rerun replaces the rows of the "
+        "sizes and stages it measured. Compare a stage with the floors of the same size measured at about "
+        "the same time.\n\n"
+        "| events | stage | seconds | peak RSS (MB) | status | note | measured |\n|---|---|---|---|---|---|---|\n"
         f"{rows}\n\n## Targets\n\n" + "\n".join(verdicts(results)) + "\n"
     )
     path.write_text(text)
@@ -226,8 +262,9 @@ def main() -> int:
     print(f"audit-kit benchmarks on {machine()}", flush=True)
     for size in args.sizes.split(","):
         results.extend(bench_size(size, stages, args.keep))
-        write_results(results, Path(args.out))  # after every size, so a long run leaves figures
-    print("\n".join(verdicts(results)))
+        # after every size, so a long run leaves figures
+        write_results(merged(results, Path(args.out).with_name("results.json")), Path(args.out))
+    print("\n".join(verdicts(merged(results, Path(args.out).with_name("results.json")))))
     print(f"written {args.out}")
     return 0 if all(r.ok for r in results) else 1
 
