@@ -66,6 +66,24 @@ def detect(
     ),
     no_store: bool = typer.Option(False, "--no-store", help="Do not write findings to the workspace (a dry run)."),
     list_detectors: bool = typer.Option(False, "--list", help="List the detectors and exit."),
+    engine: str = typer.Option(
+        "duckdb", "--engine", "-e", help="duckdb (the workspace's store) or spark (PySpark; pip install "
+        "'audit-kit[spark]'). See docs/spark.md.",
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark master URL: local[2] (default, or $AUDIT_KIT_SPARK_MASTER), yarn, "
+        "k8s://..., spark://host:7077. Spark only.",
+    ),
+    spark_conf: list[str] = typer.Option(
+        [], "--spark-conf", help="A spark.* setting KEY=VALUE passed to the session (repeatable). Spark only."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Read events/ and the reference tables as Parquet from this directory or lake URI "
+        "(s3a://...) instead of the workspace. Spark only.",
+    ),
+    source_database: str | None = typer.Option(
+        None, "--source-database", help="Read the canonical tables from this Spark catalog database. Spark only."
+    ),
     quiet: bool = QuietOption,
 ) -> int:
     """Detect inappropriate access: judge the window against each user's and peer group's baseline.
@@ -75,6 +93,8 @@ def detect(
     Exit 1 with --fail-on when a finding is at or above it; 3 when a detector failed (the others still ran).
 
     Example: audit-kit detect --workspace ws --since 2026-10-18 --format json -o findings.json --fail-on high
+
+    Spark example (the same detectors; findings still stored in the workspace; see docs/spark.md): audit-kit detect -w ws --engine spark --spark-master yarn --source s3a://lake/review-2026 -f json -o findings.json
     """
     from audit_kit.config import load_config
     from audit_kit.detectors import REGISTRY, resolve_detectors, run_detectors
@@ -91,11 +111,18 @@ def detect(
     ids = resolve_detectors([d.strip() for d in detectors.split(",") if d.strip()]) if detectors else None
     t_since = parse_when(since, "--since")
     t_until = parse_when(until, "--until", end_of_day=True)
+    spark = _spark_options(engine, spark_master, spark_conf, source, source_database, is_quiet(quiet))
     cfg = load_config(config, workspace)
     ws = Workspace.open(workspace)
     try:
-        progress = progress_for(quiet)
-        run = run_detectors(ws, t_since, t_until, ids, cfg, progress=progress, store=not no_store)
+        from audit_kit.engine import open_engine
+
+        eng = open_engine(engine, ws, spark)
+        try:
+            progress = progress_for(quiet)
+            run = run_detectors(ws, t_since, t_until, ids, cfg, progress=progress, store=not no_store, engine=eng)
+        finally:
+            eng.close()
     finally:
         ws.close()
     shown = [f for f in run.findings if f.severity >= min_severity]
@@ -107,6 +134,31 @@ def detect(
     if run.errors:
         return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)
+
+
+def _spark_options(engine: str, master: str | None, conf: list[str], source: str | None,
+                   database: str | None, quiet: bool):  # type: ignore[no-untyped-def]
+    """SparkOptions from the command line; a usage error for Spark-only options without --engine spark."""
+    from audit_kit.engine import ENGINES, SparkOptions
+
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    given = [name for name, v in (("--spark-master", master), ("--spark-conf", conf), ("--source", source),
+                                  ("--source-database", database)) if v]
+    if engine != "spark":
+        if given:
+            raise InputError(f"{', '.join(given)} only apply to --engine spark", hint="add --engine spark")
+        return None
+    if source and database:
+        raise InputError("--source and --source-database are alternatives: give one of them")
+    settings: dict[str, str] = {}
+    for item in conf:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip().startswith("spark."):
+            raise InputError(f"--spark-conf {item!r}: expected KEY=VALUE with a spark.* key, "
+                             "e.g. spark.executor.memory=8g")
+        settings[key.strip()] = value.strip()
+    return SparkOptions(master=master, conf=settings, source=source, database=database, quiet=quiet)
 
 
 def _emit(findings: list[Finding], fmt: OutputFormat, output: Path | None) -> None:

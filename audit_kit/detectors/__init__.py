@@ -8,12 +8,14 @@ run.findings, run.skipped, run.errors, run.explained_access
 
 Each detector is declared once in `registry.py` (id, title, needs, severity policy, params) and
 written as Ibis expressions over two shared aggregates of the events (`context.py`), so it runs on
-the embedded DuckDB store and, unchanged, on any Ibis engine. A detector whose data is missing is
+the embedded DuckDB store and, unchanged, on Spark (`run_detectors(ws, engine=open_engine("spark", ws))`,
+see `audit_kit.engine`). A detector whose data is missing is
 skipped with the reason; one that fails becomes an error entry and the others still run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -24,10 +26,14 @@ from audit_kit.config import AuditConfig
 from audit_kit.detectors.base import DetectorSpec
 from audit_kit.detectors.context import DetectionContext
 from audit_kit.detectors.registry import REGISTRY
+from audit_kit.engine.base import Engine
 from audit_kit.errors import InputError
 from audit_kit.findings import Finding, store_findings, supersede_findings
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.workspace import Workspace
+
+# DuckDB working memory while detecting ($AUDIT_KIT_DETECT_MEMORY, e.g. 4GB or none; default 1GB).
+DETECT_MEMORY_ENV = "AUDIT_KIT_DETECT_MEMORY"
 
 RUNS_DDL = """CREATE TABLE IF NOT EXISTS detection_runs (
     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, window_start TIMESTAMP,
@@ -116,12 +122,15 @@ def run_detectors(
     config: AuditConfig | None = None,
     progress: Progress = NULL_PROGRESS,
     store: bool = True,
+    engine: Engine | None = None,
 ) -> DetectionRun:
     """Run detectors over [since, until) with the history before `since` as baseline.
 
     Defaults: `until` = end of the data, `since` = until − `config.window_days` (14), baseline =
     `config.baseline_days` (90) before `since`. With `store`, findings are upserted by finding_id
     and per-organisation explained-access rates written to `explained_access`, in one transaction.
+    `engine` runs the queries (default: DuckDB over `ws`; see `audit_kit.engine.open_engine` for
+    Spark); its caller closes it. Results are stored in `ws` whichever engine computed them.
     Raises InputError for unknown detector ids or an empty window (since ≥ until).
     """
     config = config or AuditConfig()
@@ -131,51 +140,54 @@ def run_detectors(
     if since is not None and until is not None and since >= until:
         raise InputError(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}")
     started = datetime.now(UTC).replace(tzinfo=None)
-    ctx = DetectionContext.build(ws, config, since, until)
+    ctx = DetectionContext.build(ws, config, since, until, engine=engine)
     run_id = hashlib.sha256(f"{started.isoformat()}|{ctx.since}|{ctx.until}|{ids}".encode()).hexdigest()[:16]
     run = DetectionRun(run_id, ctx.since, ctx.until, ctx.baseline_start, ctx.since, detectors=ids)
     progress.start("detecting", total=len(ids) + 2)
-    try:
-        if not ctx.has_data("events"):
-            run.skipped = [(d, "no events in the workspace") for d in ids]
-            return run
-        # The two shared scans of events, made once for every detector.
-        _ = ctx.user_hour
-        _ = ctx.user_record
-        progress.advance()
-        for det_id in ids:
-            spec = REGISTRY[det_id]
-            try:
-                if not config.detector(det_id).enabled:
-                    run.skipped.append((det_id, "disabled in config"))
-                    continue
-                missing = _missing(ctx, spec)
-                if missing:
-                    run.skipped.append((det_id, "dataset lacks " + ", ".join(missing)))
-                    continue
-                params = ctx.params_for(det_id, spec.params)
-                run.findings.extend(spec.fn(ctx, params))
-            except Exception as exc:  # collect, don't abort: the other detectors still run
-                run.errors.append((det_id, f"{type(exc).__name__}: {exc}"))
-            finally:
-                progress.advance()
-        if ctx.has_data("events", "record_id"):
-            from audit_kit.detectors.explained import rates_for_context
+    # DuckDB may otherwise take 80% of the machine (6.8 GB at 10M events); capped, it spills instead.
+    cap = ws.memory_cap(DETECT_MEMORY_ENV) if ctx.engine.name == "duckdb" else contextlib.nullcontext()
+    with cap:
+        try:
+            if not ctx.has_data("events"):
+                run.skipped = [(d, "no events in the workspace") for d in ids]
+                return run
+            # The two shared scans of events, made once for every detector.
+            _ = ctx.user_hour
+            _ = ctx.user_record
+            progress.advance()
+            for det_id in ids:
+                spec = REGISTRY[det_id]
+                try:
+                    if not config.detector(det_id).enabled:
+                        run.skipped.append((det_id, "disabled in config"))
+                        continue
+                    missing = _missing(ctx, spec)
+                    if missing:
+                        run.skipped.append((det_id, "dataset lacks " + ", ".join(missing)))
+                        continue
+                    params = ctx.params_for(det_id, spec.params)
+                    run.findings.extend(spec.fn(ctx, params))
+                except Exception as exc:  # collect, don't abort: the other detectors still run
+                    run.errors.append((det_id, f"{type(exc).__name__}: {exc}"))
+                finally:
+                    progress.advance()
+            if ctx.has_data("events", "record_id"):
+                from audit_kit.detectors.explained import rates_for_context
 
-            try:
-                df = rates_for_context(ctx)
-                run.explained_access = [ExplainedAccess(**{k: _py(v) for k, v in r._asdict().items()})
-                                        for r in df.itertuples(index=False)]
-            except Exception as exc:
-                run.errors.append(("explained_access", f"{type(exc).__name__}: {exc}"))
-        run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
-        progress.advance()
-        if store:
-            _store(ws, run, started)
-        return run
-    finally:
-        ctx.cleanup()
-        progress.finish()
+                try:
+                    df = rates_for_context(ctx)
+                    run.explained_access = [ExplainedAccess(**{k: _py(v) for k, v in r._asdict().items()})
+                                            for r in df.itertuples(index=False)]
+                except Exception as exc:
+                    run.errors.append(("explained_access", f"{type(exc).__name__}: {exc}"))
+            run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
+            progress.advance()
+            if store:
+                _store(ws, run, started)
+            return run
+        finally:
+            ctx.cleanup()
+            progress.finish()
 
 
 def _store(ws: Workspace, run: DetectionRun, started: datetime) -> None:

@@ -36,7 +36,10 @@ class DetectorSpec:
 
     `needs` lists `table.column` pairs that must hold data (else the detector is skipped with the
     reason); `severity_policy` says in words how severity is set; `portable` is False only for a
-    detector that runs part of its logic outside the engine (on engine aggregates).
+    detector that runs part of its logic outside the engine, on small aggregates pulled from it (never
+    raw events): `peer_outlier` (Louvain communities over per-organisation user × child pairs, in
+    networkx/scipy) and `log_gap` (a calendar walk over organisation × day counts, in pandas). Both
+    still run on any engine, Spark included (docs/spark.md).
     """
 
     id: str

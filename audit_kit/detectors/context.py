@@ -8,8 +8,9 @@ baseline + window and materialises them as temporary tables that every detector 
 
 plus one small pass over the window alone (`sessions`, for overlapping sessions). Everything else
 (per-user baselines, peer groups, org-day volumes, explained access) is an Ibis expression over
-these, so adding a detector adds no scan of `events`. Temporary tables live on the connection and
-are dropped by `cleanup()`.
+these, so adding a detector adds no scan of `events`. The context reads tables and keeps aggregates
+through its engine (`audit_kit.engine`: temp tables on the workspace's DuckDB connection by default,
+cached views on Spark), and `cleanup()` drops them.
 """
 
 from __future__ import annotations
@@ -22,24 +23,18 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from audit_kit.config import AuditConfig, glob_to_like
+from audit_kit.engine.duckdb import DuckDBEngine
 from audit_kit.schema import RECORD_ACTIONS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from audit_kit.engine.base import Engine
     from audit_kit.workspace import Workspace
 
 WINDOW = "window"
 BASELINE = "baseline"
 _COUNTER = itertools.count()
-
-
-def sql_rows(ws: Workspace, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    """Run SQL and fetch every row. DuckDB 2 refuses further work on a connection (Ibis included) while a
-    result is unfinished, so every statement here is drained; a harmless query also drains one that an
-    earlier caller left open (e.g. a `fetchone()`)."""
-    ws.con.execute("SELECT 1").fetchall()
-    return ws.con.execute(query, params or []).fetchall()
 
 
 def matches_any(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
@@ -55,7 +50,11 @@ def matches_any(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanVal
 
 @dataclass
 class DetectionContext:
-    """Window, baseline and shared aggregates for one detection run (build with `DetectionContext.build`)."""
+    """Window, baseline and shared aggregates for one detection run (build with `DetectionContext.build`).
+
+    `engine` runs the queries (default: DuckDB over `ws`); `ws` is where results are stored and whose
+    key pseudonymises record ids. Detectors read tables with `table()`, never from `ws` directly.
+    """
 
     ws: Workspace
     config: AuditConfig
@@ -64,6 +63,7 @@ class DetectionContext:
     baseline_start: datetime
     data_start: datetime
     data_end: datetime
+    engine: Engine = None  # type: ignore[assignment]  # set in __post_init__
     _cache: dict[str, Any] = field(default_factory=dict)
     _temp: list[str] = field(default_factory=list)
     _tag: str = field(default_factory=lambda: f"{next(_COUNTER)}")
@@ -77,18 +77,32 @@ class DetectionContext:
             x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
         return x
 
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = DuckDBEngine(self.ws)
+
     @classmethod
     def build(
-        cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None
+        cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None,
+        engine: Engine | None = None,
     ) -> DetectionContext:
         """Resolve the window (default: the last `window_days` of the data) and the baseline before it."""
-        lo, hi = sql_rows(ws, "SELECT min(timestamp), max(timestamp) FROM events")[0]
-        if lo is None:
+        engine = engine or DuckDBEngine(ws)
+        lo, hi = engine.time_span()
+        if lo is None or hi is None:
             lo = hi = datetime(1970, 1, 1)
         until = until or (hi + timedelta(microseconds=1))
         since = since or max(lo, hi - timedelta(days=config.window_days))
         baseline_start = since - timedelta(days=config.baseline_days)
-        return cls(ws, config, since, until, baseline_start, lo, hi)
+        return cls(ws, config, since, until, baseline_start, lo, hi, engine)
+
+    def table(self, name: str) -> ir.Table:
+        """A canonical table (events, organisations, users, subjects, involvements) on the context's engine."""
+        return self.engine.table(name)
+
+    def pseudonymise_expr(self, column: ir.StringValue) -> ir.StringValue:
+        """The workspace's keyed record pseudonym as a portable Ibis expression (computed in the engine)."""
+        return self.ws.pseudonymise_expr(column)
 
     # -- helpers -----------------------------------------------------------------------------
     @property
@@ -104,18 +118,11 @@ class DetectionContext:
         """True when the table has rows (and, with `column`, at least one non-null value in it)."""
         key = f"has:{table}.{column}"
         if key not in self._cache:
-            cols = {r[0] for r in sql_rows(
-                self.ws, "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-            )}
-            if not cols:
+            cols = self.engine.columns(table)
+            if not cols or (column is not None and column not in cols):
                 self._cache[key] = False
             else:
-                if column is not None and column not in cols:
-                    self._cache[key] = False
-                else:
-                    cond = f'WHERE "{column}" IS NOT NULL' if column else ""
-                    rows = sql_rows(self.ws, f'SELECT count(*) FROM (SELECT 1 FROM "{table}" {cond} LIMIT 1)')
-                    self._cache[key] = bool(rows and rows[0][0])
+                self._cache[key] = self.engine.has_rows(table, column)
         return bool(self._cache[key])
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
@@ -129,16 +136,12 @@ class DetectionContext:
     def _materialise(self, name: str, expr: ir.Table) -> ir.Table:
         tname = f"_ak_{name}_{self._tag}"
         self._temp.append(tname)
-        # Plain SQL rather than backend.create_table: the compiled query is the portable part, and a
-        # connection-scoped temp table leaves nothing behind in the workspace file.
-        sql = ibis.to_sql(expr, dialect="duckdb")
-        sql_rows(self.ws, f'CREATE OR REPLACE TEMP TABLE "{tname}" AS {sql}')
-        return self.ws.ibis.table(tname)
+        return self.engine.materialise(tname, expr)
 
     def cleanup(self) -> None:
-        """Drop this run's temporary aggregate tables."""
+        """Drop this run's temporary aggregate tables (the engine itself stays open: its owner closes it)."""
         for tname in self._temp:
-            sql_rows(self.ws, f'DROP TABLE IF EXISTS "{tname}"')
+            self.engine.drop(tname)
         self._temp.clear()
 
     # -- reference tables ------------------------------------------------------------------------
@@ -146,7 +149,7 @@ class DetectionContext:
     def orgs(self) -> ir.Table:
         """Organisations with their working hours as minutes after local midnight (config default)."""
         if "orgs" not in self._cache:
-            o = self.ws.table("organisations")
+            o = self.table("organisations")
             d0, d1 = self.config.working_hours.minutes
             wh = o.working_hours.strip()
             ok = wh.re_search(r"^\d\d:\d\d-\d\d:\d\d$").fill_null(False)
@@ -165,7 +168,7 @@ class DetectionContext:
     def users(self) -> ir.Table:
         """Users with the entitlement flags the config gives their roles."""
         if "users" not in self._cache:
-            u = self.ws.table("users")
+            u = self.table("users")
             ent = self.config.entitlements
             allow_users = list(self.config.allow.users)
             self._cache["users"] = u.select(
@@ -187,7 +190,7 @@ class DetectionContext:
 
     def events(self) -> ir.Table:
         """Events of baseline + window, tagged with their period. Only the two aggregates scan this."""
-        e = self.ws.table("events")
+        e = self.table("events")
         e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until)
         return e.mutate(period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
 
@@ -236,7 +239,7 @@ class DetectionContext:
         need real overlaps, which hourly counts cannot show.
         """
         if "sessions" not in self._cache:
-            e = self.ws.table("events")
+            e = self.table("events")
             e = e.filter(e.timestamp >= self.since, e.timestamp < self.until, e.session_id.notnull())
             agg = e.group_by(e.user_id, e.org_id, e.session_id).aggregate(
                 s_start=e.timestamp.min(), s_end=e.timestamp.max(), n=e.count(),
@@ -314,7 +317,7 @@ class DetectionContext:
 
     def involvement_spans(self) -> ir.Table:
         """One row per (record, org): earliest start, latest end (null when any involvement is open)."""
-        i = self.ws.table("involvements")
+        i = self.table("involvements")
         return i.group_by(inv_record=i.record_id, inv_org=i.org_id).aggregate(
             inv_start=i.start_date.min(),
             inv_end=i.end_date.max(),
@@ -336,7 +339,7 @@ class DetectionContext:
         o = self.orgs
         j = ur.left_join(u, ur.user_id == u.user_id).left_join(o, ur.org_id == o.org_id)
         if self.has_data("subjects"):
-            s = self.ws.table("subjects")
+            s = self.table("subjects")
             s = s.select(s_record=s.record_id, home_area=s.home_area, shielded=s.shielded,
                          subject_family_key=s.family_key)
             j = j.left_join(s, j.record_id == s.s_record)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from audit_kit.config import AuditConfig
+    from audit_kit.engine.base import Engine
     from audit_kit.workspace import Workspace
 
 EXPLAINED_DDL = """CREATE TABLE IF NOT EXISTS explained_access (
@@ -55,16 +56,17 @@ def rates_for_context(ctx: DetectionContext) -> pd.DataFrame:
 
 def explained_access_rates(
     ws: Workspace, since: datetime | None = None, until: datetime | None = None,
-    config: AuditConfig | None = None, org_id: str | None = None,
+    config: AuditConfig | None = None, org_id: str | None = None, engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Each organisation's explained-access rate over [since, until) (default: the last 14 days of data).
 
     Returns a DataFrame with columns org_id, accesses, explained, by_involvement, by_entitlement,
     by_allow_list, rate (0–1), records, unexplained_records. Task F's NTK-02 corroboration uses this.
+    `engine` as for `run_detectors` (default DuckDB over `ws`).
     """
     from audit_kit.config import AuditConfig as _Cfg
 
-    ctx = DetectionContext.build(ws, config or _Cfg(), since, until)
+    ctx = DetectionContext.build(ws, config or _Cfg(), since, until, engine=engine)
     try:
         expr = explained_rates_expr(ctx)
         if org_id is not None:

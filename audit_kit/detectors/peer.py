@@ -10,6 +10,7 @@ The user × child matrix is a scipy sparse matrix per organisation, built from t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,10 @@ from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
 from audit_kit.findings import Finding
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.config import AuditConfig
+    from audit_kit.engine.base import Engine
     from audit_kit.workspace import Workspace
 
 FIT_COLUMNS = ["user_id", "org_id", "community", "fit", "records"]
@@ -35,15 +39,41 @@ class PeerParams(Params):
     max_fit_ratio: float = 0.45
 
 
-def _pairs(ctx: DetectionContext, org_id: str | None) -> pd.DataFrame:
+def _pair_expr(ctx: DetectionContext, org_id: str | None) -> ir.Table:
     ur = ctx.user_record
     if org_id is not None:
         ur = ur.filter(ur.org_id == org_id)
-    agg = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(
+    return ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(
         n_base=ur.n.sum(where=ur.period != WINDOW).fill_null(0),
         n_win=ur.n.sum(where=ur.period == WINDOW).fill_null(0),
     )
-    return agg.to_pandas()
+
+
+def _pairs_by_org(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 400_000) -> Iterator[pd.DataFrame]:
+    """The (user, child) pairs one organisation at a time, pulled a few whole organisations per query.
+
+    The user × child aggregate of a large log is millions of rows of strings (2.1 GB of pandas at 10M
+    events); pulled in chunks of about `chunk_rows` pairs, sized by a small count per organisation
+    first, memory is bounded by the largest organisation instead — on any engine.
+    """
+    pairs = _pair_expr(ctx, org_id)
+    sizes = pairs.group_by("org_id").aggregate(n=pairs.count()).order_by("org_id").to_pandas()
+    chunks: list[list[str]] = [[]]
+    rows = 0
+    for org, n in zip(sizes.org_id, sizes.n, strict=True):
+        if chunks[-1] and rows + int(n) > chunk_rows:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(org)
+        rows += int(n)
+    for orgs in chunks:
+        if not orgs:
+            continue
+        # Sorted in the engine: the record codes (and so the float sums of the similarity matrix) follow
+        # row order, which differs between engines and runs; Louvain must see the same input everywhere.
+        df = pairs.filter(pairs.org_id.isin(orgs)).order_by(["org_id", "user_id", "record_id"]).to_pandas()
+        for _, grp in df.groupby("org_id", sort=True):
+            yield grp.reset_index(drop=True)
 
 
 def _communities(graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:  # type: ignore[no-untyped-def]
@@ -166,24 +196,29 @@ def _row_normalise(m):  # type: ignore[no-untyped-def]
 def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParams | None = None) -> pd.DataFrame:
     """Community fit of every user active in the context's window (see `community_fit_frame`)."""
     p = p or PeerParams()
-    pairs = _pairs(ctx, org_id)
-    active = set(pairs.loc[pairs.n_win > 0, "user_id"])
-    df = community_fit_frame(pairs)
-    return df[df.user_id.isin(active)].reset_index(drop=True)
+    out = []
+    for pairs in _pairs_by_org(ctx, org_id):
+        active = set(pairs.loc[pairs.n_win > 0, "user_id"])
+        df = community_fit_frame(pairs)
+        out.append(df[df.user_id.isin(active)])
+    if not out:
+        return pd.DataFrame(columns=[*FIT_COLUMNS, "community_size"])
+    return pd.concat(out, ignore_index=True)
 
 
 def user_community_fit(
     ws: Workspace, since: datetime | None = None, until: datetime | None = None, org_id: str | None = None,
-    config: AuditConfig | None = None,
+    config: AuditConfig | None = None, engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Per user active in [since, until): user_id, org_id, community, fit (0–1), records (window children).
 
     The same signal `peer_outlier` judges; task D's graphs reuse it. Default window: the last 14 days.
+    `engine` as for `run_detectors` (default DuckDB over `ws`).
     """
     from audit_kit.config import AuditConfig as _Cfg
 
     cfg = config or _Cfg()
-    ctx = DetectionContext.build(ws, cfg, since, until)
+    ctx = DetectionContext.build(ws, cfg, since, until, engine=engine)
     try:
         return community_fit(ctx, org_id, ctx.params_for("peer_outlier", PeerParams))
     finally:

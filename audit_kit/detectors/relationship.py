@@ -148,7 +148,7 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
         w = w.filter(~w.explained)
     else:
         w = w.filter(~w.explained | (w.n_break_glass > 0))
-    w = w.mutate(pseudonym=ctx.ws.pseudonymise_expr(w.record_id))
+    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
     df = w.select("user_id", "org_id", "role", "pseudonym", "n", "n_break_glass", "first_ts", "last_ts",
                   "explained", "involved").to_pandas()
     fb = FindingBuilder(ctx, "shielded_access")
@@ -194,7 +194,7 @@ def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]
         return []
     x = ctx.user_record_x()
     w = x.filter(x.period == WINDOW, cond(x), x.user_id.isin(list(flagged.user_id)))
-    w = w.mutate(pseudonym=ctx.ws.pseudonymise_expr(w.record_id),
+    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id),
                  days_after=(w.first_ts.date().delta(w.inv_end, unit="day")))
     recs = w.select("user_id", "pseudonym", "days_after").to_pandas().groupby("user_id")
     fb = FindingBuilder(ctx, "lingering_access")
@@ -233,7 +233,7 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     w = x.filter(x.period == WINDOW, x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
     if not p.flag_explained:
         w = w.filter(~w.explained)
-    w = w.mutate(pseudonym=ctx.ws.pseudonymise_expr(w.record_id))
+    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
     df = w.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "explained").to_pandas()
     fb = FindingBuilder(ctx, "family_lookup")
     for r in df.itertuples(index=False):
@@ -278,7 +278,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         hot.w_users >= hot.b_users.fill_null(0) * scale * p.factor,
     )
     j = win.join(hot, win.record_id == hot.v_record)
-    j = j.mutate(pseudonym=ctx.ws.pseudonymise_expr(j.record_id))
+    j = j.mutate(pseudonym=ctx.pseudonymise_expr(j.record_id))
     df = j.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "w_users", "w_orgs",
                   "b_users").to_pandas()
     fb = FindingBuilder(ctx, "vip_snooping")
