@@ -11,12 +11,13 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from audit_kit.errors import InputError
-from audit_kit.ingest.events import ingest_event_source
+from audit_kit.ingest.events import Appended, ingest_event_source, settle_duplicates
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping, load_mapping
 from audit_kit.ingest.models import FileReport, IngestReport
 from audit_kit.ingest.presets import PRESETS, detect_preset, shielded_records
@@ -46,10 +47,13 @@ __all__ = [
 
 
 def _sha256(path: Path) -> str:
+    """The file's content hash (the re-ingest contract: the same bytes are never ingested twice)."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    with path.open("rb", buffering=0) as fh:
+        buf = bytearray(4 << 20)
+        view = memoryview(buf)
+        while n := fh.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
@@ -117,9 +121,29 @@ class _Run:
         self.now = datetime.now(UTC).replace(tzinfo=None)
         self.batch_id = new_batch_id(self.now)
         self.report = IngestReport(batch_id=self.batch_id, workspace=str(ws.path))
+        self._digests: dict[Path, Future[str]] = {}
+        self._appended: list[tuple[str, Appended]] = []  # events files awaiting `settle_events`
+
+    @contextmanager
+    def hashing_ahead(self, paths: Sequence[Path]) -> Iterator[None]:
+        """Hash `paths` in order on a background thread while DuckDB reads the earlier files (hashlib
+        releases the GIL), so only the first file's hash is on the critical path."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-kit-sha256")
+        try:
+            for p in paths:
+                self._digests[Path(p)] = pool.submit(_sha256, Path(p))
+            yield
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._digests.clear()
 
     def seen(self, path: Path, kind: str) -> tuple[str, FileReport | None]:
-        digest = _sha256(path)
+        ahead = self._digests.pop(path, None)
+        digest = ahead.result() if ahead is not None else _sha256(path)
+        same = next((a.report for d, a in self._appended if d == digest and a.report.kind == kind), None)
+        if same is not None:
+            return digest, FileReport(path=str(path), kind=kind, read=same.read, duplicates=same.read,
+                                      already_ingested=True, note=f"same content as {same.path}, earlier in this run")
         prev = fetch_one(
             self.ws.con,
             "SELECT read, ingested_at FROM ingest_files WHERE sha256 = ? AND kind = ? ORDER BY ingested_at LIMIT 1",
@@ -137,6 +161,10 @@ class _Run:
         )
 
     def record(self, digest: str, rep: FileReport) -> None:
+        self._file_row(digest, rep)
+        self.report.files.append(rep)
+
+    def _file_row(self, digest: str, rep: FileReport) -> None:
         self.ws.con.execute(
             "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -151,7 +179,6 @@ class _Run:
                 rep.duplicates,
             ],
         )
-        self.report.files.append(rep)
 
     def events_file(self, path: Path, mapping: ColumnMapping, preset: str | None) -> None:
         digest, done = self.seen(path, "events")
@@ -163,9 +190,18 @@ class _Run:
             return
         source = _events_source(self.ws, path, mapping, preset)
         shielded = source.shielded_records
-        self.record(digest, ingest_event_source(self.ws.con, source, self.batch_id, self.now, mapping))
+        appended = ingest_event_source(self.ws.con, source, self.batch_id, self.now, mapping)
+        self.report.files.append(appended.report)
+        self._appended.append((digest, appended))
         if shielded:
             mark_shielded(self.ws, shielded)
+
+    def settle_events(self) -> None:
+        """Before commit: count and remove duplicates across the run's events files, then record each."""
+        settle_duplicates(self.ws.con, [a for _d, a in self._appended])
+        for digest, appended in self._appended:
+            self._file_row(digest, appended.report)
+        self._appended.clear()
 
     def finish(self) -> IngestReport:
         """After commit: mirror this batch's quarantine to WS/quarantine/<batch>.csv, count unknowns."""
@@ -174,10 +210,11 @@ class _Run:
             self.report.quarantine_file = str(self.ws.quarantine_dir / f"{self.batch_id}.csv")
         ids = fetch_one(
             self.ws.con,
-            """SELECT count(DISTINCT e.user_id) FILTER (WHERE u.user_id IS NULL),
+            # Distinct pairs first: joining a few thousand pairs, not every event, to the reference tables.
+            """WITH e AS (SELECT DISTINCT user_id, org_id FROM events WHERE batch_id = ?)
+               SELECT count(DISTINCT e.user_id) FILTER (WHERE u.user_id IS NULL),
                       count(DISTINCT e.org_id) FILTER (WHERE o.org_id IS NULL)
-               FROM events e LEFT JOIN users u USING (user_id) LEFT JOIN organisations o ON o.org_id = e.org_id
-               WHERE e.batch_id = ?""",
+               FROM e LEFT JOIN users u USING (user_id) LEFT JOIN organisations o ON o.org_id = e.org_id""",
             [self.batch_id],
         )
         self.report.unknown_users, self.report.unknown_orgs = int(ids[0]), int(ids[1])  # type: ignore[index]
@@ -238,10 +275,11 @@ def ingest_files(
     repair_quarantine_files(ws)
     run = _Run(ws)
     progress.start("Ingesting events", total=len(paths))
-    with _memory_cap(ws), ws.transaction():
+    with run.hashing_ahead(paths), _memory_cap(ws), ws.transaction():
         for path in paths:
             run.events_file(Path(path), mapping or IDENTITY, preset)
             progress.advance()
+        run.settle_events()
     progress.finish()
     return run.finish()
 
@@ -307,7 +345,7 @@ def ingest_dataset(
     run.report.skipped_files.extend(skipped)
     steps = sum((dataset_dir / t.file).exists() for t in REFERENCE_TABLES) + len(files)
     progress.start("Ingesting", total=steps)
-    with _memory_cap(ws), ws.transaction():
+    with run.hashing_ahead(files), _memory_cap(ws), ws.transaction():
         for table in REFERENCE_TABLES:
             path = dataset_dir / table.file
             if not path.exists():
@@ -323,6 +361,7 @@ def ingest_dataset(
         for path in files:
             run.events_file(path, mapping or IDENTITY, preset)
             progress.advance()
+        run.settle_events()
     progress.finish()
     report = run.finish()
     qdir = dataset_dir / "questionnaires"

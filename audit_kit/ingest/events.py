@@ -1,32 +1,45 @@
-"""Validate, normalise and store events from any staged source; quarantine what fails, with reasons."""
+"""Validate, normalise and store events from any source; quarantine what fails, with reasons.
+
+One pass over the source per file, straight into `events` (no staged copy of the file):
+
+1. every parsed row is appended to `events` in file order (`preserve_insertion_order`), so the
+   statement's rows hold the top rowids `first..last` — the parsed row k (1-based) is rowid first+k-1.
+   A row that fails validation goes in with a NULL `event_id` and carries its reason and raw text in
+   `purpose` and `session_id` until step 3 moves it out;
+2. CSV rows get their file row number from that rowid (header = row 1, plus the lines the CSV parser
+   rejected before them); other readers know their rows and wrote them in step 1;
+3. failed rows (a cheap count over the new rowids first) move to `quarantine` and leave `events`;
+4. duplicates — a repeated `event_id` within the file (the first in file order is kept) or one
+   already stored — are found from the new rowids alone and deleted.
+
+The caller owns the transaction, so nothing of this is visible unless the whole run commits.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
 
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
 from audit_kit.ingest.models import FileReport
-from audit_kit.ingest.sources import (
-    Source,
-    create_staged,
-    drop_temp,
-    ident,
-    lit,
-    numbered,
-    quarantine_rejects,
-)
-from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, EVENT_INPUT_FIELDS, OUTCOMES, RECORD_ACTIONS
+from audit_kit.ingest.sources import Source, create_staged, drop_temp, lit, quarantine_rejects
+from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, OUTCOMES, RECORD_ACTIONS
 from audit_kit.workspace import fetch_one
 
 _OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
+# Above this many organisations with their own time zone, look zones up with a join instead of a CASE.
+_ZONE_CASE_LIMIT = 500
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(lit(v) for v in values) + ")"
+def _one_of(expr: str, values: tuple[str, ...]) -> str:
+    """`expr` is one of `values`, as a CASE: DuckDB turns an IN list (or list_contains) of five or more
+    constants into a join, and a join in the append loses the file order the row numbering relies on."""
+    whens = " ".join(f"WHEN {lit(v)} THEN true" for v in values)
+    return f"(CASE {expr} {whens} ELSE false END)"
 
 
 def _timestamp_expr(mapping: ColumnMapping) -> str:
@@ -55,12 +68,12 @@ def _reasons_expr(mapping: ColumnMapping) -> str:
         "CASE WHEN user_id IS NULL THEN 'user_id is missing' END",
         "CASE WHEN org_id IS NULL THEN 'org_id is missing' END",
         f"""CASE WHEN _action IS NULL THEN 'action is missing'
-             WHEN _action NOT IN {_in(ACTIONS)} THEN 'action "' || {short.format("action")} || '" is not one of {", ".join(ACTIONS)}'
+             WHEN NOT {_one_of('_action', ACTIONS)} THEN 'action "' || {short.format("action")} || '" is not one of {", ".join(ACTIONS)}'
         END""",
         f"""CASE WHEN _outcome IS NULL THEN 'outcome is missing'
-             WHEN _outcome NOT IN {_in(OUTCOMES)} THEN 'outcome "' || {short.format("outcome")} || '" is not one of {", ".join(OUTCOMES)}'
+             WHEN NOT {_one_of('_outcome', OUTCOMES)} THEN 'outcome "' || {short.format("outcome")} || '" is not one of {", ".join(OUTCOMES)}'
         END""",
-        f"CASE WHEN record_id IS NULL AND _action IN {_in(RECORD_ACTIONS)} THEN 'record_id is missing for a ' || _action END",
+        f"CASE WHEN record_id IS NULL AND {_one_of('_action', RECORD_ACTIONS)} THEN 'record_id is missing for a ' || _action END",
         f"""CASE WHEN records_returned IS NOT NULL AND (_rr IS NULL OR _rr < 0)
              THEN 'records_returned "' || {short.format("records_returned")} || '" is not a whole number of 0 or more' END""",
         f"""CASE WHEN break_glass IS NOT NULL AND _bg IS NULL
@@ -69,88 +82,206 @@ def _reasons_expr(mapping: ColumnMapping) -> str:
     return f"CASE WHEN _error IS NOT NULL THEN _error ELSE concat_ws('; ', {', '.join(checks)}) END"
 
 
+def _own_zones(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Organisations whose time zone is not the default, as (org_id, zone)."""
+    return con.execute(
+        "SELECT org_id, timezone FROM organisations WHERE timezone IS NOT NULL AND timezone <> ? ORDER BY org_id",
+        [DEFAULT_TIMEZONE],
+    ).fetchall()
+
+
+def _zone_expr(zones: list[tuple[str, str]]) -> str:
+    """SQL for each event's organisation time zone when few organisations have their own (else the
+    default; `_fix_local_times` corrects the rest after the append).
+
+    Not a join: with a file's size unknown to the planner, a join may build its hash table on the
+    events and emit them out of file order, which the row numbering relies on.
+    """
+    if not zones or len(zones) > _ZONE_CASE_LIMIT:
+        return lit(DEFAULT_TIMEZONE)
+    cases = " ".join(f"WHEN {lit(org)} THEN {lit(tz)}" for org, tz in zones)
+    return f"(CASE v.org_id {cases} ELSE {lit(DEFAULT_TIMEZONE)} END)"
+
+
+def _fix_local_times(con: duckdb.DuckDBPyConnection, first: int) -> None:
+    """Local wall-clock times for many organisations with their own zones, by an update with a join."""
+    con.execute(
+        f"""UPDATE events SET local_time = timezone(o.timezone, timezone('UTC', events."timestamp"))
+        FROM organisations o
+        WHERE events.rowid >= {first} AND o.org_id = events.org_id
+          AND o.timezone IS NOT NULL AND o.timezone <> {lit(DEFAULT_TIMEZONE)}"""
+    )
+
+
+def _append_sql(source: Source, mapping: ColumnMapping, zone: str, row: str = "v._row") -> str:
+    """INSERT of every parsed row of `source` into events, in file order (see the module docstring);
+    `row` is what goes in `source_row` for now."""
+    content_hash = (
+        "'h:' || md5(concat_ws(chr(31), \"timestamp\", user_id, org_id, record_id, _action, _outcome, "
+        "session_id, source_ip, purpose, records_returned))"
+    )
+    ok = "v._reason = ''"
+    raw = f"({source.raw_expr})" if source.raw_expr else "v._raw"
+    return f"""INSERT INTO events (event_id, "timestamp", local_time, user_id, org_id, record_id, action, outcome,
+            source_ip, auth_method, purpose, session_id, records_returned, break_glass,
+            source_file, source_row, ingested_at, batch_id)
+        WITH s AS ({source.sql}),
+        p AS (
+          SELECT *, lower(trim(action)) AS _action, lower(trim(outcome)) AS _outcome,
+                 coalesce(regexp_matches("timestamp", {lit(_OFFSET_RE)}), false) AS _has_offset,
+                 try_cast(records_returned AS INTEGER) AS _rr,
+                 CASE WHEN {_one_of('lower(trim(break_glass))', _TRUE)} THEN true
+                      WHEN {_one_of('lower(trim(break_glass))', _FALSE)} THEN false END AS _bg
+          FROM s),
+        t AS (SELECT *, {_timestamp_expr(mapping)} AS _ts FROM p),
+        v AS (SELECT *, {_reasons_expr(mapping)} AS _reason FROM t)
+        SELECT CASE WHEN {ok} THEN coalesce(v.event_id, {content_hash}) END,
+               v._ts AT TIME ZONE 'UTC', timezone({zone}, v._ts),
+               v.user_id, v.org_id, v.record_id, v._action, v._outcome, v.source_ip, v.auth_method,
+               CASE WHEN {ok} THEN v.purpose ELSE v._reason END,
+               CASE WHEN {ok} THEN v.session_id ELSE {raw} END,
+               v._rr, v._bg, $path, {row}, $at, $batch
+        FROM v"""
+
+
+@dataclass
+class Appended:
+    """One events file appended in this run: its report (duplicates not yet counted) and the rowids its
+    events hold, `first` to `last` (none when `first` is None)."""
+
+    report: FileReport
+    first: int | None = None
+    last: int | None = None
+
+
 def ingest_event_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     batch_id: str,
     ingested_at: datetime,
     mapping: ColumnMapping = IDENTITY,
-) -> FileReport:
-    """Store one staged events file; the caller owns the transaction. Returns the reconciled counts."""
-    tag = "_n" + batch_id.replace("-", "")[-8:] + str(abs(hash(source.path)) % 10**6)
-    content_hash = (
-        "'h:' || md5(concat_ws(chr(31), \"timestamp\", user_id, org_id, record_id, _action, _outcome, "
-        "session_id, source_ip, purpose, records_returned))"
+) -> Appended:
+    """Append one events source, numbered, its failed rows quarantined; the caller owns the transaction
+    and must call `settle_duplicates` on the run's files before it commits."""
+    try:
+        return _ingest(con, source, batch_id, ingested_at, mapping)
+    finally:
+        drop_temp(con, source)
+
+
+def _ingest(
+    con: duckdb.DuckDBPyConnection, source: Source, batch_id: str, ingested_at: datetime, mapping: ColumnMapping
+) -> Appended:
+    path = str(source.path)
+    zones = _own_zones(con)
+    params = {"path": path, "at": ingested_at, "batch": batch_id}
+    sql = _append_sql(source, mapping, _zone_expr(zones))
+    ordinal = "rowid - {first} + 1"  # parsed row k of a CSV file, from its rowid
+    if source.fmt == "csv" and source.ordinal_sql and not keeps_file_order(con, sql, params):
+        # Safety net: should a plan ever lose file order, let the scan count the rows instead.
+        sql = _append_sql(replace(source, sql=source.ordinal_sql), mapping, _zone_expr(zones), row="v._k")
+        ordinal = "source_row"
+    parsed = int(create_staged(con, sql, source.path, params)[0])  # type: ignore[index]
+    rejected = 0
+    if source.rejects_table:
+        rejected = int(fetch_one(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table}")[0])  # type: ignore[index]
+        if rejected:
+            quarantine_rejects(con, source.rejects_table, batch_id, source.path, "events", ingested_at)
+    invalid = 0
+    first = last = None
+    if parsed:
+        last = int(fetch_one(con, "SELECT max(rowid) FROM events")[0])  # type: ignore[index]
+        first = last - parsed + 1
+        new = f"rowid >= {first}"
+        if len(zones) > _ZONE_CASE_LIMIT:
+            _fix_local_times(con, first)
+        if source.fmt == "csv":
+            _number_csv_rows(con, first, ordinal.format(first=first), source.rejects_table if rejected else None)
+        invalid = int(fetch_one(con, f"SELECT count(*) FROM events WHERE {new} AND event_id IS NULL")[0])  # type: ignore[index]
+        if invalid:
+            con.execute(
+                f"""INSERT INTO quarantine
+                SELECT ?, ?, source_row, 'events', purpose, session_id, ? FROM events
+                WHERE {new} AND event_id IS NULL ORDER BY rowid""",
+                [batch_id, path, ingested_at],
+            )
+            con.execute(f"DELETE FROM events WHERE {new} AND event_id IS NULL")
+    report = FileReport(
+        path=path, kind="events", read=parsed + rejected, stored=parsed - invalid, quarantined=invalid + rejected
     )
-    fields = ", ".join(ident(f) for f in EVENT_INPUT_FIELDS if f not in ("action", "outcome"))
-    create_staged(
-        con,
-        f"""CREATE TEMP TABLE {tag} AS
-        WITH s AS ({source.sql}),
-        p AS (
-          SELECT *, lower(trim(action)) AS _action, lower(trim(outcome)) AS _outcome,
-                 coalesce(regexp_matches("timestamp", {lit(_OFFSET_RE)}), false) AS _has_offset,
-                 try_cast(records_returned AS INTEGER) AS _rr,
-                 CASE WHEN lower(trim(break_glass)) IN {_in(_TRUE)} THEN true
-                      WHEN lower(trim(break_glass)) IN {_in(_FALSE)} THEN false END AS _bg
-          FROM s),
-        t AS (SELECT *, {_timestamp_expr(mapping)} AS _ts FROM p)
-        SELECT _k, _row, _raw, {fields}, _action AS action, _outcome AS outcome, _ts, _rr, _bg,
-               coalesce(event_id, {content_hash}) AS _event_id,
-               {_reasons_expr(mapping)} AS _reason
-        FROM t""",
-        source.path,
-    )
-    # Rows of a table created from an order-preserving scan are numbered in file order by rowid
-    # (contiguous, but offset while the transaction is open: count from the first).
-    first = fetch_one(con, f"SELECT min(rowid) FROM {tag}")[0] or 0  # type: ignore[index]
+    return Appended(report, first, last)
+
+
+def keeps_file_order(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> bool:
+    """Whether DuckDB runs this append as an order-preserving batch insert (planning only, no data read)."""
+    try:
+        plan = " ".join(str(r[-1]) for r in con.execute("EXPLAIN " + sql, params).fetchall()).lower()
+    except duckdb.Error:
+        return True  # the append itself will fail the same way, with the error named for the user
+    return "batch insert" in plan or "batch_insert" in plan
+
+
+def _number_csv_rows(con: duckdb.DuckDBPyConnection, first: int, ordinal: str, rejects_table: str | None) -> None:
+    """Give a CSV file's new events their file row numbers (header = row 1); `ordinal` is SQL for a
+    row's place among the parsed rows (1-based).
+
+    The CSV parser drops the lines it rejects, so parsed row k sits after every rejected line r_i with
+    r_i - i <= k (i counted from 1); an ASOF join against that small table adds them back.
+    """
+    if rejects_table is None:
+        con.execute(f"UPDATE events SET source_row = {ordinal} + 1 WHERE rowid >= {first}")
+        return
     con.execute(
-        f"CREATE TEMP VIEW {tag}_v AS SELECT * REPLACE (coalesce(_k, rowid - {int(first)} + 1) AS _k) FROM {tag}"
+        f"""UPDATE events SET source_row = x.row FROM (
+            SELECT n.r, n.k + 1 + coalesce(s.shift, 0) AS row
+            FROM (SELECT rowid AS r, {ordinal} AS k FROM events WHERE rowid >= {first}) n
+            ASOF LEFT JOIN (
+                SELECT threshold, max(shift) AS shift FROM (
+                    SELECT line - row_number() OVER (ORDER BY line) AS threshold,
+                           row_number() OVER (ORDER BY line) AS shift
+                    FROM (SELECT DISTINCT line FROM {rejects_table})) GROUP BY threshold
+            ) s ON n.k >= s.threshold
+        ) x WHERE events.rowid = x.r"""
+    )
+
+
+def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) -> None:
+    """Delete this run's events whose `event_id` was stored before the run, or repeats an earlier row
+    of the run (the first in file order stays), and count them in each file's report.
+
+    Once per run rather than per file, so a run pays one pass over the store, not one per file. Ids are
+    compared as 64-bit hashes first (an integer group-by and join cost far less than string ones), then
+    only the few candidates exactly, so a hash collision never drops an event.
+    """
+    spans = [(i, a.first, a.last) for i, a in enumerate(appended) if a.first is not None]
+    if not spans:
+        return
+    start = min(first for _i, first, _last in spans)  # the run's appends hold every rowid from here on
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _dup_h AS
+        WITH hb AS (SELECT hash(event_id) AS h FROM events WHERE rowid >= {start})
+        SELECT h FROM hb GROUP BY h HAVING count(*) > 1
+        UNION
+        SELECT h FROM hb SEMI JOIN (SELECT hash(event_id) AS h FROM events WHERE rowid < {start}) o USING (h)"""
     )
     try:
-        return _store(con, f"{tag}_v", source, batch_id, ingested_at)
-    finally:
-        con.execute(f"DROP VIEW IF EXISTS {tag}_v")
-        drop_temp(con, source, tag, f"{tag}_v_shift")
-
-
-def _store(
-    con: duckdb.DuckDBPyConnection, tag: str, source: Source, batch_id: str, ingested_at: datetime
-) -> FileReport:
-    path = str(source.path)
-    frm, row, rejected = numbered(con, tag, source.rejects_table)
-    if rejected:
-        quarantine_rejects(con, source.rejects_table, batch_id, source.path, "events", ingested_at)
-    parsed, invalid = fetch_one(con, f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}")  # type: ignore[misc]
-    if invalid:
+        if not fetch_one(con, "SELECT count(*) FROM _dup_h")[0]:  # type: ignore[index]
+            return
         con.execute(
-            f"""INSERT INTO quarantine
-            SELECT ?, ?, {row}, 'events', n._reason, n._raw, ? FROM {frm} WHERE n._reason <> ''""",
-            [batch_id, path, ingested_at],
+            f"""CREATE OR REPLACE TEMP TABLE _dup AS
+            WITH c AS (SELECT rowid AS r, event_id FROM events WHERE hash(event_id) IN (SELECT h FROM _dup_h))
+            SELECT c.r FROM c WHERE c.r >= {start}
+              AND EXISTS (SELECT 1 FROM c older WHERE older.event_id = c.event_id AND older.r < c.r)"""
         )
-    before = fetch_one(con, "SELECT count(*) FROM events")[0]  # type: ignore[index]
-    con.execute(
-        f"""INSERT INTO events
-        SELECT v._event_id, v._ts AT TIME ZONE 'UTC',
-               timezone(coalesce(o.timezone, {lit(DEFAULT_TIMEZONE)}), v._ts),
-               v.user_id, v.org_id, v.record_id, v.action, v.outcome, v.source_ip, v.auth_method,
-               v.purpose, v.session_id, v._rr, v._bg, ?, v._srow, ?, ?
-        FROM (
-            SELECT n.*, {row} AS _srow FROM {frm}
-            WHERE n._reason = ''
-            QUALIFY row_number() OVER (PARTITION BY n._event_id ORDER BY n._k) = 1
-        ) v
-        LEFT JOIN organisations o ON o.org_id = v.org_id
-        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = v._event_id)""",
-        [path, ingested_at, batch_id],
-    )
-    stored = fetch_one(con, "SELECT count(*) FROM events")[0] - before  # type: ignore[index]
-    valid = parsed - invalid
-    return FileReport(
-        path=path,
-        kind="events",
-        read=parsed + rejected,
-        stored=stored,
-        quarantined=invalid + rejected,
-        duplicates=valid - stored,
-    )
+        ranges = ", ".join(f"({i}, {first}, {last})" for i, first, last in spans)
+        counts = con.execute(
+            f"""SELECT f.i, count(*) FROM _dup JOIN (VALUES {ranges}) f(i, lo, hi) ON _dup.r BETWEEN f.lo AND f.hi
+            GROUP BY f.i"""
+        ).fetchall()
+        con.execute("DELETE FROM events WHERE rowid IN (SELECT r FROM _dup)")
+        for i, n in counts:
+            rep = appended[int(i)].report
+            rep.duplicates, rep.stored = int(n), rep.stored - int(n)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _dup_h")
+        con.execute("DROP TABLE IF EXISTS _dup")

@@ -1,7 +1,8 @@
 """Turn one input file into a SQL source of canonical string fields, whatever its format.
 
 Every source yields the same columns: `_k` (order in the file), `_row` (row number when the reader
-knows it exactly, else NULL — CSV rows are numbered after the scan, see `csv_row_numbers`),
+knows it exactly, else NULL — CSV rows are numbered after the scan, from the order-preserving append
+that stores them: see `audit_kit.ingest.events`),
 `_error` (a reader-level reason: malformed JSON, an unmappable record), `_raw` (the record's text, for
 quarantine) and one VARCHAR column per requested canonical field. Validation happens once, later,
 whatever the source.
@@ -15,6 +16,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -67,6 +69,8 @@ class Source:
     temp_objects: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)  # Arrow tables registered as views
     shielded_records: list[str] = field(default_factory=list)  # record ids the source labelled restricted
+    raw_expr: str | None = None  # SQL over `sql`'s columns giving `_raw`, to compute it only where needed
+    ordinal_sql: str | None = None  # `sql` with `_k` counted by the scan (CSV: when file order is not kept)
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         for obj in self.temp_objects:
@@ -152,16 +156,24 @@ def csv_source(
 
     select = _select_fields(fields, mapping, column)
     raw = "concat_ws(',', " + ", ".join(f"coalesce({ident(h)}, '')" for h in header) + ")"
+    # The source columns pass through as _c0, _c1, … so a caller can build the raw text only for the
+    # rows it quarantines (`Source.raw_expr`): joining every row's cells costs as much as a column scan.
+    passthrough = "".join(f", {ident(h)} AS _c{i}" for i, h in enumerate(header))
+    raw_expr = "concat_ws(',', " + ", ".join(f"coalesce(_c{i}, '')" for i in range(len(header))) + ")"
     sql = (
         # _k (file order) is left NULL here: a window over the scan would serialise the parallel CSV
-        # reader, and the staged table's rowid already follows file order (see ingest_event_source).
+        # reader, and the rowids of an order-preserving append already follow file order (see
+        # audit_kit.ingest.events; `ordinal_sql` below is the exact, one-thread alternative).
         f"SELECT CAST(NULL AS BIGINT) AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
-        f"{raw} AS _raw, {select} "
+        f"{raw} AS _raw, {select}{passthrough} "
         f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
     )
     return Source(
-        sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej", temp_objects=[tag + "_rej", tag + "_scan"]
+        sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej", temp_objects=[tag + "_rej", tag + "_scan"],
+        raw_expr=raw_expr,
+        # The same rows numbered by the scan itself: exact whatever the plan, but read on one thread.
+        ordinal_sql=sql.replace("CAST(NULL AS BIGINT) AS _k", "row_number() OVER () AS _k", 1),
     )
 
 
@@ -268,16 +280,20 @@ def parquet_source(
         return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
 
     select = _select_fields(fields, mapping, column)
-    raw = (
-        "left(CAST(struct_pack("
-        + ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
-        + ") AS VARCHAR), 2000)"
-    )
+
+    def raw_of(cols: list[str]) -> str:
+        pairs = ", ".join(f"{ident(name)} := {c}" for name, c in zip(types, cols, strict=True))
+        return f"left(CAST(struct_pack({pairs}) AS VARCHAR), 2000)"
+
+    # As for CSV, the source columns pass through (_c0, _c1, …) so the raw text is built only for the
+    # rows that are quarantined (`Source.raw_expr`).
+    passthrough = "".join(f", {ident(c)} AS _c{i}" for i, c in enumerate(types))
     sql = (
         f"SELECT file_row_number + 1 AS _k, file_row_number + 1 AS _row, CAST(NULL AS VARCHAR) AS _error, "
-        f"{raw} AS _raw, {select} FROM read_parquet({lit(str(path))}, file_row_number=true)"
+        f"{raw_of([ident(c) for c in types])} AS _raw, {select}{passthrough} "
+        f"FROM read_parquet({lit(str(path))}, file_row_number=true)"
     )
-    return Source(sql=sql, path=path, fmt="parquet")
+    return Source(sql=sql, path=path, fmt="parquet", raw_expr=raw_of([f"_c{i}" for i in range(len(types))]))
 
 
 def arrow_source(
@@ -371,11 +387,15 @@ def drop_temp(con: duckdb.DuckDBPyConnection, source: Source, *tables: str) -> N
         pass
 
 
-def create_staged(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
-    """Run the statement that reads a file; a file the parser cannot read at all is one InputError
-    naming it (nothing is stored), while row-level problems are quarantined by the caller."""
+def create_staged(
+    con: duckdb.DuckDBPyConnection, sql: str, path: Path, params: dict[str, object] | None = None
+) -> tuple[Any, ...] | None:
+    """Run the statement that reads a file and return its first result row (an INSERT's row count);
+    a file the parser cannot read at all is one InputError naming it (nothing is stored), while
+    row-level problems are quarantined by the caller."""
     try:
-        con.execute(sql)
+        rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+        return rows[0] if rows else None
     except duckdb.InvalidInputException as exc:
         lines = str(exc).splitlines()
         where = next((ln.strip() for ln in lines if ln.strip().lower().startswith("line")), "")
