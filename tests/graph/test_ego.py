@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SINCE, SNOOPERS, UNTIL, VIP
+from graph_world import SINCE, SNOOPERS, UNTIL, VIP
 
 from audit_kit.errors import InputError
 from audit_kit.graph import ego_network

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import SINCE, UNTIL, VIP
+from graph_world import SINCE, UNTIL, VIP
 from PIL import Image
 from pypdf import PdfReader
 

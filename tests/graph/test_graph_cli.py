@@ -9,7 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import SINCE, UNTIL, VIP
+from graph_world import SINCE, UNTIL, VIP
 
 from audit_kit.cli import run
 from audit_kit.workspace import Workspace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import SINCE, UNTIL
+from graph_world import SINCE, UNTIL
 
 from audit_kit.graph import org_network
 from audit_kit.workspace import Workspace

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SINCE, UNTIL, VIP
+from graph_world import SINCE, UNTIL, VIP
 
 from audit_kit.detectors.peer import user_community_fit
 from audit_kit.errors import InputError

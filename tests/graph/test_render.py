@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-from conftest import HOSTILE_NAME, HOSTILE_USER, SINCE, UNTIL, VIP, build_world
+from graph_world import HOSTILE_NAME, HOSTILE_USER, SINCE, UNTIL, VIP, build_world
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
