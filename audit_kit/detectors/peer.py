@@ -49,8 +49,8 @@ def _pair_expr(ctx: DetectionContext, org_id: str | None) -> ir.Table:
     )
 
 
-def _pairs_by_org(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 400_000) -> Iterator[pd.DataFrame]:
-    """The (user, child) pairs one organisation at a time, pulled a few whole organisations per query.
+def _pair_chunks(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 400_000) -> Iterator[pd.DataFrame]:
+    """The (user, child) pairs, a few whole organisations per frame (one query each).
 
     The user × child aggregate of a large log is millions of rows of strings (2.1 GB of pandas at 10M
     events); pulled in chunks of about `chunk_rows` pairs, sized by a small count per organisation
@@ -71,9 +71,7 @@ def _pairs_by_org(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 4
             continue
         # Sorted in the engine: the record codes (and so the float sums of the similarity matrix) follow
         # row order, which differs between engines and runs; Louvain must see the same input everywhere.
-        df = pairs.filter(pairs.org_id.isin(orgs)).order_by(["org_id", "user_id", "record_id"]).to_pandas()
-        for _, grp in df.groupby("org_id", sort=True):
-            yield grp.reset_index(drop=True)
+        yield pairs.filter(pairs.org_id.isin(orgs)).order_by(["org_id", "user_id", "record_id"]).to_pandas()
 
 
 def _communities(graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:  # type: ignore[no-untyped-def]
@@ -197,7 +195,7 @@ def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParam
     """Community fit of every user active in the context's window (see `community_fit_frame`)."""
     p = p or PeerParams()
     out = []
-    for pairs in _pairs_by_org(ctx, org_id):
+    for pairs in _pair_chunks(ctx, org_id):
         active = set(pairs.loc[pairs.n_win > 0, "user_id"])
         df = community_fit_frame(pairs)
         out.append(df[df.user_id.isin(active)])
