@@ -9,21 +9,24 @@ PDFs that were built here.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from audit_kit.errors import InputError
+from audit_kit.errors import AuditKitError, ExitCode, InputError
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.report import context, sources
-from audit_kit.report.figures import national_figures, org_figures
+from audit_kit.report.figures import EventSlice, national_figures, org_figures, pack_window
 from audit_kit.report.mapping import framework_mapping
 from audit_kit.report.models import Audience, ReportFormat
 from audit_kit.report.render import NATIONAL_TEMPLATE, ORG_PACK_TEMPLATE, html_to_pdf, render_html
-from audit_kit.report.safety import guard_record_ids
+from audit_kit.report.safety import RecordIdIndex, guard_record_ids, record_id_index
 from audit_kit.report.scores import load_scores
 from audit_kit.workspace import Workspace
 
@@ -158,7 +161,8 @@ def _pack_htmls(
         load_scores(ws, assessment),
         today or date.today(),
     )
-    guarded, _ = guard_record_ids(ws, [job.html(ws, org) for org in orgs], aud is Audience.RESTRICTED)
+    htmls = [job.html(ws, _PackTask(org, None, None, "")) for org in orgs]
+    guarded, _ = guard_record_ids(ws, htmls, aud is Audience.RESTRICTED)
     return guarded
 
 
@@ -189,6 +193,31 @@ def _read_only(ws: Workspace) -> bool:
     return bool(rows) and rows[0][0] == "read_only"
 
 
+@dataclass(frozen=True)
+class PackFailure:
+    """One organisation whose pack could not be rendered, and why."""
+
+    org_id: str
+    error: str
+    user_error: bool  # an AuditKitError (the user's to fix) rather than a bug
+
+
+class PacksFailed(AuditKitError):
+    """Some packs could not be rendered; every other pack was written. Names each failed organisation."""
+
+    def __init__(self, failures: list[PackFailure], written: list[Path], out_dir: Path) -> None:
+        shown = "; ".join(f"{f.org_id}: {f.error}" for f in failures[:10])
+        more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+        super().__init__(
+            f"{len(failures)} of {len(failures) + len(written)} DPO packs could not be rendered "
+            f"({shown}{more}); the other {len(written)} were written to {out_dir}",
+            hint=None if all(f.user_error for f in failures) else "rerun with --debug, or report this as a bug",
+        )
+        self.failures = failures
+        self.written = written
+        self.exit_code = ExitCode.USAGE if all(f.user_error for f in failures) else ExitCode.INTERNAL
+
+
 def render_all_packs(
     ws: Workspace,
     out_dir: Path,
@@ -201,9 +230,15 @@ def render_all_packs(
 ) -> list[Path]:
     """Render every organisation's pack into `out_dir`, one file each, using `workers` processes.
 
-    With a read-only workspace (as `audit-kit report` opens it) each worker opens the workspace
-    itself and builds, draws and lays out whole packs; otherwise packs are built here and only the
-    PDF layout runs in the workers. Either way every pack passes the record-id guard.
+    What the packs share (assessment, scores, each body's finding counts and top findings, the
+    graphs' window, the record-id index of the guard) is read here once, in a few grouped queries.
+    Organisations go out in batches: the graphs of a batch are drawn over a copy of just its events
+    (`EventSlice`). With a read-only workspace (as `audit-kit report` opens it) each worker opens
+    the workspace itself and draws and lays out whole batches; otherwise packs are built here and
+    only the PDF layout runs in the workers. Either way every pack passes the record-id guard, and
+    files are named by organisation and returned in organisation order whatever order the workers
+    finish in. A pack that fails does not stop the others: when all are done, `PacksFailed` names
+    each organisation that failed and why.
     """
     fmt_ = _format(fmt)
     aud = _audience(audience)
@@ -217,10 +252,12 @@ def render_all_packs(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror or exc})") from None
-    paths = [out_dir / pack_filename(o.org_id, fmt_.value) for o in orgs]
+    paths = {o.org_id: out_dir / pack_filename(o.org_id, fmt_.value) for o in orgs}
+    progress.start("Reading pack data", total=None)
     if assessment is None:
         assessment = sources.latest_assessment(ws)
-    shared = _PackJob(
+    restricted = aud is Audience.RESTRICTED
+    job = _PackJob(
         str(ws.path),
         aud,
         fmt_,
@@ -228,39 +265,34 @@ def render_all_packs(
         sources.previous_assessment(ws, assessment),
         load_scores(ws, assessment),
         today or date.today(),
+        record_id_index(ws),
+        pack_window(ws) if restricted else None,
     )
+    counts = sources.finding_counts_by_org(ws)
+    top = sources.top_findings_by_org(ws, context.MAX_FINDINGS_PACK) if restricted else {}
+    tasks = [
+        _PackTask(o, counts.get(o.org_id, sources.EMPTY_COUNTS), top.get(o.org_id, []), str(paths[o.org_id]))
+        for o in orgs
+    ]
     progress.start("Rendering packs", total=len(orgs))
-    if workers > 1 and len(orgs) > 1 and _read_only(ws):
-        # spawn, not fork: the parent holds an open DuckDB connection and its threads.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(shared,)
-        ) as pool:
-            futures = [
-                pool.submit(_pack_worker, org, str(path)) for org, path in zip(orgs, paths, strict=True)
-            ]
-            for fut in as_completed(futures):
-                fut.result()
-                progress.advance()
-        progress.finish()
-        return paths
-    htmls = [shared.html(ws, org) for org in orgs]
-    htmls, _ = guard_record_ids(ws, htmls, aud is Audience.RESTRICTED)
-    if fmt_ is ReportFormat.HTML or workers <= 1 or len(orgs) == 1:
-        for html, path in zip(htmls, paths, strict=True):
-            _write(html, path, fmt_)
-            progress.advance()
+    parallel = workers > 1 and len(orgs) > 1
+    if parallel and _read_only(ws):
+        # Several batches per worker, so the last one to finish leaves the other idle only briefly.
+        batches = _batches(tasks, max_orgs=math.ceil(len(tasks) / (workers * BATCHES_PER_WORKER)))
+        outcomes = _in_workers(workers, _batch_worker, batches, progress, _init_worker, (job,))
     else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [
-                pool.submit(_pdf_worker, html, str(path)) for html, path in zip(htmls, paths, strict=True)
-            ]
-            for fut in as_completed(futures):
-                fut.result()
-                progress.advance()
+        outcomes = _build_here(ws, job, tasks, parallel, workers, progress)
     progress.finish()
-    return paths
+    failures = [f for f in (outcomes.get(o.org_id) for o in orgs) if isinstance(f, PackFailure)]
+    written = [paths[o.org_id] for o in orgs if not isinstance(outcomes.get(o.org_id), PackFailure)]
+    if failures:
+        raise PacksFailed(failures, written, out_dir)
+    return written
+
+
+BATCHES_PER_WORKER = 8
+MAX_BATCH_ORGS = 25  # organisations whose events one EventSlice holds at a time
+MAX_BATCH_EVENTS = 1_000_000  # and at most this many events (about 150 MB), whatever the org count
 
 
 @dataclass
@@ -274,8 +306,11 @@ class _PackJob:
     previous: Any | None
     scores: dict[str, sources.OrgScoreData]
     today: date
+    guard: RecordIdIndex | None = None
+    window: tuple[datetime, datetime] | None = None  # the graphs' window, resolved over every event
 
-    def html(self, ws: Workspace, org: sources.OrgRow) -> str:
+    def html(self, ws: Workspace, task: _PackTask, events: EventSlice | None = None) -> str:
+        org = task.org
         model = context.build_org_pack(
             ws,
             org,
@@ -283,10 +318,139 @@ class _PackJob:
             self.assessment,
             self.previous,
             self.scores.get(org.org_id),
-            org_figures(ws, org.org_id, self.audience),
+            org_figures(ws, org.org_id, self.audience, self.window, events),
             self.today,
+            counts=task.counts,
+            top=task.top,
         )
         return render_html(ORG_PACK_TEMPLATE, model)
+
+    def htmls(self, ws: Workspace, batch: list[_PackTask]) -> list[tuple[_PackTask, str | PackFailure]]:
+        """Build a batch's packs (guarded), its graphs drawn over one EventSlice of its events."""
+        events = None
+        if self.window is not None and self.audience is Audience.RESTRICTED and len(batch) > 1:
+            events = EventSlice(ws)
+        built: list[tuple[_PackTask, str | PackFailure]] = []
+        try:
+            if events is not None:
+                events.load([t.org.org_id for t in batch])
+            for task in batch:
+                try:
+                    built.append((task, self.html(ws, task, events)))
+                except Exception as exc:  # noqa: BLE001 - reported per organisation, the others go on
+                    built.append((task, _failure(task.org.org_id, exc)))
+        finally:
+            if events is not None:
+                events.close()
+        ok = [i for i, (_, h) in enumerate(built) if isinstance(h, str)]
+        guarded, _ = guard_record_ids(
+            ws, [str(built[i][1]) for i in ok], self.audience is Audience.RESTRICTED, self.guard
+        )
+        for i, html in zip(ok, guarded, strict=True):
+            built[i] = (built[i][0], html)
+        return built
+
+
+@dataclass(frozen=True)
+class _PackTask:
+    """One organisation's own pack data (read for all organisations at once) and where its file goes."""
+
+    org: sources.OrgRow
+    counts: sources.FindingCounts | None  # None: read from the workspace when the pack is built
+    top: list[sources.FindingRow] | None
+    out: str
+
+
+Outcome = str | PackFailure  # the file written, or why not
+
+
+def _batches(tasks: list[_PackTask], max_orgs: int) -> list[list[_PackTask]]:
+    """Consecutive organisations, at most `max_orgs` (and MAX_BATCH_ORGS) and MAX_BATCH_EVENTS a batch."""
+    size = max(1, min(max_orgs, MAX_BATCH_ORGS))
+    batches: list[list[_PackTask]] = []
+    current: list[_PackTask] = []
+    events = 0
+    for task in tasks:
+        if current and (len(current) >= size or events + task.org.events > MAX_BATCH_EVENTS):
+            batches.append(current)
+            current, events = [], 0
+        current.append(task)
+        events += task.org.events
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _failure(org_id: str, exc: BaseException) -> PackFailure:
+    if isinstance(exc, AuditKitError):
+        return PackFailure(org_id, str(exc), True)
+    return PackFailure(org_id, f"{type(exc).__name__}: {exc}", False)
+
+
+def _in_workers(
+    workers: int,
+    fn: Callable[[list[Any]], list[tuple[str, Outcome]]],
+    batches: list[list[Any]],
+    progress: Progress,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> dict[str, Outcome]:
+    """Run `fn` over `batches` in `workers` spawned processes; {org_id: outcome}, whatever fails."""
+    # spawn, not fork: the parent holds an open DuckDB connection and its threads.
+    ctx = multiprocessing.get_context("spawn")
+    outcomes: dict[str, Outcome] = {}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(batches)), mp_context=ctx, initializer=initializer, initargs=initargs
+    ) as pool:
+        futures = {pool.submit(fn, batch): [_org_of(item) for item in batch] for batch in batches}
+        for fut in as_completed(futures):
+            org_ids = futures[fut]
+            try:
+                results = fut.result()
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory): name what it lost
+                results = [(o, PackFailure(o, f"the worker process died ({exc})", False)) for o in org_ids]
+            except Exception as exc:  # noqa: BLE001 - reported per organisation, the others go on
+                results = [(o, _failure(o, exc)) for o in org_ids]
+            outcomes.update(results)
+            progress.advance(len(org_ids))
+    return outcomes
+
+
+def _org_of(item: Any) -> str:
+    return item.org.org_id if isinstance(item, _PackTask) else str(item[0])
+
+
+def _build_here(
+    ws: Workspace, job: _PackJob, tasks: list[_PackTask], parallel: bool, workers: int, progress: Progress
+) -> dict[str, Outcome]:
+    """Build every pack's HTML in this process (the caller's connection); lay out PDFs in workers."""
+    outcomes: dict[str, Outcome] = {}
+    items: list[tuple[str, str, str]] = []
+    for batch in _batches(tasks, MAX_BATCH_ORGS):
+        for task, html in job.htmls(ws, batch):
+            if isinstance(html, PackFailure):
+                outcomes[task.org.org_id] = html
+                progress.advance()
+            else:
+                items.append((task.org.org_id, html, task.out))
+    if parallel and job.fmt is ReportFormat.PDF and len(items) > 1:
+        size = math.ceil(len(items) / (workers * BATCHES_PER_WORKER))
+        outcomes |= _in_workers(workers, _pdf_worker, [items[i : i + size] for i in range(0, len(items), size)],
+                                progress)
+        return outcomes
+    for item in items:
+        org_id, outcome = _write_one(item, job.fmt)
+        outcomes[org_id] = outcome
+        progress.advance()
+    return outcomes
+
+
+def _write_one(item: tuple[str, str, str], fmt: ReportFormat) -> tuple[str, Outcome]:
+    org_id, html, out = item
+    try:
+        return org_id, str(_write(html, Path(out), fmt))
+    except Exception as exc:  # noqa: BLE001 - reported per organisation, the others go on
+        return org_id, _failure(org_id, exc)
 
 
 _worker: tuple[_PackJob, Workspace] | None = None
@@ -294,17 +458,23 @@ _worker: tuple[_PackJob, Workspace] | None = None
 
 def _init_worker(job: _PackJob) -> None:
     global _worker
-    _worker = (job, Workspace.open(job.ws_path, read_only=True))
+    ws = Workspace.open(job.ws_path, read_only=True)
+    # Each worker has one core of its own; more engine threads per worker only contend.
+    ws.con.execute("SET threads = 1")
+    _worker = (job, ws)
 
 
-def _pack_worker(org: sources.OrgRow, out: str) -> str:
+def _batch_worker(batch: list[_PackTask]) -> list[tuple[str, Outcome]]:
     assert _worker is not None, "worker not initialised"
     job, ws = _worker
-    (html,), _ = guard_record_ids(ws, [job.html(ws, org)], job.audience is Audience.RESTRICTED)
-    _write(html, Path(out), job.fmt)
+    out: list[tuple[str, Outcome]] = []
+    for task, html in job.htmls(ws, batch):
+        if isinstance(html, PackFailure):
+            out.append((task.org.org_id, html))
+        else:
+            out.append(_write_one((task.org.org_id, html, task.out), job.fmt))
     return out
 
 
-def _pdf_worker(html: str, out: str) -> str:
-    html_to_pdf(html, Path(out))
-    return out
+def _pdf_worker(items: list[tuple[str, str, str]]) -> list[tuple[str, Outcome]]:
+    return [_write_one(item, ReportFormat.PDF) for item in items]

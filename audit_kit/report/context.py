@@ -759,12 +759,19 @@ def build_org_pack(
     figures: list[Figure],
     today: date,
     reviewer: str | None = None,
+    counts: sources.FindingCounts | None = None,
+    top: list[sources.FindingRow] | None = None,
 ) -> OrgPack:
-    """One organisation's DPO pack."""
+    """One organisation's DPO pack.
+
+    `counts` and `top` (its findings' counts and most serious findings) are read from the workspace
+    when not given; `render_all_packs` passes them in, read for every organisation at once.
+    """
     restricted = audience is Audience.RESTRICTED
     a = assessment.org(org.org_id) if assessment is not None else None
     prev = previous.org(org.org_id) if previous is not None else None
-    counts = sources.finding_counts(ws, org.org_id)
+    if counts is None:
+        counts = sources.finding_counts(ws, org.org_id)
     cov_start, cov_end = (
         (assessment.period.start, assessment.period.end) if assessment is not None else (None, None)
     )
@@ -874,9 +881,9 @@ def build_org_pack(
     )
     if restricted:
         names = {org.org_id: org.name}
-        findings = [
-            _finding_view(f, names, True) for f in sources.top_findings(ws, MAX_FINDINGS_PACK, org.org_id)
-        ]
+        if top is None:
+            top = sources.top_findings(ws, MAX_FINDINGS_PACK, org.org_id)
+        findings = [_finding_view(f, names, True) for f in top[:MAX_FINDINGS_PACK]]
         findings_note = (
             (
                 f"The {len(findings)} most serious of your {n(counts.total)} findings, with evidence. "

@@ -8,6 +8,7 @@ still gets `AssetFetcher`, which serves packaged assets only, as defence in dept
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,15 +50,50 @@ class PdfResult:
     blocked: list[str]
 
 
+# A graph figure as the template writes it: sanitised SVG alone in its wrapper (_macros.html).
+_GRAPH_RE = re.compile(r'<div class="graph">(<svg\b.*?</svg>)</div>', re.S)
+_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.S)
+_WIDTH_RE = re.compile(r'<svg\b[^>]*?\swidth="([0-9.]+)(?:px)?"')
+COLUMN_PX = 650  # A4 less the page margins (174 mm) is about 657 CSS px
+FIGURE_URL = "audit-kit-figure:{}.svg"
+
+
+def figures_as_images(html: str) -> tuple[str, dict[str, bytes]]:
+    """Move each graph figure's inline SVG out of the HTML, into an image of the same document.
+
+    WeasyPrint draws an inline SVG and an SVG image alike, but it parses and styles every element of
+    an inline one as HTML first: the organisation network alone has tens of thousands of elements,
+    most of a national report's parsing and styling time. As an image it is read once, as XML. The
+    figures keep their size (the column's width, or their own when narrower) and their title as `alt` text.
+    Returns the new HTML and the SVG bytes by internal URL, for `AssetFetcher(figures=...)`.
+    """
+    images: dict[str, bytes] = {}
+
+    def to_image(m: re.Match[str]) -> str:
+        url = FIGURE_URL.format(len(images))
+        images[url] = m.group(1).encode("utf-8")
+        title = _TITLE_RE.search(m.group(1))
+        alt = title.group(1).replace('"', "&quot;") if title else "Graph"
+        width = _WIDTH_RE.match(m.group(1))
+        narrow = width is not None and float(width.group(1)) < COLUMN_PX  # shown at its own size
+        cls = ' class="narrow"' if narrow else ""
+        return f'<div class="graph"><img src="{url}" alt="{alt}"{cls}></div>'
+
+    return _GRAPH_RE.sub(to_image, html), images
+
+
 def html_to_pdf(html: str, out: Path) -> PdfResult:
-    """Write `html` as a tagged A4 PDF to `out`; only packaged assets may be fetched."""
+    """Write `html` as a tagged A4 PDF to `out`; only packaged assets (and its own figures) may be fetched."""
     # Imported here: WeasyPrint is heavy and the HTML path does not need it.
     from weasyprint import HTML
 
+    from audit_kit.report import fonts
     from audit_kit.report.safety import AssetFetcher
 
+    fonts.enable()  # each font subset once per process, not once per document
     assets = templates_dir() / "assets"
-    fetcher = AssetFetcher(assets)
+    html, figures = figures_as_images(html)
+    fetcher = AssetFetcher(assets, figures)
     # Refused fetches are expected for hostile input; keep WeasyPrint's warnings off the terminal.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     document = HTML(string=html, base_url=assets.resolve().as_uri() + "/", url_fetcher=fetcher)

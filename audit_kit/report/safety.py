@@ -15,6 +15,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -28,13 +29,18 @@ ALLOWED_SUFFIXES = {".css", ".svg", ".png", ".jpg", ".jpeg", ".woff", ".woff2", 
 class AssetFetcher(URLFetcher):
     """A WeasyPrint URL fetcher that serves only packaged assets and refuses everything else."""
 
-    def __init__(self, assets_dir: Path) -> None:
+    def __init__(self, assets_dir: Path, figures: dict[str, bytes] | None = None) -> None:
         super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=False)
         self.assets_dir = assets_dir.resolve()
+        # Sanitised figures of this very document (render.figures_as_images), by their internal URL.
+        self.figures = dict(figures or {})
         self.blocked: list[str] = []
         self.served: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:  # noqa: ARG002
+        if url in self.figures:
+            self.served.append(url)
+            return URLFetcherResponse(url, self.figures[url], {"Content-Type": "image/svg+xml"})
         path = self._asset_path(url)
         if path is None:
             self.blocked.append(url)
@@ -118,17 +124,62 @@ def candidate_tokens(text: str) -> set[str]:
     return set(_TOKEN_RE.findall(text))
 
 
-def known_record_ids(ws: Workspace, tokens: set[str]) -> set[str]:
-    """The subset of `tokens` that are raw record ids in the workspace (subjects, involvements, events)."""
+RECORD_TABLES = ("subjects", "involvements", "events")
+MAX_EVENT_ONLY_IDS = 100_000  # event-only record ids held in memory by a RecordIdIndex; above, ask events
+
+
+@dataclass(frozen=True)
+class RecordIdIndex:
+    """How to tell a record id cheaply, for many documents: ask the reference tables, and hold the
+    few ids that only the (large) events table knows.
+
+    Built once by `record_id_index`; a worker process gets a copy and needs no scan of `events`.
+    """
+
+    tables: tuple[str, ...]  # tables asked for every document
+    event_only: frozenset[str]  # record ids in events that no table in `tables` holds
+
+
+def record_id_index(ws: Workspace, max_event_only: int = MAX_EVENT_ONLY_IDS) -> RecordIdIndex:
+    """One pass over `events` to find the record ids the reference tables lack (normally none).
+
+    When there are more than `max_event_only` of them, the index asks `events` itself for every
+    document, as `known_record_ids` without an index does.
+    """
+    present = [t for t in RECORD_TABLES if ws.has_table(t)]
+    refs = [t for t in present if t != "events"]
+    if "events" not in present:
+        return RecordIdIndex(tuple(refs), frozenset())
+    known = " UNION ALL ".join(f'SELECT record_id FROM "{t}"' for t in refs) or "SELECT NULL AS record_id"
+    rows = ws.con.execute(
+        f"""SELECT DISTINCT e.record_id FROM events e
+            ANTI JOIN ({known}) k ON e.record_id = k.record_id
+            WHERE e.record_id IS NOT NULL LIMIT {int(max_event_only) + 1}"""
+    ).fetchall()
+    if len(rows) > max_event_only:
+        return RecordIdIndex(tuple(present), frozenset())
+    return RecordIdIndex(tuple(refs), frozenset(str(r[0]) for r in rows))
+
+
+def known_record_ids(ws: Workspace, tokens: set[str], index: RecordIdIndex | None = None) -> set[str]:
+    """The subset of `tokens` that are raw record ids in the workspace (subjects, involvements, events).
+
+    With an `index` (from `record_id_index`) only its tables are asked, plus its in-memory ids.
+    """
     if not tokens:
         return set()
-    sources = [t for t in ("subjects", "involvements", "events") if ws.has_table(t)]
+    if index is None:
+        sources = [t for t in RECORD_TABLES if ws.has_table(t)]
+        found: set[str] = set()
+    else:
+        sources = list(index.tables)
+        found = tokens & index.event_only
     if not sources:
-        return set()
+        return found
     union = " UNION ".join(
         f'SELECT DISTINCT record_id FROM "{t}" WHERE record_id IN (SELECT unnest($tokens))' for t in sources
     )
-    found = {r[0] for r in ws.con.execute(union, {"tokens": sorted(tokens)}).fetchall()}
+    found |= {r[0] for r in ws.con.execute(union, {"tokens": sorted(tokens)}).fetchall()}
     return found
 
 
@@ -146,10 +197,12 @@ def replace_ids(text: str, raw_ids: set[str], ws: Workspace, restricted: bool) -
     return pattern.sub("a record", text)
 
 
-def guard_record_ids(ws: Workspace, texts: list[str], restricted: bool) -> tuple[list[str], int]:
+def guard_record_ids(
+    ws: Workspace, texts: list[str], restricted: bool, index: RecordIdIndex | None = None
+) -> tuple[list[str], int]:
     """Scrub raw record ids from finished documents in one engine query; returns texts and ids found."""
     tokens: set[str] = set()
     for t in texts:
         tokens |= candidate_tokens(t)
-    raw = known_record_ids(ws, tokens)
+    raw = known_record_ids(ws, tokens, index)
     return [replace_ids(t, raw, ws, restricted) for t in texts], len(raw)

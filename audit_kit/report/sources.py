@@ -175,11 +175,13 @@ class FindingCounts:
     weeks: list[str]
 
 
+EMPTY_COUNTS = FindingCounts(0, {}, [], {}, {}, [])
+
+
 def finding_counts(ws: Workspace, org_id: str | None = None) -> FindingCounts:
     """Findings aggregated in the engine: by severity, detector, organisation and week."""
-    empty = FindingCounts(0, {}, [], {}, {}, [])
     if not ws.has_table("findings"):
-        return empty
+        return EMPTY_COUNTS
     where, params = ("WHERE org_id = ?", [org_id]) if org_id else ("", [])
     rows = ws.con.execute(
         f"""SELECT detector, severity, org_id, count(*), count(DISTINCT user_id),
@@ -188,7 +190,42 @@ def finding_counts(ws: Workspace, org_id: str | None = None) -> FindingCounts:
         params,
     ).fetchall()
     if not rows:
-        return empty
+        return EMPTY_COUNTS
+    spread = {
+        r[0]: (int(r[1]), int(r[2]))
+        for r in ws.con.execute(
+            f"SELECT detector, count(DISTINCT org_id), count(DISTINCT user_id) FROM findings {where} GROUP BY 1",
+            params,
+        ).fetchall()
+    }
+    return _counts(rows, spread)
+
+
+def finding_counts_by_org(ws: Workspace) -> dict[str, FindingCounts]:
+    """`finding_counts(ws, org)` for every organisation at once (two grouped queries in all).
+
+    An organisation without findings is absent: callers use `.get(org_id, EMPTY_COUNTS)`.
+    """
+    if not ws.has_table("findings"):
+        return {}
+    rows = ws.con.execute(
+        """SELECT detector, severity, org_id, count(*), count(DISTINCT user_id),
+                  strftime(date_trunc('week', coalesce(first_seen, detected_at)), '%Y-%m-%d') AS wk
+           FROM findings GROUP BY ALL"""
+    ).fetchall()
+    spread: dict[str, dict[str, tuple[int, int]]] = {}
+    for org, detector, users in ws.con.execute(
+        "SELECT org_id, detector, count(DISTINCT user_id) FROM findings GROUP BY ALL"
+    ).fetchall():
+        # Within one organisation a detector's findings span exactly that one body.
+        spread.setdefault(str(org), {})[detector] = (1, int(users))
+    by_org: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_org.setdefault(str(r[2]), []).append(r)
+    return {org: _counts(org_rows, spread.get(org, {})) for org, org_rows in by_org.items()}
+
+
+def _counts(rows: list[tuple[Any, ...]], spread: dict[str, tuple[int, int]]) -> FindingCounts:
     by_sev: dict[str, int] = {}
     det: dict[str, dict[str, int]] = {}
     by_org: dict[str, dict[str, int]] = {}
@@ -199,13 +236,6 @@ def finding_counts(ws: Workspace, org_id: str | None = None) -> FindingCounts:
         by_org.setdefault(str(org), {})[sev] = by_org.setdefault(str(org), {}).get(sev, 0) + n
         if wk:
             by_week[(detector, wk)] = by_week.get((detector, wk), 0) + n
-    spread = {
-        r[0]: (int(r[1]), int(r[2]))
-        for r in ws.con.execute(
-            f"SELECT detector, count(DISTINCT org_id), count(DISTINCT user_id) FROM findings {where} GROUP BY 1",
-            params,
-        ).fetchall()
-    }
     by_detector = sorted(
         ((d, s, *spread.get(d, (0, 0))) for d, s in det.items()),
         key=lambda t: (-max(Severity(k).rank for k in t[1]), -sum(t[1].values()), t[0]),
@@ -227,37 +257,54 @@ class FindingRow:
     evidence: dict[str, Any]
 
 
+_FINDING_COLUMNS = "detector, severity, org_id, user_id, record_count, first_seen, last_seen, summary, evidence"
+_FINDING_ORDER = "severity_rank DESC, score DESC, record_count DESC, finding_id"
+
+
 def top_findings(ws: Workspace, limit: int, org_id: str | None = None) -> list[FindingRow]:
     """The most severe findings (engine-sorted, limited), newest evidence included."""
     if not ws.has_table("findings"):
         return []
     where, params = ("WHERE org_id = ?", [org_id]) if org_id else ("", [])
     rows = ws.con.execute(
-        f"""SELECT detector, severity, org_id, user_id, record_count, first_seen, last_seen, summary, evidence
-            FROM findings {where}
-            ORDER BY severity_rank DESC, score DESC, record_count DESC, finding_id LIMIT {int(limit)}""",
+        f"SELECT {_FINDING_COLUMNS} FROM findings {where} ORDER BY {_FINDING_ORDER} LIMIT {int(limit)}",
         params,
     ).fetchall()
-    out = []
+    return [_finding_row(r) for r in rows]
+
+
+def top_findings_by_org(ws: Workspace, limit: int) -> dict[str, list[FindingRow]]:
+    """`top_findings(ws, limit, org)` for every organisation at once (one windowed query)."""
+    if not ws.has_table("findings"):
+        return {}
+    rows = ws.con.execute(
+        f"""SELECT {_FINDING_COLUMNS} FROM findings
+            QUALIFY row_number() OVER (PARTITION BY org_id ORDER BY {_FINDING_ORDER}) <= {int(limit)}
+            ORDER BY org_id, {_FINDING_ORDER}"""
+    ).fetchall()
+    out: dict[str, list[FindingRow]] = {}
     for r in rows:
-        try:
-            evidence = json.loads(r[8]) if r[8] else {}
-        except json.JSONDecodeError:
-            evidence = {"evidence": str(r[8])}
-        out.append(
-            FindingRow(
-                r[0],
-                r[1],
-                str(r[2]),
-                r[3],
-                int(r[4] or 0),
-                r[5],
-                r[6],
-                r[7] or "",
-                evidence if isinstance(evidence, dict) else {"evidence": evidence},
-            )
-        )
+        row = _finding_row(r)
+        out.setdefault(row.org_id, []).append(row)
     return out
+
+
+def _finding_row(r: tuple[Any, ...]) -> FindingRow:
+    try:
+        evidence = json.loads(r[8]) if r[8] else {}
+    except json.JSONDecodeError:
+        evidence = {"evidence": str(r[8])}
+    return FindingRow(
+        r[0],
+        r[1],
+        str(r[2]),
+        r[3],
+        int(r[4] or 0),
+        r[5],
+        r[6],
+        r[7] or "",
+        evidence if isinstance(evidence, dict) else {"evidence": evidence},
+    )
 
 
 def findings_since(ws: Workspace, org_id: str, since: datetime | None) -> int:

@@ -35,7 +35,7 @@ def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
         )
     ]
     monkeypatch.setattr(api, "national_figures", lambda ws, audience: fig)
-    monkeypatch.setattr(api, "org_figures", lambda ws, org_id, audience: [])
+    monkeypatch.setattr(api, "org_figures", lambda ws, org_id, audience, *args: [])
     monkeypatch.setattr(
         api,
         "framework_mapping",
