@@ -87,21 +87,33 @@ class AccessGraph:
         """This graph with at most `max_nodes` nodes: the rest folded into summary nodes.
 
         Kept first: pinned nodes, then the riskiest, then the busiest. Left-out nodes become one
-        summary node per (kind, organisation), e.g. "+42 users of LA003", and their edges are
-        merged onto it with summed weights, so totals stay true.
+        summary node per (kind, organisation), e.g. "+42 users of LA003" (or per kind, "+180
+        organisations", when per-organisation summaries cannot fit), and their edges are merged onto
+        it with summed weights, so totals stay true; edges inside one summary are left out.
         """
         if len(self.nodes) <= max_nodes:
             return self
         ranked = sorted(self.nodes, key=lambda n: (not n.pinned, -risk_rank(n.risk), -n.count, n.id))
-        # Summary nodes themselves take slots: shrink the kept set until everything fits.
+
+        def fold(rest: list[Node], by_org: bool) -> dict[tuple[str, str], list[Node]]:
+            groups: dict[tuple[str, str], list[Node]] = defaultdict(list)
+            for n in rest:
+                groups[(n.kind, (n.org or "") if by_org else "")].append(n)
+            return groups
+
+        # Summary nodes themselves take slots: shrink the kept set until everything fits. One summary
+        # per (kind, organisation) first; where that cannot fit with at least half the slots kept for
+        # real nodes (an organisation network, whose nodes each have their own organisation), one
+        # summary per kind ("+180 organisations").
         keep_n = max_nodes
+        by_org = True
         while True:
-            groups = defaultdict(list)
-            for n in ranked[keep_n:]:
-                groups[(n.kind, n.org or "")].append(n)
+            groups = fold(ranked[keep_n:], by_org)
             if keep_n + len(groups) <= max_nodes or keep_n <= 1:
                 break
             keep_n -= 1
+            if by_org and keep_n < max_nodes // 2:
+                by_org, keep_n = False, max_nodes
         kept = ranked[:keep_n]
         moved: dict[str, str] = {}
         summaries: list[Node] = []

@@ -97,6 +97,28 @@ def test_big_graphs_are_summarised_with_totals_kept() -> None:
     assert any("folded into" in n for n in small.notes)
 
 
+def test_org_networks_bigger_than_the_cap_fold_into_one_summary() -> None:
+    # Each organisation is its own `org`: per-organisation summaries could never fit, so the
+    # left-out organisations fold into one "+N organisations" node (300 bodies, cap 120).
+    orgs = [f"O{i:03d}" for i in range(300)]
+    nodes = [Node(id=o, kind="org", label=o, org=o, count=i, risk="high" if i == 7 else None)
+             for i, o in enumerate(orgs)]
+    edges = [Edge(source=orgs[i], target=orgs[(i + k) % 300], kind="shared_children", weight=1.0)
+             for i in range(300) for k in (1, 2, 3)]
+    g = AccessGraph("orgs", "national", datetime(2026, 1, 1), datetime(2026, 2, 1), nodes, edges)
+    small = g.capped(120)
+    assert len(small.nodes) == 120
+    (summary,) = [n for n in small.nodes if n.kind == "summary"]
+    assert summary.label == "+181 organisations" and summary.attrs["members"] == 181
+    kept = {n.id for n in small.nodes}
+    assert "O007" in kept  # the risky one is kept
+    # Ties with a kept organisation keep their weight (merged onto the summary); ties inside the
+    # folded set have nowhere to go.
+    crossing = [e for e in g.edges if e.source in kept or e.target in kept]
+    assert sum(e.weight for e in small.edges) == sum(e.weight for e in crossing)
+    assert len(small.edges) < len(crossing)
+
+
 def test_org_network_draws_change_styles(ws: Workspace) -> None:
     svg = render_svg(org_network(ws, SINCE, UNTIL))
     assert "new tie (none in baseline)" in svg and 'stroke-dasharray="7 4"' in svg
