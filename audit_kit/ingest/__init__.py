@@ -8,11 +8,10 @@ A whole ingest is one transaction: killed half-way, the workspace is as it was b
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,16 +100,10 @@ INGEST_MEMORY_ENV = "AUDIT_KIT_INGEST_MEMORY"
 DEFAULT_INGEST_MEMORY = "1GB"
 
 
-@contextmanager
-def _memory_cap(ws: Workspace) -> Iterator[None]:
-    """Bound DuckDB's memory while ingesting (it spills staged rows to WS/audit.duckdb.tmp instead of
-    holding whole files in RAM); its default is 80% of the machine. $AUDIT_KIT_INGEST_MEMORY overrides."""
-    previous = fetch_one(ws.con, "SELECT current_setting('memory_limit')")[0]  # type: ignore[index]
-    ws.con.execute(f"SET memory_limit = {lit(os.environ.get(INGEST_MEMORY_ENV, DEFAULT_INGEST_MEMORY))}")
-    try:
-        yield
-    finally:
-        ws.con.execute(f"SET memory_limit = {lit(previous)}")
+def _memory_cap(ws: Workspace) -> AbstractContextManager[None]:
+    """Bound DuckDB's memory while ingesting (it spills to WS/audit.duckdb.tmp instead of holding whole
+    files in RAM); its default is 80% of the machine. $AUDIT_KIT_INGEST_MEMORY overrides."""
+    return ws.memory_cap(INGEST_MEMORY_ENV, DEFAULT_INGEST_MEMORY)
 
 
 class _Run:
