@@ -31,6 +31,7 @@ DEFAULT_WORKSPACE = Path("audit-workspace")
 # DuckDB working memory for heavy jobs (ingest, detect): enough for 10M events at full speed
 # within a 2 GB process; bigger logs spill to disk rather than fail.
 DEFAULT_MEMORY_CAP = "1GB"
+MEMORY_ENV = "AUDIT_KIT_MEMORY"
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 _BOOKKEEPING_DDL = (
@@ -63,6 +64,7 @@ class Workspace:
         self.con = con
         self._ibis: IbisDuckDB | None = None
         self._key: str | None = None
+        self._base_memory: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -94,8 +96,13 @@ class Workspace:
         # Naive timestamps must never take the machine's zone: the store works in UTC.
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        con.execute("SET preserve_insertion_order = true")  # staged rows keep file order (row numbers)  # progress is the CLI's to draw, and never in cron
+        con.execute("SET preserve_insertion_order = true")  # appended rows keep file order (row numbers)
         ws = cls(root, con)
+        # Every command works within a bounded amount of memory (DuckDB's own default is 80% of the
+        # machine, which a shared server cannot afford); beyond it DuckDB spills to WS/audit.duckdb.tmp.
+        ws._base_memory = memory_setting(None)
+        if ws._base_memory is not None:
+            con.execute(f"SET memory_limit = '{ws._base_memory}'")
         if not read_only:
             ws._ensure_schema()
         return ws
@@ -105,6 +112,7 @@ class Workspace:
         (a half-read result blocks a connection in DuckDB 2). Close it when done."""
         other = Workspace(self.path, self.con.cursor())
         other._key = self._key
+        other._base_memory = self._base_memory
         return other
 
     def close(self) -> None:
@@ -142,25 +150,24 @@ class Workspace:
         self.con.execute("COMMIT")
 
     @contextmanager
-    def memory_cap(self, env: str, default: str = DEFAULT_MEMORY_CAP) -> Iterator[None]:
-        """Bound DuckDB's working memory for one heavy job, then return to DuckDB's default.
+    def memory_cap(self, env: str, default: str | None = None) -> Iterator[None]:
+        """Run one heavy job under its own DuckDB memory limit, then go back to the workspace's.
 
-        DuckDB's own default is 80% of the machine; under a cap it spills hash tables and sorts to
-        `WS/audit.duckdb.tmp` instead, so a 100M-event log runs on a laptop. `$<env>` (e.g.
-        AUDIT_KIT_DETECT_MEMORY=4GB) overrides `default`; "none" leaves DuckDB's own limit.
+        `$<env>` (e.g. AUDIT_KIT_DETECT_MEMORY=4GB) sets it, else `$AUDIT_KIT_MEMORY`, else `default`
+        (else 1GB); "none" lifts the cap to DuckDB's own default (80% of the machine).
         """
-        value = os.environ.get(env, default).strip()
-        if value.lower() == "none":
-            yield
-            return
-        if not _MEMORY_RE.match(value):
-            raise ConfigError(f"${env}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
-        self.con.execute(f"SET memory_limit = '{value}'")
+        value = memory_setting(env, default)
+        if value is None:
+            self.con.execute("RESET memory_limit")
+        else:
+            self.con.execute(f"SET memory_limit = '{value}'")
         try:
             yield
         finally:
-            # RESET, not the old value read back: current_setting() rounds it (18.8 GiB → 18.7 GiB).
-            self.con.execute("RESET memory_limit")
+            if self._base_memory is None:
+                self.con.execute("RESET memory_limit")
+            else:
+                self.con.execute(f"SET memory_limit = '{self._base_memory}'")
 
     # -- access --------------------------------------------------------------------------------
     @property
@@ -226,6 +233,22 @@ class Workspace:
 
     def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(query, params or [])
+
+
+def memory_setting(env: str | None, default: str | None = None) -> str | None:
+    """The DuckDB memory limit to use: `$<env>`, else `$AUDIT_KIT_MEMORY`, else `default` (else 1GB);
+    None for "none" (DuckDB's own default). Raises ConfigError naming the variable for a bad size."""
+    for name in (env, MEMORY_ENV):
+        if name and os.environ.get(name, "").strip():
+            value, source = os.environ[name].strip(), f"${name}"
+            break
+    else:
+        value, source = default or DEFAULT_MEMORY_CAP, "default"
+    if value.lower() == "none":
+        return None
+    if not _MEMORY_RE.match(value):
+        raise ConfigError(f"{source}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
+    return value
 
 
 def pseudonymise(key: str, record_id: str | None) -> str | None:
