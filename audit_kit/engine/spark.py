@@ -159,6 +159,9 @@ class SparkEngine:
         self._views: dict[str, str] = {}
         self._columns: dict[str, set[str]] = {}
         self._cached: dict[str, Any] = {}
+        # The workspace's tables exported for this run: a second copy of every child's access
+        # record, so it is removed when the engine closes rather than left beside the workspace.
+        self._export: Path | None = None
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -175,14 +178,22 @@ class SparkEngine:
         if options.source:
             check_source_dir(options.source)
         source = options.source
+        export: Path | None = None
         if source is None and options.database is None:
             if ws is None:
                 raise InputError("the Spark engine needs a workspace, --source or --source-database")
-            source = str(export_workspace(ws))
+            export = export_workspace(ws)
+            source = str(export)
         owns = False
-        if session is None:
-            session, owns = start_session(options)
+        try:
+            if session is None:
+                session, owns = start_session(options)
+        except BaseException:
+            if export is not None:
+                shutil.rmtree(export, ignore_errors=True)
+            raise
         engine = cls(session, owns_session=owns)
+        engine._export = export
         try:
             if options.database:
                 engine._register_database(options.database)
@@ -330,6 +341,9 @@ class SparkEngine:
             if self.owns_session:
                 self.session.stop()
                 self.owns_session = False
+            if self._export is not None:
+                shutil.rmtree(self._export, ignore_errors=True)
+                self._export = None
 
 
 def start_session(options: SparkOptions) -> tuple[Any, bool]:
