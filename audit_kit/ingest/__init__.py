@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,14 +96,9 @@ def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: st
     )
 
 
+# DuckDB working memory while ingesting (else $AUDIT_KIT_MEMORY, else 1GB): rows spill to
+# WS/audit.duckdb.tmp rather than whole files being held in RAM.
 INGEST_MEMORY_ENV = "AUDIT_KIT_INGEST_MEMORY"
-DEFAULT_INGEST_MEMORY = "1GB"
-
-
-def _memory_cap(ws: Workspace) -> AbstractContextManager[None]:
-    """Bound DuckDB's memory while ingesting (it spills to WS/audit.duckdb.tmp instead of holding whole
-    files in RAM); its default is 80% of the machine. $AUDIT_KIT_INGEST_MEMORY overrides."""
-    return ws.memory_cap(INGEST_MEMORY_ENV, DEFAULT_INGEST_MEMORY)
 
 
 class _Run:
@@ -268,7 +263,7 @@ def ingest_files(
     repair_quarantine_files(ws)
     run = _Run(ws)
     progress.start("Ingesting events", total=len(paths))
-    with run.hashing_ahead(paths), _memory_cap(ws), ws.transaction():
+    with run.hashing_ahead(paths), ws.memory_cap(INGEST_MEMORY_ENV), ws.transaction():
         for path in paths:
             run.events_file(Path(path), mapping or IDENTITY, preset)
             progress.advance()
@@ -338,7 +333,7 @@ def ingest_dataset(
     run.report.skipped_files.extend(skipped)
     steps = sum((dataset_dir / t.file).exists() for t in REFERENCE_TABLES) + len(files)
     progress.start("Ingesting", total=steps)
-    with run.hashing_ahead(files), _memory_cap(ws), ws.transaction():
+    with run.hashing_ahead(files), ws.memory_cap(INGEST_MEMORY_ENV), ws.transaction():
         for table in REFERENCE_TABLES:
             path = dataset_dir / table.file
             if not path.exists():
