@@ -3,20 +3,26 @@
 Every key has a default good enough for a first run, so a new user needs no file at all. Unknown
 keys are rejected (a typo must not silently switch a rule off), and every error names the file and
 the key. Role and purpose rules are shell-style globs matched case-insensitively (`*duty*`).
+
+This module only parses and validates. Which file applies to a run (`--config`, `$AUDIT_KIT_CONFIG`,
+`./audit-kit.yaml`, `WORKSPACE/audit-kit.yaml`) is decided once by the application layer
+(`audit_kit.app.context`); each detector's own parameters are checked against its model by the
+detector registry (`audit_kit.detectors.registry.check_params`). A configuration carries where it came
+from and a fingerprint, which results store so a report can say what it was judged under.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
 import re
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from audit_kit.errors import ConfigError
+from audit_kit.schema import DETECTOR_IDS
 
 CONFIG_FILE = "audit-kit.yaml"
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -101,25 +107,29 @@ class AuditConfig(_Strict):
     window_days: int = Field(14, ge=1, le=365, description="default scan window when --since is not given")
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
 
+    _source: str = PrivateAttr(default="defaults")
+
     @field_validator("detectors")
     @classmethod
     def _known_detectors(cls, v: dict[str, DetectorConfig]) -> dict[str, DetectorConfig]:
-        from audit_kit.detectors.registry import REGISTRY
-
-        unknown = sorted(set(v) - set(REGISTRY))
+        unknown = sorted(set(v) - set(DETECTOR_IDS))
         if unknown:
-            raise ValueError(f"unknown detector id(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
-        for det_id, dc in v.items():
-            bad = sorted(set(dc.params) - set(REGISTRY[det_id].params.model_fields))
-            if bad:
-                known = ", ".join(REGISTRY[det_id].params.model_fields)
-                raise ValueError(f"detector {det_id}: unknown param(s) {', '.join(bad)}; known: {known}")
-            try:
-                REGISTRY[det_id].params(**dc.params)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                raise ValueError(f"detector {det_id}: param {first['loc'][0]}: {first['msg']}") from None
+            raise ValueError(f"unknown detector id(s) {', '.join(unknown)}; known: {', '.join(DETECTOR_IDS)}")
         return v
+
+    @property
+    def source(self) -> str:
+        """Where this configuration came from: a file path, or "defaults"."""
+        return self._source
+
+    @property
+    def sha256(self) -> str:
+        """A fingerprint of the validated settings (defaults included): equal settings, equal prints."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def stamp(self) -> str:
+        """One line for reports and logs: where the configuration came from and its fingerprint."""
+        return f"{self.source} (sha256 {self.sha256[:12]})"
 
     def detector(self, det_id: str) -> DetectorConfig:
         """The settings for one detector (defaults when the file says nothing)."""
@@ -139,28 +149,6 @@ def glob_to_like(pattern: str) -> str:
     return pattern.lower().replace("%", r"\%").replace("_", r"\_").replace("*", "%").replace("?", "_")
 
 
-def load_config(path: str | os.PathLike[str] | None = None, workspace: str | os.PathLike[str] | None = None) -> AuditConfig:
-    """Load and validate the configuration.
-
-    Looks at `path` when given (it must exist), else `./audit-kit.yaml`, else `WORKSPACE/audit-kit.yaml`,
-    else returns the defaults. Raises ConfigError naming the file and key on any problem.
-    """
-    candidates: list[Path] = []
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"{p}: config file not found", hint="check the --config path")
-        candidates = [p]
-    else:
-        candidates = [Path.cwd() / CONFIG_FILE]
-        if workspace is not None:
-            candidates.append(Path(workspace) / CONFIG_FILE)
-    for p in candidates:
-        if p.is_file():
-            return parse_config(p.read_text(encoding="utf-8"), source=str(p))
-    return AuditConfig()
-
-
 def parse_config(text: str, source: str = CONFIG_FILE) -> AuditConfig:
     """Validate YAML text as an AuditConfig; errors name `source` and the key path."""
     try:
@@ -172,10 +160,12 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> AuditConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
     try:
-        return AuditConfig.model_validate(data)
+        cfg = AuditConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             key = ".".join(str(x) for x in err["loc"]) or "(top level)"
             problems.append(f"key {key}: {err['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+    cfg._source = source
+    return cfg

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from audit_kit.findings import (
-    Finding,
-    Severity,
-    finding_key,
-    load_findings,
-    store_findings,
-    supersede_findings,
-)
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding, Severity, finding_key
+from audit_kit.store.findings import load_findings, store_findings, supersede_findings
+from audit_kit.store.workspace import Workspace
 
 
 def _f(detector: str, user: str, last: datetime, sev: Severity = Severity.HIGH) -> Finding:

@@ -1,23 +1,17 @@
-"""The DuckDB memory limits commands run under (Workspace.open and Workspace.memory_cap)."""
+"""The DuckDB memory limits commands run under: resolved once from the environment by the run context,
+applied by the workspace (Workspace.open and Workspace.memory_cap)."""
 
 from __future__ import annotations
 
 import pytest
 
+from audit_kit.app.context import resolve_limits
 from audit_kit.errors import ConfigError, ExitCode
-from audit_kit.workspace import Workspace
-
-JOB = "AUDIT_KIT_TEST_MEMORY"
+from audit_kit.store.workspace import MemoryLimits, Workspace
 
 
 def _limit(ws: Workspace) -> str:
     return str(ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("AUDIT_KIT_MEMORY", raising=False)
-    monkeypatch.delenv(JOB, raising=False)
 
 
 def test_every_workspace_opens_capped_at_1gb(tmp_path):
@@ -28,39 +22,34 @@ def test_every_workspace_opens_capped_at_1gb(tmp_path):
     assert _limit(ro) == "953.6 MiB"
 
 
-def test_job_cap_applies_inside_and_the_workspace_cap_after(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDIT_KIT_MEMORY", "2GB")
-    ws = Workspace.open(tmp_path / "ws", create=True)
+def test_job_cap_applies_inside_and_the_base_after(tmp_path):
+    limits = resolve_limits({"AUDIT_KIT_MEMORY": "2GB", "AUDIT_KIT_DETECT_MEMORY": "700MB"})
+    ws = Workspace.open(tmp_path / "ws", create=True, limits=limits)
     assert _limit(ws) == "1.8 GiB"
-    monkeypatch.setenv(JOB, "700MB")
-    with ws.memory_cap(JOB):
+    with ws.memory_cap("detect"):
         assert _limit(ws) == "667.5 MiB"
     assert _limit(ws) == "1.8 GiB"
-
-
-def test_general_setting_overrides_a_jobs_default_and_none_lifts_the_cap(tmp_path, monkeypatch):
-    ws = Workspace.open(tmp_path / "ws", create=True)
-    with ws.memory_cap(JOB, default="700MB"):
-        assert _limit(ws) == "667.5 MiB"
-    monkeypatch.setenv("AUDIT_KIT_MEMORY", "2GB")
-    with ws.memory_cap(JOB, default="700MB"):
+    with ws.memory_cap("ingest"):  # no cap of its own: the base
         assert _limit(ws) == "1.8 GiB"
-    monkeypatch.setenv(JOB, "none")
-    with ws.memory_cap(JOB):
-        assert _limit(ws) not in ("953.6 MiB", "1.8 GiB", "667.5 MiB")  # DuckDB's own: 80% of RAM
+
+
+def test_none_lifts_a_cap_to_duckdbs_own():
+    limits = resolve_limits({"AUDIT_KIT_INGEST_MEMORY": "none"})
+    assert limits.base == "1GB" and limits.for_job("ingest") is None and limits.for_job("detect") == "1GB"
+
+
+def test_the_library_never_reads_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_KIT_MEMORY", "2GB")
+    ws = Workspace.open(tmp_path / "ws", create=True, limits=MemoryLimits())
     assert _limit(ws) == "953.6 MiB"
 
 
-def test_bad_value_names_the_variable(tmp_path, monkeypatch):
-    ws = Workspace.open(tmp_path / "ws", create=True)
-    monkeypatch.setenv(JOB, "lots")
-    with pytest.raises(ConfigError, match=r"\$AUDIT_KIT_TEST_MEMORY='lots': expected a size") as err:
-        with ws.memory_cap(JOB):
-            pass
+def test_bad_value_names_the_variable():
+    with pytest.raises(ConfigError, match=r"\$AUDIT_KIT_DETECT_MEMORY='lots': expected a size") as err:
+        resolve_limits({"AUDIT_KIT_DETECT_MEMORY": "lots"})
     assert err.value.exit_code == ExitCode.USAGE
-    monkeypatch.setenv("AUDIT_KIT_MEMORY", "1 bucket")
     with pytest.raises(ConfigError, match=r"\$AUDIT_KIT_MEMORY='1 bucket'"):
-        Workspace.open(tmp_path / "ws")
+        resolve_limits({"AUDIT_KIT_MEMORY": "1 bucket"})
 
 
 def test_bad_value_is_a_clear_cli_error(tmp_path, monkeypatch, capsys):

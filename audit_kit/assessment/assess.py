@@ -16,7 +16,12 @@ from datetime import UTC, date, datetime
 from audit_kit.assessment import risk
 from audit_kit.assessment.corroborate import NETWORK_DECLARING_CONTROLS, AnswerLike, corroborate
 from audit_kit.assessment.measures import Entitled, OrgMeasures, Window, log_window, measure_orgs
-from audit_kit.assessment.models import (
+from audit_kit.assessment.register import ControlGap, OrgInputs, build_register, owner_from_respondent
+from audit_kit.assessment.scores import ScoreView, score_orgs
+from audit_kit.catalogue import SHIPPED, Catalogue, CatalogueLibrary
+from audit_kit.config import AuditConfig
+from audit_kit.errors import AuditKitError, InputError
+from audit_kit.models.assessment import (
     CheckStatus,
     ControlCheck,
     NationalAssessment,
@@ -27,13 +32,13 @@ from audit_kit.assessment.models import (
     ScoreSummary,
     Totals,
 )
-from audit_kit.assessment.register import ControlGap, OrgInputs, build_register, owner_from_respondent
-from audit_kit.assessment.scores import ScoreView, score_orgs
-from audit_kit.assessment.store import load_latest_assessment, store_assessment
-from audit_kit.errors import InputError
-from audit_kit.findings import Finding, Severity, finding_key, load_findings, store_findings
+from audit_kit.models.findings import Finding, Severity, finding_key
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace, fetch_one
+from audit_kit.store import questionnaires as questionnaire_store
+from audit_kit.store.assessments import load_latest_assessment, store_assessment
+from audit_kit.store.findings import delete_detector, load_findings, store_findings
+from audit_kit.store.sql import fetch_one
+from audit_kit.store.workspace import Workspace
 
 DEFAULT_CHECKLIST = "accessing-organisation"
 CONTRADICTION = "contradiction"
@@ -51,16 +56,20 @@ class Submitted:
 
 def assess_workspace(
     ws: Workspace,
+    config: AuditConfig,
     as_of: date | None = None,
     checklist_id: str | None = None,
     progress: Progress = NULL_PROGRESS,
     store: bool = True,
     now: datetime | None = None,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> NationalAssessment:
     """Assess every organisation in the workspace and (with `store`) keep the result, dated.
 
-    `as_of` limits the evidence to logs up to that date (default: the end of the logs). Raises
-    InputError when the workspace holds no organisations or no events.
+    `config` is the run's configuration (allow-listed purposes and entitlements, shared with the
+    detectors; its source and fingerprint are stored with the assessment). `as_of` limits the evidence
+    to logs up to that date (default: the end of the logs). Raises InputError when the workspace holds
+    no organisations or no events.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     orgs = ws.sql("SELECT org_id, name, type, area FROM organisations ORDER BY org_id").fetchall()
@@ -74,7 +83,7 @@ def assess_workspace(
     progress.start("Assessing organisations", total=5)
     checklist = checklist_id or _default_checklist(ws)
     submitted = latest_submissions(ws, checklist)
-    catalogue = _catalogue(checklist)
+    catalogue = _catalogue(catalogues, checklist)
     notes: list[str] = []
     if catalogue is None:
         notes.append(f"Checklist {checklist!r} could not be loaded: control titles and remediation are missing.")
@@ -85,7 +94,7 @@ def assess_workspace(
                  for t in (a.answer, a.evidence, a.comment)]
         for org_id, sub in submitted.items()
     }
-    purposes, entitled = _config(ws)
+    purposes, entitled = _config(config)
     national: dict[str, int] = {}
     measures = measure_orgs(ws, window, declared=declared, allowed_purposes=purposes, entitlements=entitled,
                             national=national)
@@ -105,7 +114,7 @@ def assess_workspace(
 
     # 3. Score with contradicted answers counted as no.
     corroboration = {(c.org_id, c.control_id): c for cs in checks.values() for c in cs if c.claimed is not None}
-    scores = score_orgs(ws, checklist, corroboration, notes)
+    scores = score_orgs(ws, checklist, corroboration, notes, catalogues)
     progress.advance()
 
     # 4. Access findings behind the likelihood (the detectors' stored findings; contradictions apart).
@@ -134,12 +143,12 @@ def assess_workspace(
         period=Period(start=window.start, end=window.end, days=window.days), checklist_id=checklist,
         method_version=risk.METHOD_VERSION, orgs=results, totals=_totals(ws, results, window, national),
         previous_assessment_id=previous.assessment_id if previous else None, notes=notes,
+        config_source=config.source, config_sha256=config.sha256,
     )
     if store:
         with ws.transaction():
             # Contradictions reflect the current answers and logs: replace the previous set.
-            if ws.has_table("findings"):
-                ws.con.execute("DELETE FROM findings WHERE detector = ?", [CONTRADICTION])
+            delete_detector(ws, CONTRADICTION)
             store_findings(ws, contradiction_findings, run_id=assessment_id, detected_at=now)
             store_assessment(ws, assessment)
     progress.advance()
@@ -157,22 +166,12 @@ def _in_window(f: Finding, window: Window) -> bool:
 
 def latest_submissions(ws: Workspace, checklist_id: str) -> dict[str, Submitted]:
     """Each organisation's latest questionnaire version for the checklist (empty if none imported)."""
-    from audit_kit.questionnaires.store import load_submissions
-
-    latest: dict[str, object] = {}
-    for sub in load_submissions(ws, checklist_id=checklist_id):
-        latest[sub.org_id] = sub  # ordered by version: the last one wins
-    respondents: dict[str, dict[str, str]] = {}
-    if latest and ws.has_table("questionnaire_submissions"):
-        for sid, name, role in ws.sql(
-            "SELECT submission_id, respondent_name, respondent_role FROM questionnaire_submissions"
-        ).fetchall():
-            respondents[sid] = {k: v for k, v in (("name", name), ("role", role)) if v}
+    latest = {sub.org_id: sub for sub in questionnaire_store.load_submissions(ws, checklist_id=checklist_id)}
+    respondents = questionnaire_store.respondents(ws) if latest else {}  # versions ascend: the last wins
     return {
         org_id: Submitted(
-            submission_id=s.submission_id, version=s.version,  # type: ignore[attr-defined]
-            answers={a.control_id: a for a in s.answers},  # type: ignore[attr-defined]
-            respondent=respondents.get(s.submission_id, {}),  # type: ignore[attr-defined]
+            submission_id=s.submission_id, version=s.version, answers={a.control_id: a for a in s.answers},
+            respondent=respondents.get(s.submission_id, {}),
         )
         for org_id, s in latest.items()
     }
@@ -180,30 +179,18 @@ def latest_submissions(ws: Workspace, checklist_id: str) -> dict[str, Submitted]
 
 def _default_checklist(ws: Workspace) -> str:
     # The checklist most organisations answered; the shipped catalogue when none did.
-    if ws.has_table("questionnaire_submissions"):
-        row = fetch_one(ws.con,
-            "SELECT checklist_id, count(DISTINCT org_id) n FROM questionnaire_submissions GROUP BY 1 "
-            "ORDER BY n DESC, checklist_id = ? DESC, checklist_id LIMIT 1", [DEFAULT_CHECKLIST]
-        )
-        if row:
-            return str(row[0])
-    return DEFAULT_CHECKLIST
+    return questionnaire_store.most_answered_checklist(ws, DEFAULT_CHECKLIST) or DEFAULT_CHECKLIST
 
 
-def _catalogue(checklist_id: str):  # -> Catalogue | None
-    from audit_kit.catalogue import load_catalogue
-
+def _catalogue(catalogues: CatalogueLibrary, checklist_id: str) -> Catalogue | None:
     try:
-        return load_catalogue(checklist_id)
-    except Exception:  # noqa: BLE001 - an unloadable catalogue is reported in notes, not fatal
+        return catalogues.load(checklist_id)
+    except AuditKitError:  # an unloadable catalogue is reported in notes, not fatal
         return None
 
 
-def _config(ws: Workspace) -> tuple[tuple[str, ...], Entitled]:
+def _config(cfg: AuditConfig) -> tuple[tuple[str, ...], Entitled]:
     """The config's allow-listed purposes and cross-caseload entitlements, shared with the detectors."""
-    from audit_kit.config import load_config
-
-    cfg = load_config(workspace=ws.path)
     return tuple(cfg.allow.purposes), Entitled(
         cross_area_roles=tuple(cfg.entitlements.cross_area_roles),
         cross_area_org_types=tuple(cfg.entitlements.cross_area_org_types),

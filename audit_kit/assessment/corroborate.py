@@ -18,11 +18,11 @@ from datetime import date
 from typing import Protocol
 
 from audit_kit.assessment.measures import OrgMeasures, Window
-from audit_kit.assessment.models import CheckStatus, ControlCheck
+from audit_kit.models.assessment import CheckStatus, ControlCheck
 
 
 class AnswerLike(Protocol):
-    """What a rule needs of an answer (audit_kit.questionnaires.models.Answer satisfies it)."""
+    """What a rule needs of an answer (audit_kit.models.questionnaire.Answer satisfies it)."""
 
     control_id: str
     answer: str

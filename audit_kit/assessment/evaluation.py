@@ -11,8 +11,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audit_kit.assessment.models import CheckStatus, NationalAssessment
 from audit_kit.errors import InputError
+from audit_kit.models.assessment import CheckStatus, NationalAssessment
 
 
 @dataclass

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from audit_kit.workspace import Workspace, fetch_one
+from audit_kit.store.sql import fetch_one
+from audit_kit.store.workspace import Workspace
 
 # Authentication methods that prove more than one factor, and those used by service accounts
 # (machine-to-machine integrations, judged by IAM-07 rather than the MFA control).

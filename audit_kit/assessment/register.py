@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from audit_kit.assessment import risk
-from audit_kit.assessment.models import ControlCheck, Reach, RiskEntry, RiskLevel, Treatment
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.assessment import ControlCheck, Reach, RiskEntry, RiskLevel, Treatment
+from audit_kit.models.findings import Finding, Severity
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from audit_kit.assessment.models import Factor, Reach, RiskLevel
+from audit_kit.models.assessment import Factor, Reach, RiskLevel
 
 METHOD_VERSION = "1.0"
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from audit_kit.assessment.models import ControlCheck, ScoreSummary
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import InputError
-from audit_kit.workspace import Workspace
+from audit_kit.models.assessment import ControlCheck, ScoreSummary
+from audit_kit.scoring import Corroboration, CorroborationStatus, score_workspace
+from audit_kit.store.workspace import Workspace
 
 
 @dataclass
@@ -25,10 +27,8 @@ class ScoreView:
     must_pass_failed: list[str] = field(default_factory=list)
 
 
-def to_corroboration(checks: Mapping[tuple[str, str], ControlCheck]):  # -> CorroborationMap
+def to_corroboration(checks: Mapping[tuple[str, str], ControlCheck]) -> dict[tuple[str, str], Corroboration]:
     """The scoring layer's `Corroboration` map from the assessment's checks."""
-    from audit_kit.scoring import Corroboration, CorroborationStatus
-
     return {
         key: Corroboration(
             status=CorroborationStatus(c.status.value), detail=c.detail,
@@ -39,13 +39,13 @@ def to_corroboration(checks: Mapping[tuple[str, str], ControlCheck]):  # -> Corr
 
 
 def score_orgs(
-    ws: Workspace, checklist_id: str, checks: Mapping[tuple[str, str], ControlCheck], notes: list[str]
+    ws: Workspace, checklist_id: str, checks: Mapping[tuple[str, str], ControlCheck], notes: list[str],
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> dict[str, ScoreView]:
     """Score every organisation's latest questionnaire with the corroboration applied."""
-    from audit_kit.scoring import score_workspace
-
     try:
-        scores = score_workspace(ws, checklist_id=checklist_id, corroboration=to_corroboration(checks))
+        scores = score_workspace(ws, checklist_id=checklist_id, corroboration=to_corroboration(checks),
+                                 catalogues=catalogues)
     except InputError:
         return {}  # no questionnaires stored: every organisation is rated from its logs
     out: dict[str, ScoreView] = {}

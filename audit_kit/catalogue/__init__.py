@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from audit_kit.catalogue.loader import list_catalogues, load_catalogue, load_catalogue_file, parse_catalogue
+from audit_kit.catalogue.loader import (
+    SHIPPED,
+    CatalogueLibrary,
+    list_catalogues,
+    load_catalogue,
+    load_catalogue_file,
+    parse_catalogue,
+)
 from audit_kit.catalogue.log_checks import DETECTOR_IDS, KNOWN_LOG_CHECKS, LOG_MEASURES
 from audit_kit.catalogue.models import FRAMEWORKS, AnswerType, Catalogue, Control, Direction, ScoringRule
 
@@ -11,7 +18,9 @@ __all__ = [
     "FRAMEWORKS",
     "KNOWN_LOG_CHECKS",
     "LOG_MEASURES",
+    "SHIPPED",
     "AnswerType",
+    "CatalogueLibrary",
     "Catalogue",
     "Control",
     "Direction",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,42 +81,55 @@ def load_catalogue_file(path: Path) -> Catalogue:
     return _CACHE[key]
 
 
-def catalogue_dirs() -> list[Path]:
-    """Where catalogues are found by id: the shipped `checklists/`, then each directory in the
-    AUDIT_KIT_CHECKLISTS environment variable (os.pathsep-separated), e.g. for imported OSCAL catalogues."""
-    dirs = [checklists_dir()]
-    extra = os.environ.get("AUDIT_KIT_CHECKLISTS", "")
-    dirs += [Path(p) for p in extra.split(os.pathsep) if p]
-    return [d for d in dirs if d.is_dir()]
+@dataclass(frozen=True)
+class CatalogueLibrary:
+    """Where catalogues are found by id: the shipped `checklists/`, then `extra_dirs` in order (e.g. a
+    directory of imported OSCAL catalogues, which the application layer takes from
+    `$AUDIT_KIT_CHECKLISTS`). A path ending .yaml/.yml, or containing a slash, is loaded as a file."""
+
+    extra_dirs: tuple[Path, ...] = ()
+
+    @property
+    def dirs(self) -> list[Path]:
+        return [d for d in (checklists_dir(), *self.extra_dirs) if d.is_dir()]
+
+    def _files(self) -> list[Path]:
+        return [p for d in self.dirs for p in sorted(d.glob("*.yaml"))]
+
+    def list(self) -> list[Catalogue]:
+        """Every catalogue found by id, sorted by id."""
+        return sorted((load_catalogue_file(p) for p in self._files()), key=lambda c: c.id)
+
+    def load(self, id_or_path: str | Path) -> Catalogue:
+        """A catalogue by id (e.g. 'accessing-organisation') or a catalogue file by path."""
+        text = str(id_or_path)
+        if isinstance(id_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
+            return load_catalogue_file(Path(text))
+        for d in self.dirs:
+            candidate = d / f"{text}.yaml"
+            if candidate.exists():
+                cat = load_catalogue_file(candidate)
+                if cat.id == text:
+                    return cat
+        for p in self._files():
+            cat = load_catalogue_file(p)
+            if cat.id == text:
+                return cat
+        known = ", ".join(c.id for c in self.list()) or "none"
+        raise ConfigError(
+            f"unknown checklist {text!r}",
+            hint=f"known checklists: {known}; put its file in a directory named by AUDIT_KIT_CHECKLISTS",
+        )
 
 
-def _shipped() -> list[Path]:
-    return [p for d in catalogue_dirs() for p in sorted(d.glob("*.yaml"))]
+SHIPPED = CatalogueLibrary()
 
 
 def list_catalogues() -> list[Catalogue]:
-    """The catalogues found by id (shipped `checklists/*.yaml` and AUDIT_KIT_CHECKLISTS), sorted by id."""
-    return sorted((load_catalogue_file(p) for p in _shipped()), key=lambda c: c.id)
+    """The shipped catalogues, sorted by id (a run's own library: `RunContext.catalogues`)."""
+    return SHIPPED.list()
 
 
 def load_catalogue(id_or_path: str | Path) -> Catalogue:
-    """A shipped catalogue by id (e.g. 'accessing-organisation') or a catalogue file by path."""
-    text = str(id_or_path)
-    path = Path(text)
-    if isinstance(id_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
-        return load_catalogue_file(path)
-    for d in catalogue_dirs():
-        candidate = d / f"{text}.yaml"
-        if candidate.exists():
-            cat = load_catalogue_file(candidate)
-            if cat.id == text:
-                return cat
-    for p in _shipped():
-        cat = load_catalogue_file(p)
-        if cat.id == text:
-            return cat
-    known = ", ".join(c.id for c in list_catalogues()) or "none"
-    raise ConfigError(
-        f"unknown checklist {text!r}",
-        hint=f"known checklists: {known}; put its file in a directory named by AUDIT_KIT_CHECKLISTS",
-    )
+    """A shipped catalogue by id, or a catalogue file by path (a run's own library: `RunContext.catalogues`)."""
+    return SHIPPED.load(id_or_path)

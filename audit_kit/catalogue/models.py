@@ -11,7 +11,7 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from audit_kit.catalogue.log_checks import KNOWN_LOG_CHECKS
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 
 # Framework keys a control may map to, with their display names. The keys are part of the
 # checklist contract: scoring reports per-framework results under these names.

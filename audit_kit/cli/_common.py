@@ -24,7 +24,7 @@ from rich.table import Table
 
 from audit_kit.progress import NULL_PROGRESS
 from audit_kit.progress import Progress as ProgressSink
-from audit_kit.workspace import DEFAULT_WORKSPACE
+from audit_kit.store.workspace import DEFAULT_WORKSPACE
 
 
 class OutputFormat(str, Enum):
@@ -38,6 +38,10 @@ WorkspaceOption = typer.Option(
     envvar="AUDIT_KIT_WORKSPACE",
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress or chatter (cron). Implied without a TTY.")
+ConfigOption = typer.Option(
+    None, "--config", "-c", help="audit-kit.yaml to judge with (default $AUDIT_KIT_CONFIG, then ./audit-kit.yaml, "
+    "then WORKSPACE/audit-kit.yaml, else the defaults).",
+)
 
 
 def is_quiet(quiet: bool) -> bool:

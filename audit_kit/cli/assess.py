@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from audit_kit.cli._common import (
+    ConfigOption,
     QuietOption,
     WorkspaceOption,
     emit_csv,
@@ -76,6 +77,7 @@ def assess(
     fail_on: FailOn = typer.Option(
         FailOn.never, "--fail-on", help="Exit 1 if any organisation is rated at or above this risk level.",
     ),
+    config: Path | None = ConfigOption,
     quiet: bool = QuietOption,
 ) -> int:
     """Rate every organisation's risk (likelihood × impact) with its corroborated answers and register.
@@ -90,10 +92,12 @@ def assess(
 
       audit-kit assess demo/world --workspace demo/workspace -o demo/risk-assessment.pdf
     """
-    from audit_kit.assessment import assess_workspace, run_pipeline
-    from audit_kit.workspace import Workspace
+    from audit_kit.app.context import resolve
+    from audit_kit.app.pipeline import run_pipeline
+    from audit_kit.assessment import assess_workspace
 
     day = _parse_date(as_of)
+    ctx = resolve(workspace, config)
     progress = progress_for(quiet)
     try:
         if dataset_dir is not None:
@@ -102,7 +106,7 @@ def assess(
                                  hint="drop --format, or run `audit-kit assess --workspace WS --format ...` after it")
             out = output or Path("risk-assessment.pdf")
             report_fmt = "html" if out.suffix.lower() in (".html", ".htm") else "pdf"
-            result = run_pipeline(dataset_dir, workspace, out, as_of=day, checklist_id=checklist, reviewer=reviewer,
+            result = run_pipeline(ctx, dataset_dir, out, as_of=day, checklist_id=checklist, reviewer=reviewer,
                                   report_format=report_fmt, progress=progress)
             progress.finish()
             assessment = result.assessment
@@ -114,11 +118,12 @@ def assess(
                              f"workspace {result.workspace}")
             typer.echo(str(result.report))  # the contract: the one-shot job ends with the report's path
             return _exit(assessment, fail_on)
-        with Workspace.open(workspace) as ws:
-            assessment = assess_workspace(ws, as_of=day, checklist_id=checklist, progress=progress)
+        with ctx.open_workspace() as ws:
+            assessment = assess_workspace(ws, ctx.config, as_of=day, checklist_id=checklist, progress=progress,
+                                          catalogues=ctx.catalogues)
             progress.finish()
             if fmt is AssessFormat.oscal_ar:
-                _emit_oscal(ws, output, assessment)
+                _emit_oscal(ws, output, assessment, ctx.catalogues)
                 return _exit(assessment, fail_on)
     finally:
         progress.finish()
@@ -139,10 +144,10 @@ def assess(
     return _exit(assessment, fail_on)
 
 
-def _emit_oscal(ws: Any, output: Path | None, assessment: Any) -> None:
+def _emit_oscal(ws: Any, output: Path | None, assessment: Any, catalogues: Any) -> None:
     from audit_kit.oscal import assessment_results
 
-    emit_json(assessment_results(ws, assessment=assessment), output)
+    emit_json(assessment_results(ws, assessment=assessment, catalogues=catalogues), output)
 
 
 def _parse_date(text: str | None) -> date | None:

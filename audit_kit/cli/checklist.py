@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from audit_kit.catalogue import FRAMEWORKS, list_catalogues, load_catalogue, load_catalogue_file
+from audit_kit.app.context import catalogue_library
+from audit_kit.catalogue import FRAMEWORKS, load_catalogue_file
 from audit_kit.catalogue.oscal import catalogue_yaml, import_oscal
 from audit_kit.cli._common import OutputFormat, emit_csv, emit_json, emit_table, stdout
 from audit_kit.errors import InputError
@@ -26,7 +27,7 @@ def list_cmd(fmt: OutputFormat = FormatOption) -> None:
     Example: audit-kit checklist list --format json
     """
     rows = []
-    for c in list_catalogues():
+    for c in catalogue_library().list():
         rows.append(
             {
                 "id": c.id,
@@ -61,7 +62,7 @@ def show_cmd(
 
     Example: audit-kit checklist show accessing-organisation --format csv > controls.csv
     """
-    cat = load_catalogue(checklist)
+    cat = catalogue_library().load(checklist)
     if fmt is OutputFormat.json:
         emit_json(cat.model_dump(mode="json"))
         return

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from audit_kit.cli._common import (
+    ConfigOption,
     OutputFormat,
     QuietOption,
     WorkspaceOption,
@@ -20,7 +22,11 @@ from audit_kit.cli._common import (
     stderr,
 )
 from audit_kit.errors import ExitCode, InputError
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from audit_kit.detectors import DetectionRun
+    from audit_kit.engine import SparkOptions
 
 CSV_COLUMNS = ["finding_id", "detector", "severity", "score", "org_id", "user_id", "record_count", "first_seen",
                "last_seen", "summary", "evidence"]
@@ -61,9 +67,7 @@ def detect(
     fail_on: Severity | None = typer.Option(
         None, "--fail-on", case_sensitive=False, help="Exit 1 when a finding is at or above this severity."
     ),
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="audit-kit.yaml (default ./audit-kit.yaml, then WORKSPACE/audit-kit.yaml)."
-    ),
+    config: Path | None = ConfigOption,
     no_store: bool = typer.Option(False, "--no-store", help="Do not write findings to the workspace (a dry run)."),
     list_detectors: bool = typer.Option(False, "--list", help="List the detectors and exit."),
     engine: str = typer.Option(
@@ -96,9 +100,8 @@ def detect(
 
     Spark example (the same detectors; findings still stored in the workspace; see docs/spark.md): audit-kit detect -w ws --engine spark --spark-master yarn --source s3a://lake/review-2026 -f json -o findings.json
     """
-    from audit_kit.config import load_config
+    from audit_kit.app.context import resolve
     from audit_kit.detectors import REGISTRY, resolve_detectors, run_detectors
-    from audit_kit.workspace import Workspace
 
     if list_detectors:
         rows = [{"id": s.id, "title": s.title, "severity": s.severity_policy,
@@ -112,15 +115,14 @@ def detect(
     t_since = parse_when(since, "--since")
     t_until = parse_when(until, "--until", end_of_day=True)
     spark = _spark_options(engine, spark_master, spark_conf, source, source_database, is_quiet(quiet))
-    cfg = load_config(config, workspace)
-    ws = Workspace.open(workspace)
+    ctx = resolve(workspace, config, engine=engine, spark=spark)
+    ws = ctx.open_workspace()
     try:
-        from audit_kit.engine import open_engine
-
-        eng = open_engine(engine, ws, spark)
+        eng = ctx.open_engine(ws)
         try:
             progress = progress_for(quiet)
-            run = run_detectors(ws, t_since, t_until, ids, cfg, progress=progress, store=not no_store, engine=eng)
+            run = run_detectors(ws, ctx.config, t_since, t_until, ids, progress=progress, store=not no_store,
+                                engine=eng)
         finally:
             eng.close()
     finally:
@@ -137,7 +139,7 @@ def detect(
 
 
 def _spark_options(engine: str, master: str | None, conf: list[str], source: str | None,
-                   database: str | None, quiet: bool):  # type: ignore[no-untyped-def]
+                   database: str | None, quiet: bool) -> SparkOptions | None:
     """SparkOptions from the command line; a usage error for Spark-only options without --engine spark."""
     from audit_kit.engine import ENGINES, SparkOptions
 
@@ -179,7 +181,7 @@ def _emit(findings: list[Finding], fmt: OutputFormat, output: Path | None) -> No
         emit_table(rows, TABLE_COLUMNS, title=f"{len(findings)} finding(s)")
 
 
-def _report(run, shown: int, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _report(run: DetectionRun, shown: int, output: Path | None) -> None:
     s = run.summary()
     sev = ", ".join(f"{n} {k}" for k, n in sorted(s["by_severity"].items(), key=lambda kv: -Severity(kv[0]).rank))
     stderr.print(

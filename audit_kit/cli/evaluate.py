@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from audit_kit.cli._common import (
+    ConfigOption,
     OutputFormat,
     QuietOption,
     WorkspaceOption,
@@ -16,7 +17,7 @@ from audit_kit.cli._common import (
     progress_for,
 )
 from audit_kit.errors import ExitCode
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 
 COLUMNS = ["detector", "labelled", "caught", "recall", "flagged", "flagged_true", "precision",
            "alerts", "alerts_per_1000_users_month"]
@@ -30,7 +31,7 @@ def evaluate(
     min_severity: Severity = typer.Option(
         Severity.MEDIUM, "--min-severity", case_sensitive=False, help="A user counts as flagged at or above this."
     ),
-    config: Path | None = typer.Option(None, "--config", "-c", help="audit-kit.yaml to evaluate with."),
+    config: Path | None = ConfigOption,
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the result to this file."),
     quiet: bool = QuietOption,
@@ -41,19 +42,18 @@ def evaluate(
 
     Example: audit-kit synth world && audit-kit ingest world -w ws && audit-kit evaluate world/truth.csv -w ws
     """
+    from audit_kit.app.context import resolve
     from audit_kit.cli.detect import parse_when
-    from audit_kit.config import load_config
     from audit_kit.detectors import run_detectors
     from audit_kit.detectors.evaluate import evaluate_run, load_truth
-    from audit_kit.workspace import Workspace
 
     load_truth(truth)  # validate before the (longer) detection run
-    cfg = load_config(config, workspace)
-    ws = Workspace.open(workspace)
+    ctx = resolve(workspace, config)
+    ws = ctx.open_workspace()
     try:
-        run = run_detectors(ws, parse_when(since, "--since"), parse_when(until, "--until", end_of_day=True),
-                            config=cfg, progress=progress_for(quiet), store=False)
-        ev = evaluate_run(ws, run, truth, min_severity, cfg)
+        run = run_detectors(ws, ctx.config, parse_when(since, "--since"),
+                            parse_when(until, "--until", end_of_day=True), progress=progress_for(quiet), store=False)
+        ev = evaluate_run(ws, run, truth, min_severity, ctx.config)
     finally:
         ws.close()
     if fmt == OutputFormat.json:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from audit_kit.cli._common import QuietOption, WorkspaceOption, is_quiet, progress_for, stderr
+from audit_kit.app.context import RunContext, resolve
+from audit_kit.cli._common import ConfigOption, QuietOption, WorkspaceOption, is_quiet, progress_for, stderr
 from audit_kit.errors import InputError
-from audit_kit.graph import ego_network, org_communities, org_network, record_popularity
+from audit_kit.graph import ego_network, org_communities, org_network, record_popularity, resolve_window
 from audit_kit.graph.export import (
     DEFAULT_MAX_NODES,
     PICTURES,
@@ -20,7 +21,8 @@ from audit_kit.graph.export import (
     write_graph,
 )
 from audit_kit.graph.model import AccessGraph
-from audit_kit.workspace import Workspace
+from audit_kit.store.sql import fetch_all
+from audit_kit.store.workspace import Workspace
 
 
 class GraphKind(str, Enum):
@@ -38,13 +40,14 @@ _ID_HELP = {
 
 
 def _known_orgs(ws: Workspace) -> str:
-    rows = ws.con.execute("SELECT org_id FROM organisations ORDER BY org_id LIMIT 8").fetchall()
+    rows = fetch_all(ws.con, "SELECT org_id FROM organisations ORDER BY org_id LIMIT 8")
     return ", ".join(r[0] for r in rows) or "none: ingest organisations.csv first"
 
 
-def build(ws: Workspace, kind: GraphKind, ident: str | None, since: str | None, until: str | None,
-          quiet: bool) -> AccessGraph:
+def build(ctx: RunContext, ws: Workspace, kind: GraphKind, ident: str | None, since: str | None,
+          until: str | None, quiet: bool) -> AccessGraph:
     """Build the graph the options ask for (the CLI's one call into the library)."""
+    window = resolve_window(ws, since, until, days=ctx.config.window_days)
     if kind is GraphKind.orgs:
         if ident:
             raise InputError("--id is not used with --kind orgs (the network of all organisations)")
@@ -53,7 +56,7 @@ def build(ws: Workspace, kind: GraphKind, ident: str | None, since: str | None, 
         if kind is GraphKind.org:
             hint += f"; organisations: {_known_orgs(ws)}"
         elif kind is GraphKind.record:
-            top = record_popularity(ws, since, until, top=3)
+            top = record_popularity(ws, window, top=3)
             if top:
                 hint += "; most-read this window: " + ", ".join(
                     f"{p.record} ({p.users} users, {p.orgs} bodies)" for p in top
@@ -62,13 +65,13 @@ def build(ws: Workspace, kind: GraphKind, ident: str | None, since: str | None, 
     progress = progress_for(quiet)
     try:
         if kind is GraphKind.orgs:
-            return org_network(ws, since, until, progress=progress)
+            return org_network(ws, window, progress=progress)
         if kind is GraphKind.org:
             assert ident is not None
-            return org_communities(ws, ident, since, until, progress=progress)
+            return org_communities(ws, ident, window, ctx.config.baseline_days, progress=progress)
         if kind is GraphKind.user:
-            return ego_network(ws, user_id=ident, since=since, until=until, progress=progress)
-        return ego_network(ws, record_id=ident, since=since, until=until, progress=progress)
+            return ego_network(ws, window, user_id=ident, progress=progress)
+        return ego_network(ws, window, record_id=ident, progress=progress)
     finally:
         progress.finish()
 
@@ -86,6 +89,7 @@ def graph(
     max_nodes: int = typer.Option(
         DEFAULT_MAX_NODES, "--max-nodes", min=10, max=2000, help="Pictures: summarise the rest as '+N users of ORG'."
     ),
+    config: Path | None = ConfigOption,
     quiet: bool = QuietOption,
 ) -> int:
     """Draw (svg, png, pdf) or export (graphml, gexf, json) a graph of who reached whom.
@@ -97,9 +101,10 @@ def graph(
     chosen = format_for(output, fmt)
     if output is None and chosen in (GraphFormat.png, GraphFormat.pdf):
         raise InputError(f"--format {chosen.value} writes a binary file: give -o FILE")
+    ctx = resolve(workspace, config)
     # Read-only: drawing never changes the workspace, and several graph commands may run at once.
-    with Workspace.open(workspace, read_only=True) as ws:
-        g = build(ws, kind, ident, since, until, quiet)
+    with ctx.open_workspace(read_only=True) as ws:
+        g = build(ctx, ws, kind, ident, since, until, quiet)
     if output is None:
         sys.stdout.write(graph_bytes(g, chosen, max_nodes=max_nodes).decode("utf-8"))
         return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from audit_kit.app.context import resolve
 from audit_kit.cli._common import (
     OutputFormat,
     QuietOption,
@@ -17,7 +18,6 @@ from audit_kit.cli._common import (
 )
 from audit_kit.errors import InputError
 from audit_kit.ingest import IngestReport, ingest_path, load_mapping
-from audit_kit.workspace import Workspace
 
 
 def ingest(
@@ -41,9 +41,10 @@ def ingest(
         raise InputError(f"{dataset}: no such file or directory (expected a review dataset directory)")
     column_mapping = load_mapping(mapping) if mapping else None
     progress = progress_for(quiet)
-    with Workspace.open(workspace, create=True) as ws:
+    ctx = resolve(workspace, judges=False)
+    with ctx.open_workspace(create=True) as ws:
         try:
-            report = ingest_path(ws, dataset, column_mapping, preset, strict, progress)
+            report = ingest_path(ws, dataset, column_mapping, preset, strict, progress, ctx.catalogues)
         finally:
             progress.finish()
     if fmt is OutputFormat.json:

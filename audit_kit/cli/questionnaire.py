@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from audit_kit.catalogue import load_catalogue
+from audit_kit.app.context import catalogue_library, resolve
 from audit_kit.cli._common import (
     OutputFormat,
     QuietOption,
@@ -20,7 +20,6 @@ from audit_kit.cli._common import (
 from audit_kit.errors import InputError
 from audit_kit.questionnaires.importer import QuestionnaireRejected, import_files
 from audit_kit.questionnaires.templates import TemplateFormat, write_template
-from audit_kit.workspace import Workspace
 
 questionnaire_app = typer.Typer(
     help="Security questionnaires: make a blank form, import filled ones.\n\n"
@@ -45,7 +44,7 @@ def template_cmd(
     """
     if out.exists() and not force:
         raise InputError(f"{out}: already exists", hint="use --force to overwrite")
-    cat = load_catalogue(checklist)
+    cat = catalogue_library().load(checklist)
     write_template(cat, fmt, out, org)
     stdout.print(
         f"{out}: {fmt.value} questionnaire for {cat.id} ({len(cat.controls)} controls)"
@@ -69,9 +68,10 @@ def import_cmd(
     Example: audit-kit questionnaire import returns/*.xlsx returns/*.yaml --workspace ./ws --strict
     """
     progress = progress_for(quiet)
-    with Workspace.open(workspace, create=True) as ws:
+    ctx = resolve(workspace, judges=False)
+    with ctx.open_workspace(create=True) as ws:
         try:
-            report = import_files(ws, files, strict=strict, progress=progress)
+            report = import_files(ws, files, strict=strict, progress=progress, catalogues=ctx.catalogues)
         except QuestionnaireRejected as exc:
             if fmt is OutputFormat.json:
                 emit_json(exc.report.to_json())

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-from audit_kit.cli._common import QuietOption, WorkspaceOption, progress_for
+from audit_kit.app.context import resolve
+from audit_kit.cli._common import ConfigOption, QuietOption, WorkspaceOption, progress_for
 from audit_kit.errors import InputError
 from audit_kit.report import render_all_packs, render_national, render_org_pack
 from audit_kit.report.models import Audience, ReportFormat
-from audit_kit.workspace import Workspace
 
 
 def report(
@@ -38,6 +38,7 @@ def report(
         2, "--workers", min=1, max=16, help="Processes laying out PDFs with --all-orgs."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON (for scripts)."),
+    config: Path | None = ConfigOption,
     quiet: bool = QuietOption,
 ) -> int:
     """Render the national risk assessment (default), one DPO pack (--org) or every pack (--all-orgs).
@@ -57,16 +58,19 @@ def report(
     if org and all_orgs:
         raise InputError("--org and --all-orgs cannot be used together", hint="pick one organisation or all")
     chosen = fmt or _format_from_suffix(output, all_orgs)
+    ctx = resolve(workspace, config)
+    settings = {"config": ctx.config, "catalogues": ctx.catalogues}
     progress = progress_for(quiet)
     # Read-only: a report never changes the workspace, and --all-orgs workers can open it alongside.
-    with Workspace.open(workspace, read_only=True) as ws:
+    with ctx.open_workspace(read_only=True) as ws:
         try:
             if all_orgs:
                 paths = render_all_packs(
-                    ws, output, workers=workers, progress=progress, fmt=chosen.value, audience=audience.value
+                    ws, output, workers=workers, progress=progress, fmt=chosen.value, audience=audience.value,
+                    **settings,
                 )
             elif org:
-                paths = [render_org_pack(ws, org, output, fmt=chosen.value, audience=audience.value)]
+                paths = [render_org_pack(ws, org, output, fmt=chosen.value, audience=audience.value, **settings)]
             else:
                 paths = [
                     render_national(
@@ -76,6 +80,7 @@ def report(
                         audience=audience.value,
                         reviewer=reviewer,
                         progress=progress,
+                        **settings,
                     )
                 ]
         finally:

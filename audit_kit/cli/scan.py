@@ -8,10 +8,11 @@ from pathlib import Path
 
 import typer
 
+from audit_kit.app.scan import ScanOptions, ScanResult, run_scan
 from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for
 from audit_kit.errors import ExitCode, InputError
-from audit_kit.findings import Severity
-from audit_kit.scan import EXIT_BUSY, RetryPolicy, ScanOptions, ScanResult, parse_duration, run_scan
+from audit_kit.models.findings import Severity
+from audit_kit.scan import EXIT_BUSY, RetryPolicy, parse_duration
 
 
 class ScanFormat(StrEnum):
@@ -119,10 +120,10 @@ def scan(
     """
     if baseline and replay:
         raise InputError("--baseline and --replay cannot be combined: --baseline judges nothing")
-    from audit_kit.config import load_config
+    from audit_kit.app.context import resolve
 
-    # The same lookup as `detect`: --config, else ./audit-kit.yaml, else WS/audit-kit.yaml, else defaults.
-    detector_config = load_config(config, workspace=workspace)
+    # The same lookup as `detect`: --config, else $AUDIT_KIT_CONFIG, ./audit-kit.yaml, WS/audit-kit.yaml.
+    ctx = resolve(workspace, config)
     options = ScanOptions(
         inbox=inbox,
         alerts_file=alerts,
@@ -132,13 +133,12 @@ def scan(
         move_to=move_to,
         baseline=baseline,
         replay=parse_replay(replay) if replay else None,
-        config=detector_config,
         detectors=_detector_ids(detectors),
         retry=RetryPolicy(attempts=webhook_attempts, backoff=webhook_backoff),
     )
     progress = progress_for(quiet)
     try:
-        result = run_scan(workspace, options, progress=progress)
+        result = run_scan(ctx, options, progress=progress)
     finally:
         progress.finish()
     if output_format is ScanFormat.json:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
+from audit_kit.app.context import resolve
 from audit_kit.cli._common import OutputFormat, WorkspaceOption, emit_csv, emit_json, emit_table, stdout
 from audit_kit.scoring import OrgScore, score_workspace
-from audit_kit.workspace import Workspace
 
 CSV_COLUMNS = [
     "rank",
@@ -62,8 +62,9 @@ def score(
 
     Example: audit-kit score --workspace ./ws --org LA-001
     """
-    with Workspace.open(workspace, read_only=True) as ws:
-        scores = score_workspace(ws, checklist, org)
+    ctx = resolve(workspace, judges=False)
+    with ctx.open_workspace(read_only=True) as ws:
+        scores = score_workspace(ws, checklist, org, catalogues=ctx.catalogues)
     if fmt is OutputFormat.json:
         emit_json([s.to_json() for s in scores], out)
         return

@@ -16,7 +16,6 @@ skipped with the reason; one that fails becomes an error entry and the others st
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,32 +26,11 @@ from audit_kit.detectors.context import DetectionContext
 from audit_kit.detectors.registry import REGISTRY
 from audit_kit.engine.base import Engine
 from audit_kit.errors import InputError
-from audit_kit.findings import Finding, store_findings, supersede_findings
+from audit_kit.models.findings import Finding
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace
-
-# DuckDB working memory while detecting ($AUDIT_KIT_DETECT_MEMORY, e.g. 4GB or none; default 1GB).
-DETECT_MEMORY_ENV = "AUDIT_KIT_DETECT_MEMORY"
-
-RUNS_DDL = """CREATE TABLE IF NOT EXISTS detection_runs (
-    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, window_start TIMESTAMP,
-    window_end TIMESTAMP, baseline_start TIMESTAMP, detectors VARCHAR, findings BIGINT, skipped VARCHAR,
-    errors VARCHAR)"""
-
-
-@dataclass(frozen=True)
-class ExplainedAccess:
-    """One organisation's explained-access rate over the window (accesses = successful record accesses)."""
-
-    org_id: str
-    accesses: int
-    explained: int
-    by_involvement: int
-    by_entitlement: int
-    by_allow_list: int
-    rate: float
-    records: int
-    unexplained_records: int
+from audit_kit.store import findings as findings_store
+from audit_kit.store.findings import DetectionRunRecord, ExplainedAccess
+from audit_kit.store.workspace import Workspace
 
 
 @dataclass
@@ -115,10 +93,10 @@ def _missing(ctx: DetectionContext, spec: DetectorSpec) -> list[str]:
 
 def run_detectors(
     ws: Workspace,
+    config: AuditConfig,
     since: datetime | None = None,
     until: datetime | None = None,
     detectors: list[str] | None = None,
-    config: AuditConfig | None = None,
     progress: Progress = NULL_PROGRESS,
     store: bool = True,
     engine: Engine | None = None,
@@ -132,7 +110,6 @@ def run_detectors(
     Spark); its caller closes it. Results are stored in `ws` whichever engine computed them.
     Raises InputError for unknown detector ids or an empty window (since ≥ until).
     """
-    config = config or AuditConfig()
     ids = resolve_detectors(detectors)
     since = _naive_utc(since)
     until = _naive_utc(until)
@@ -145,7 +122,7 @@ def run_detectors(
     progress.start("detecting", total=len(ids) + 2)
     # The workspace's DuckDB under detection's own limit (what a DuckDB run computes in; a Spark run
     # only stores its results there): capped, DuckDB spills instead of holding 6.8 GB at 10M events.
-    with ws.memory_cap(DETECT_MEMORY_ENV):
+    with ws.memory_cap("detect"):
         try:
             if not ctx.has_data("events"):
                 run.skipped = [(d, "no events in the workspace") for d in ids]
@@ -182,31 +159,25 @@ def run_detectors(
             run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
             progress.advance()
             if store:
-                _store(ws, run, started)
+                _store(ws, run, started, config)
             return run
         finally:
             ctx.cleanup()
             progress.finish()
 
 
-def _store(ws: Workspace, run: DetectionRun, started: datetime) -> None:
-    import pandas as pd
-
-    from audit_kit.detectors.explained import store_rates
-
+def _store(ws: Workspace, run: DetectionRun, started: datetime, config: AuditConfig) -> None:
     finished = datetime.now(UTC).replace(tzinfo=None)
     ran = [d for d in run.detectors if d not in dict(run.errors) and d not in dict(run.skipped)]
     with ws.transaction():
-        supersede_findings(ws, ran, run.since, run.until)
-        store_findings(ws, run.findings, run.run_id, finished)
+        findings_store.supersede_findings(ws, ran, run.since, run.until)
+        findings_store.store_findings(ws, run.findings, run.run_id, finished)
         if run.explained_access:
-            store_rates(ws, pd.DataFrame([e.__dict__ for e in run.explained_access]), run.since, run.until, finished)
-        ws.con.execute(RUNS_DDL).fetchall()
-        ws.con.execute(
-            "INSERT OR REPLACE INTO detection_runs VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [run.run_id, started, finished, run.since, run.until, run.baseline_start, ",".join(run.detectors),
-             len(run.findings), json.dumps(dict(run.skipped)), json.dumps(dict(run.errors))],
-        ).fetchall()
+            findings_store.store_rates(ws, run.explained_access, run.since, run.until, finished)
+        findings_store.record_run(ws, DetectionRunRecord(
+            run.run_id, started, finished, run.since, run.until, run.baseline_start, tuple(run.detectors),
+            len(run.findings), dict(run.skipped), dict(run.errors), config.source, config.sha256,
+        ))
 
 
 def _naive_utc(v: datetime | None) -> datetime | None:

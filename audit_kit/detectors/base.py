@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from audit_kit.findings import Finding, Severity, finding_key
+from audit_kit.models.findings import Finding, Severity, finding_key
 
 if TYPE_CHECKING:
     from audit_kit.detectors.context import DetectionContext

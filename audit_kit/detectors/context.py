@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from audit_kit.engine.base import Engine
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
 WINDOW = "window"
 BASELINE = "baseline"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from audit_kit.config import AuditConfig, role_matches
 from audit_kit.errors import InputError
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from audit_kit.detectors import DetectionRun
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
 TRUTH_COLUMNS = ("user_id", "org_id", "category", "first_seen", "last_seen")
 

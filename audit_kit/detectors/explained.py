@@ -22,12 +22,7 @@ if TYPE_CHECKING:
 
     from audit_kit.config import AuditConfig
     from audit_kit.engine.base import Engine
-    from audit_kit.workspace import Workspace
-
-EXPLAINED_DDL = """CREATE TABLE IF NOT EXISTS explained_access (
-    org_id VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP, accesses BIGINT, explained BIGINT,
-    by_involvement BIGINT, by_entitlement BIGINT, by_allow_list BIGINT, rate DOUBLE, records BIGINT,
-    unexplained_records BIGINT, computed_at TIMESTAMP, PRIMARY KEY (org_id, window_start, window_end))"""
+    from audit_kit.store.workspace import Workspace
 
 COLUMNS = ["org_id", "accesses", "explained", "by_involvement", "by_entitlement", "by_allow_list", "rate",
            "records", "unexplained_records"]
@@ -55,8 +50,8 @@ def rates_for_context(ctx: DetectionContext) -> pd.DataFrame:
 
 
 def explained_access_rates(
-    ws: Workspace, since: datetime | None = None, until: datetime | None = None,
-    config: AuditConfig | None = None, org_id: str | None = None, engine: Engine | None = None,
+    ws: Workspace, config: AuditConfig, since: datetime | None = None, until: datetime | None = None,
+    org_id: str | None = None, engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Each organisation's explained-access rate over [since, until) (default: the last 14 days of data).
 
@@ -64,9 +59,7 @@ def explained_access_rates(
     by_allow_list, rate (0–1), records, unexplained_records. Task F's NTK-02 corroboration uses this.
     `engine` as for `run_detectors` (default DuckDB over `ws`).
     """
-    from audit_kit.config import AuditConfig as _Cfg
-
-    ctx = DetectionContext.build(ws, config or _Cfg(), since, until, engine=engine)
+    ctx = DetectionContext.build(ws, config, since, until, engine=engine)
     try:
         expr = explained_rates_expr(ctx)
         if org_id is not None:
@@ -74,15 +67,3 @@ def explained_access_rates(
         return expr.select(*COLUMNS).order_by("org_id").to_pandas()
     finally:
         ctx.cleanup()
-
-
-def store_rates(ws: Workspace, df: pd.DataFrame, since: datetime, until: datetime, computed_at: datetime) -> None:
-    """Upsert per-org rates into the `explained_access` table. Caller owns the transaction."""
-    ws.con.execute(EXPLAINED_DDL).fetchall()
-    rows = [
-        (r.org_id, since, until, int(r.accesses), int(r.explained), int(r.by_involvement), int(r.by_entitlement),
-         int(r.by_allow_list), float(r.rate), int(r.records), int(r.unexplained_records), computed_at)
-        for r in df.itertuples(index=False)
-    ]
-    if rows:
-        ws.con.executemany("INSERT OR REPLACE INTO explained_access VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)

@@ -8,7 +8,7 @@ import ibis
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
-from audit_kit.findings import Finding
+from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
     from audit_kit.detectors.context import DetectionContext

@@ -13,7 +13,7 @@ import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from audit_kit.detectors.context import DetectionContext

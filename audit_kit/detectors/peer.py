@@ -19,14 +19,14 @@ import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params, severity_for
 from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
-from audit_kit.findings import Finding
+from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from audit_kit.config import AuditConfig
     from audit_kit.engine.base import Engine
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
 FIT_COLUMNS = ["user_id", "org_id", "community", "fit", "records"]
 
@@ -205,18 +205,15 @@ def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParam
 
 
 def user_community_fit(
-    ws: Workspace, since: datetime | None = None, until: datetime | None = None, org_id: str | None = None,
-    config: AuditConfig | None = None, engine: Engine | None = None,
+    ws: Workspace, config: AuditConfig, since: datetime | None = None, until: datetime | None = None,
+    org_id: str | None = None, engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Per user active in [since, until): user_id, org_id, community, fit (0–1), records (window children).
 
-    The same signal `peer_outlier` judges; task D's graphs reuse it. Default window: the last 14 days.
-    `engine` as for `run_detectors` (default DuckDB over `ws`).
+    The same signal `peer_outlier` judges, under the run's `config`; the graphs reuse it. Default
+    window: the configuration's last `window_days`. `engine` as for `run_detectors` (default DuckDB).
     """
-    from audit_kit.config import AuditConfig as _Cfg
-
-    cfg = config or _Cfg()
-    ctx = DetectionContext.build(ws, cfg, since, until, engine=engine)
+    ctx = DetectionContext.build(ws, config, since, until, engine=engine)
     try:
         return community_fit(ctx, org_id, ctx.params_for("peer_outlier", PeerParams))
     finally:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
 from audit_kit.detectors.baseline import baseline_evidence, spikes
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from audit_kit.detectors.context import DetectionContext

@@ -6,8 +6,12 @@ is generated from the same text. Order here is the order detectors run and are l
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import accounts, hours, log_gap, peer, rates, relationship
 from audit_kit.detectors.base import DetectorSpec
+from audit_kit.errors import ConfigError
 
 _EV = ("events.user_id", "events.timestamp")
 _REC = ("events.record_id",)
@@ -66,3 +70,23 @@ _SPECS = (
 )
 
 REGISTRY: dict[str, DetectorSpec] = {s.id: s for s in _SPECS}
+
+
+def check_params(config: AuditConfig) -> AuditConfig:
+    """Check each configured detector's parameters against its model; ConfigError naming the file and key.
+
+    The configuration itself knows only detector ids (it sits below the detectors); the registry knows
+    each detector's parameters, so this check runs once, when a run's configuration is resolved.
+    """
+    for det_id, dc in config.detectors.items():
+        model = REGISTRY[det_id].params
+        where = f"{config.source}: key detectors.{det_id}.params"
+        bad = sorted(set(dc.params) - set(model.model_fields))
+        if bad:
+            raise ConfigError(f"{where}: unknown param(s) {', '.join(bad)}; known: {', '.join(model.model_fields)}")
+        try:
+            model(**dc.params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"{where}.{first['loc'][0]}: {first['msg']}") from None
+    return config

@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
 from audit_kit.detectors.context import BASELINE, WINDOW
-from audit_kit.findings import Finding, Severity
+from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

@@ -24,7 +24,7 @@ from audit_kit.engine.spark import SparkEngine, SparkOptions  # imports pyspark 
 from audit_kit.errors import InputError
 
 if TYPE_CHECKING:
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
 ENGINES = ("duckdb", "spark")
 

@@ -10,7 +10,7 @@ import ibis
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
 
 def sql_rows(ws: Workspace, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -32,9 +32,8 @@ from audit_kit.schema import DEFAULT_TIMEZONE, EVENTS, REFERENCE_TABLES, Table
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
-MASTER_ENV = "AUDIT_KIT_SPARK_MASTER"
 DEFAULT_MASTER = "local[2]"
 EXPORT_DIR = "spark"
 SPARK_EXTRA = "the Spark engine needs the optional extra: pip install 'audit-kit[spark]'"
@@ -68,8 +67,8 @@ class SparkOptions:
     quiet: bool = True  # the JVM's own stderr (banners, warnings, logs) goes to /dev/null
 
     def resolved_master(self) -> str:
-        """`master`, else $AUDIT_KIT_SPARK_MASTER, else local[2]."""
-        return self.master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+        """`master` (the flag, else $AUDIT_KIT_SPARK_MASTER, resolved by the run context), else local[2]."""
+        return self.master or DEFAULT_MASTER
 
 
 def require_pyspark() -> None:
@@ -82,7 +81,9 @@ def require_pyspark() -> None:
 
 
 def require_java() -> None:
-    """ConfigError when no Java runtime is found ($JAVA_HOME/bin/java or java on PATH)."""
+    """ConfigError when no Java runtime is found ($JAVA_HOME/bin/java or java on PATH).
+
+    JAVA_HOME is the JVM's own contract (pyspark reads it too), not audit-kit configuration."""
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").exists():
         return

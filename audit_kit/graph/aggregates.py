@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from audit_kit.graph.window import Window
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

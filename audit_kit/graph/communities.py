@@ -14,14 +14,15 @@ from typing import Any
 
 import pandas as pd
 
+from audit_kit.detectors.peer import community_fit_frame
 from audit_kit.errors import InputError
 from audit_kit.graph.aggregates import events_in
 from audit_kit.graph.model import AccessGraph, Edge, Node
 from audit_kit.graph.risk import FindingIndex
-from audit_kit.graph.window import resolve_window
+from audit_kit.graph.window import Window
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.schema import RECORD_ACTIONS
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 # How many of the worst-fitting users get a visible label with their fit.
 LABEL_LOWEST_FIT = 5
@@ -30,7 +31,7 @@ PEER_LINKS = 3
 UNKNOWN_AREA = "(no home area)"
 
 
-def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str) -> pd.DataFrame:
+def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str, baseline_days: int) -> pd.DataFrame:
     """The peer detector's user → community fit for one organisation.
 
     Scoring is `audit_kit.detectors.peer.community_fit_frame`, the function `peer_outlier` uses.
@@ -39,15 +40,10 @@ def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str)
     aggregates every organisation's events first (19 s of 22 s at 10 M events). The
     test `test_communities_use_the_peer_detector_signal` checks both give the same frame.
     """
-    from audit_kit.config import load_config
-    from audit_kit.detectors.peer import community_fit_frame
-
-    # The config `detect` would read, so the baseline length is the same.
-    cfg = load_config(workspace=ws.path)
     e = ws.table("events")
     e = e.filter(
         e.org_id == org_id,
-        e.timestamp >= since - timedelta(days=cfg.baseline_days),
+        e.timestamp >= since - timedelta(days=baseline_days),
         e.timestamp < until,
         e.record_id.notnull(),
         e.outcome == "success",
@@ -65,13 +61,14 @@ def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str)
 def org_communities(
     ws: Workspace,
     org_id: str,
-    since: object = None,
-    until: object = None,
+    window: Window,
+    baseline_days: int,
     progress: Progress = NULL_PROGRESS,
 ) -> AccessGraph:
     """Users of `org_id` → areas of the children they read, with each user's community and fit.
 
-    Raises InputError when the organisation is unknown.
+    `baseline_days` is the history before the window that community fit learns from (the
+    configuration's, as `peer_outlier` uses). Raises InputError when the organisation is unknown.
     """
     o = ws.table("organisations")
     info = o.filter(o.org_id == org_id).select("name", "type", "area").to_pandas()
@@ -81,9 +78,8 @@ def org_communities(
             f"--id {org_id}: no such organisation in the workspace",
             hint="known organisations include " + ", ".join(known) if known else "ingest organisations.csv first",
         )
-    window = resolve_window(ws, since, until)  # type: ignore[arg-type]
     progress.start("organisation communities", total=3)
-    fit = _community_fit(ws, window.since, window.until, org_id)
+    fit = _community_fit(ws, window.since, window.until, org_id, baseline_days)
     progress.advance()
 
     ev = events_in(ws, window)

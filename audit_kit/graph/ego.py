@@ -19,9 +19,9 @@ from audit_kit.graph.aggregates import events_in, involvement_pairs
 from audit_kit.graph.model import AccessGraph, Edge, Node, worst
 from audit_kit.graph.popularity import record_popularity
 from audit_kit.graph.risk import FindingIndex, Touch
-from audit_kit.graph.window import Window, resolve_window
+from audit_kit.graph.window import Window
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 _PSEUDONYM = re.compile(r"^R-[0-9a-f]{16}$")
 # A user's ego shows at most this many of their children; the rest become one summary node.
@@ -114,10 +114,9 @@ def _access_aggs(ev: Any, keys: list[str]) -> Any:
 
 def ego_network(
     ws: Workspace,
+    window: Window,
     user_id: str | None = None,
     record_id: str | None = None,
-    since: object = None,
-    until: object = None,
     max_records: int = MAX_EGO_RECORDS,
     progress: Progress = NULL_PROGRESS,
 ) -> AccessGraph:
@@ -127,7 +126,6 @@ def ego_network(
     """
     if (user_id is None) == (record_id is None):
         raise InputError("give exactly one of a user id or a record id for an ego network")
-    window = resolve_window(ws, since, until)  # type: ignore[arg-type]
     findings = FindingIndex.load(ws, window)
     progress.start("ego network", total=3)
     if record_id is not None:
@@ -149,7 +147,7 @@ def _record_ego(ws: Workspace, raw: str, window: Window, findings: FindingIndex,
     inv = involvement_pairs(ws, window)
     involved = set(inv.filter(inv.record_id == raw).org_id.to_pandas())
     progress.advance()
-    pop = record_popularity(ws, window.since, window.until, top=1, record_id=raw)
+    pop = record_popularity(ws, window, top=1, record_id=raw)
     record_touch = Touch()
     for f in findings.mentioning(pseud):
         record_touch.add(f)

@@ -11,26 +11,25 @@ from audit_kit.graph.ego import ego_network
 from audit_kit.graph.export import DEFAULT_MAX_NODES
 from audit_kit.graph.orgs import org_network
 from audit_kit.graph.svg import render_svg
-from audit_kit.workspace import Workspace
+from audit_kit.graph.window import Window
+from audit_kit.store.workspace import Workspace
 
 
-def org_network_svg(ws: Workspace, since: object = None, until: object = None,
-                    max_nodes: int = DEFAULT_MAX_NODES) -> str:
+def org_network_svg(ws: Workspace, window: Window, max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """The organisation↔organisation network (ties new, grown, vanished against the baseline) as SVG."""
-    return render_svg(org_network(ws, since, until), max_nodes=max_nodes)
+    return render_svg(org_network(ws, window), max_nodes=max_nodes)
 
 
-def org_communities_svg(ws: Workspace, org_id: str, since: object = None, until: object = None,
+def org_communities_svg(ws: Workspace, org_id: str, window: Window, baseline_days: int,
                         max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """One organisation's users → areas, outlined by community, worst-fitting users labelled, as SVG."""
-    return render_svg(org_communities(ws, org_id, since, until), max_nodes=max_nodes)
+    return render_svg(org_communities(ws, org_id, window, baseline_days), max_nodes=max_nodes)
 
 
-def ego_svg(ws: Workspace, user_id: str | None = None, record_id: str | None = None, since: object = None,
-            until: object = None, max_nodes: int = DEFAULT_MAX_NODES) -> str:
+def ego_svg(ws: Workspace, window: Window, user_id: str | None = None, record_id: str | None = None,
+            max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """The two-step ego network of a user or a child's record (pseudonym or raw id) as SVG.
 
     Raises InputError for an unknown user or record; record ids appear only as pseudonyms.
     """
-    return render_svg(ego_network(ws, user_id=user_id, record_id=record_id, since=since, until=until),
-                      max_nodes=max_nodes)
+    return render_svg(ego_network(ws, window, user_id=user_id, record_id=record_id), max_nodes=max_nodes)

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 
 Scalar = str | int | float | bool
 

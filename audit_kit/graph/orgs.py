@@ -12,9 +12,9 @@ from __future__ import annotations
 from audit_kit.graph.aggregates import count_rows, events_in, involvement_pairs
 from audit_kit.graph.model import AccessGraph, Edge, Node
 from audit_kit.graph.risk import FindingIndex
-from audit_kit.graph.window import Window, resolve_window
+from audit_kit.graph.window import Window
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 # A tie "grew" when it at least doubled and gained this many shared children (noise floor).
 GROWTH_FACTOR = 2.0
@@ -97,8 +97,7 @@ def _status(now: int, before: int) -> str:
 
 def org_network(
     ws: Workspace,
-    since: object = None,
-    until: object = None,
+    window: Window,
     baseline: Window | None = None,
     min_shared: int = 1,
     progress: Progress = NULL_PROGRESS,
@@ -109,7 +108,6 @@ def org_network(
     `min_shared` shared children in both periods are left out. Node risk is the worst finding
     severity of the organisation in the window.
     """
-    window = resolve_window(ws, since, until)  # type: ignore[arg-type]
     base = baseline or window.preceding()
     progress.start("organisation ties", total=4)
     now = _tie_counts(ws, window, inv_window=window).to_pandas()

@@ -13,8 +13,8 @@ from datetime import timedelta
 import ibis
 
 from audit_kit.graph.aggregates import events_in
-from audit_kit.graph.window import Window, resolve_window
-from audit_kit.workspace import Workspace
+from audit_kit.graph.window import Window
+from audit_kit.store.workspace import Workspace
 
 _DAY = timedelta(days=1)
 
@@ -45,8 +45,7 @@ class RecordPopularity:
 
 def record_popularity(
     ws: Workspace,
-    since: object = None,
-    until: object = None,
+    window: Window,
     top: int = 20,
     record_id: str | None = None,
     bucket_days: int = 7,
@@ -56,7 +55,6 @@ def record_popularity(
     Baseline counts are over the same-length period before the window. Computed in the engine:
     one grouped pass over the window, then baseline and per-bucket counts for the top records only.
     """
-    window = resolve_window(ws, since, until)  # type: ignore[arg-type]
     base = window.preceding()
     ev = events_in(ws, window)
     if record_id is not None:

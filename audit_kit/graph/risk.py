@@ -7,10 +7,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from audit_kit.findings import Finding, load_findings
 from audit_kit.graph.model import worst
 from audit_kit.graph.window import Window
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding
+from audit_kit.store.findings import load_findings
+from audit_kit.store.workspace import Workspace
 
 # The shape of `Workspace.pseudonymise` output.
 _PSEUDONYM = re.compile(r"R-[0-9a-f]{16}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from audit_kit.errors import InputError
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,13 @@ def resolve_window(
     ws: Workspace,
     since: date | datetime | str | None = None,
     until: date | datetime | str | None = None,
-    days: int | None = None,
+    days: int = 14,
 ) -> Window:
     """The window to draw: given bounds, else the same default window `detect` uses.
 
-    That is: until just after the last event, since `days` before it (default: the config's
-    `window_days`, read as `detect` reads it), never before the first event. Raises InputError
-    when the workspace holds no events or the bounds are reversed.
+    That is: until just after the last event, since `days` before it (pass the run configuration's
+    `window_days`, as `detect` uses), never before the first event. Raises InputError when the
+    workspace holds no events or the bounds are reversed.
     """
     start, end = as_datetime(since, "since"), as_datetime(until, "until")
     if start is None or end is None:
@@ -75,10 +75,6 @@ def resolve_window(
         if end is None:
             end = row[1] + timedelta(microseconds=1)
         if start is None:
-            if days is None:
-                from audit_kit.config import load_config
-
-                days = load_config(workspace=ws.path).window_days
             start = max(row[0], end - timedelta(days=days))
     if start >= end:
         raise InputError(f"--since {start:%Y-%m-%d %H:%M} is not before --until {end:%Y-%m-%d %H:%M}")

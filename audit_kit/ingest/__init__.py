@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import InputError
 from audit_kit.ingest.events import Appended, ingest_event_source, settle_duplicates
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping, load_mapping
@@ -27,12 +28,13 @@ from audit_kit.ingest.sources import (
     csv_source,
     file_format,
     jsonl_source,
-    lit,
     parquet_source,
 )
 from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.questionnaires.importer import import_files
 from audit_kit.schema import EVENT_INPUT_FIELDS, EVENT_REQUIRED_INPUT, ORGANISATIONS, REFERENCE_TABLES
-from audit_kit.workspace import Workspace, fetch_one
+from audit_kit.store import ingest as store
+from audit_kit.store.workspace import Workspace
 
 __all__ = [
     "ColumnMapping",
@@ -96,11 +98,6 @@ def _events_source(ws: Workspace, path: Path, mapping: ColumnMapping, preset: st
     )
 
 
-# DuckDB working memory while ingesting (else $AUDIT_KIT_MEMORY, else 1GB): rows spill to
-# WS/audit.duckdb.tmp rather than whole files being held in RAM.
-INGEST_MEMORY_ENV = "AUDIT_KIT_INGEST_MEMORY"
-
-
 class _Run:
     """One ingest run: shared batch id, time, report, and the already-seen file check."""
 
@@ -132,20 +129,16 @@ class _Run:
         if same is not None:
             return digest, FileReport(path=str(path), kind=kind, read=same.read, duplicates=same.read,
                                       already_ingested=True, note=f"same content as {same.path}, earlier in this run")
-        prev = fetch_one(
-            self.ws.con,
-            "SELECT read, ingested_at FROM ingest_files WHERE sha256 = ? AND kind = ? ORDER BY ingested_at LIMIT 1",
-            [digest, kind],
-        )
+        prev = store.previous_file(self.ws, digest, kind)
         if prev is None:
             return digest, None
         return digest, FileReport(
             path=str(path),
             kind=kind,
-            read=prev[0],
-            duplicates=prev[0],
+            read=prev.read,
+            duplicates=prev.read,
             already_ingested=True,
-            note=f"same content already ingested at {prev[1]:%Y-%m-%d %H:%M} UTC",
+            note=f"same content already ingested at {prev.ingested_at:%Y-%m-%d %H:%M} UTC",
         )
 
     def record(self, digest: str, rep: FileReport) -> None:
@@ -153,20 +146,9 @@ class _Run:
         self.report.files.append(rep)
 
     def _file_row(self, digest: str, rep: FileReport) -> None:
-        self.ws.con.execute(
-            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                digest,
-                rep.path,
-                rep.kind,
-                self.batch_id,
-                self.now,
-                rep.read,
-                rep.stored,
-                rep.quarantined,
-                rep.duplicates,
-            ],
-        )
+        store.record_file(self.ws, store.FileRecord(
+            digest, rep.path, rep.kind, self.batch_id, self.now, rep.read, rep.stored, rep.quarantined,
+            rep.duplicates))
 
     def events_file(self, path: Path, mapping: ColumnMapping, preset: str | None) -> None:
         digest, done = self.seen(path, "events")
@@ -182,7 +164,7 @@ class _Run:
         self.report.files.append(appended.report)
         self._appended.append((digest, appended))
         if shielded:
-            mark_shielded(self.ws, shielded)
+            store.mark_shielded(self.ws, shielded)
 
     def settle_events(self) -> None:
         """Before commit: count and remove duplicates across the run's events files, then record each."""
@@ -194,59 +176,9 @@ class _Run:
     def finish(self) -> IngestReport:
         """After commit: mirror this batch's quarantine to WS/quarantine/<batch>.csv, count unknowns."""
         if any(f.quarantined and not f.already_ingested for f in self.report.files):
-            export_quarantine(self.ws, self.batch_id)
-            self.report.quarantine_file = str(self.ws.quarantine_dir / f"{self.batch_id}.csv")
-        ids = fetch_one(
-            self.ws.con,
-            # Distinct pairs first: joining a few thousand pairs, not every event, to the reference tables.
-            """WITH e AS (SELECT DISTINCT user_id, org_id FROM events WHERE batch_id = ?)
-               SELECT count(DISTINCT e.user_id) FILTER (WHERE u.user_id IS NULL),
-                      count(DISTINCT e.org_id) FILTER (WHERE o.org_id IS NULL)
-               FROM e LEFT JOIN users u USING (user_id) LEFT JOIN organisations o ON o.org_id = e.org_id""",
-            [self.batch_id],
-        )
-        self.report.unknown_users, self.report.unknown_orgs = int(ids[0]), int(ids[1])  # type: ignore[index]
+            self.report.quarantine_file = str(store.export_quarantine(self.ws, self.batch_id))
+        self.report.unknown_users, self.report.unknown_orgs = store.unknown_ids(self.ws, self.batch_id)
         return self.report
-
-
-def mark_shielded(ws: Workspace, record_ids: Sequence[str]) -> None:
-    """Record that a log labelled these children's records restricted (e.g. FHIR securityLabel R/V):
-    a known subject becomes shielded; an unknown one is added as shielded with no home area."""
-    ws.con.execute(
-        """INSERT INTO subjects (record_id, shielded)
-           SELECT DISTINCT r, true FROM (SELECT unnest(?::VARCHAR[]) AS r)
-           WHERE r NOT IN (SELECT record_id FROM subjects)""",
-        [list(record_ids)],
-    )
-    ws.con.execute(
-        "UPDATE subjects SET shielded = true WHERE list_contains(?::VARCHAR[], record_id)", [list(record_ids)]
-    )
-
-
-def export_quarantine(ws: Workspace, batch_id: str) -> Path:
-    """Write one batch's quarantined rows to WS/quarantine/<batch_id>.csv (written whole, then renamed)."""
-    final = ws.quarantine_dir / f"{batch_id}.csv"
-    tmp = final.with_suffix(".csv.tmp")
-    ws.con.execute(
-        # Raw rows are untrusted: a leading = + - @ would run as a formula when a reviewer opens the
-        # CSV in a spreadsheet, so the file gets an apostrophe (the quarantine table keeps the exact text).
-        "COPY (SELECT source_file, source_row AS row, kind, reason, "
-        "CASE WHEN left(raw, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN chr(39) || raw ELSE raw END AS raw "
-        f"FROM quarantine WHERE batch_id = ? "
-        f"ORDER BY source_file, source_row) TO {lit(str(tmp))} (HEADER, DELIMITER ',')",
-        [batch_id],
-    )
-    tmp.replace(final)
-    return final
-
-
-def repair_quarantine_files(ws: Workspace) -> None:
-    """Re-export quarantine CSVs a killed process committed but did not write (the table is the truth)."""
-    for stale in ws.quarantine_dir.glob("*.csv.tmp"):
-        stale.unlink()
-    for (batch_id,) in ws.con.execute("SELECT DISTINCT batch_id FROM quarantine").fetchall():
-        if not (ws.quarantine_dir / f"{batch_id}.csv").exists():
-            export_quarantine(ws, batch_id)
 
 
 def ingest_files(
@@ -260,10 +192,10 @@ def ingest_files(
 
     Files whose exact bytes were ingested before are reported as duplicates without re-reading.
     """
-    repair_quarantine_files(ws)
+    store.repair_quarantine_files(ws)
     run = _Run(ws)
     progress.start("Ingesting events", total=len(paths))
-    with run.hashing_ahead(paths), ws.memory_cap(INGEST_MEMORY_ENV), ws.transaction():
+    with run.hashing_ahead(paths), ws.memory_cap("ingest"), ws.transaction():
         for path in paths:
             run.events_file(Path(path), mapping or IDENTITY, preset)
             progress.advance()
@@ -279,6 +211,7 @@ def ingest_path(
     preset: str | None = None,
     strict_questionnaires: bool = False,
     progress: Progress = NULL_PROGRESS,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> IngestReport:
     """Ingest whatever `path` is: a review directory (it has organisations.csv or events/), one events
     file, or a directory of events files (a later delivery to a workspace that has the reference data)."""
@@ -297,7 +230,7 @@ def ingest_path(
         return report
     if path.is_file():
         return ingest_files(ws, [path], mapping, preset, progress)
-    return ingest_dataset(ws, path, mapping, preset, strict_questionnaires, progress)
+    return ingest_dataset(ws, path, mapping, preset, strict_questionnaires, progress, catalogues)
 
 
 def ingest_dataset(
@@ -307,6 +240,7 @@ def ingest_dataset(
     preset: str | None = None,
     strict_questionnaires: bool = False,
     progress: Progress = NULL_PROGRESS,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> IngestReport:
     """Ingest a review directory (the dataset contract in DESIGN.md) into the workspace.
 
@@ -328,12 +262,12 @@ def ingest_dataset(
             raise InputError(f"{dataset_dir}: no events/ directory (the access logs are required)")
         events_path = alternatives[0]
     files, skipped = event_files(events_path)
-    repair_quarantine_files(ws)
+    store.repair_quarantine_files(ws)
     run = _Run(ws)
     run.report.skipped_files.extend(skipped)
     steps = sum((dataset_dir / t.file).exists() for t in REFERENCE_TABLES) + len(files)
     progress.start("Ingesting", total=steps)
-    with run.hashing_ahead(files), ws.memory_cap(INGEST_MEMORY_ENV), ws.transaction():
+    with run.hashing_ahead(files), ws.memory_cap("ingest"), ws.transaction():
         for table in REFERENCE_TABLES:
             path = dataset_dir / table.file
             if not path.exists():
@@ -354,14 +288,10 @@ def ingest_dataset(
     report = run.finish()
     qdir = dataset_dir / "questionnaires"
     if qdir.is_dir():
-        report.questionnaires = _import_questionnaires(ws, qdir, strict_questionnaires)
+        report.questionnaires = _import_questionnaires(ws, qdir, strict_questionnaires, catalogues)
     return report
 
 
-def _import_questionnaires(ws: Workspace, qdir: Path, strict: bool) -> dict[str, object]:
-    from audit_kit.questionnaires.importer import import_files
-
+def _import_questionnaires(ws: Workspace, qdir: Path, strict: bool, catalogues: CatalogueLibrary) -> dict[str, object]:
     paths = sorted(p for p in qdir.iterdir() if p.is_file() and not p.name.startswith("."))
-    result = import_files(ws, paths, strict=strict)
-    dump = getattr(result, "model_dump", None)
-    return dump(mode="json") if dump else dict(result.__dict__)
+    return import_files(ws, paths, strict=strict, catalogues=catalogues).to_json()

@@ -26,7 +26,7 @@ from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
 from audit_kit.ingest.models import FileReport
 from audit_kit.ingest.sources import Source, create_staged, drop_temp, lit, quarantine_rejects
 from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, OUTCOMES, RECORD_ACTIONS
-from audit_kit.workspace import fetch_one
+from audit_kit.store.sql import fetch_value
 
 _OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
 _TRUE = ("true", "t", "1", "yes", "y")
@@ -184,20 +184,20 @@ def _ingest(
     parsed = int(create_staged(con, sql, source.path, params)[0])  # type: ignore[index]
     rejected = 0
     if source.rejects_table:
-        rejected = int(fetch_one(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table}")[0])  # type: ignore[index]
+        rejected = int(fetch_value(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table}"))
         if rejected:
             quarantine_rejects(con, source.rejects_table, batch_id, source.path, "events", ingested_at)
     invalid = 0
     first = last = None
     if parsed:
-        last = int(fetch_one(con, "SELECT max(rowid) FROM events")[0])  # type: ignore[index]
+        last = int(fetch_value(con, "SELECT max(rowid) FROM events"))
         first = last - parsed + 1
         new = f"rowid >= {first}"
         if len(zones) > _ZONE_CASE_LIMIT:
             _fix_local_times(con, first)
         if source.fmt == "csv":
             _number_csv_rows(con, first, ordinal.format(first=first), source.rejects_table if rejected else None)
-        invalid = int(fetch_one(con, f"SELECT count(*) FROM events WHERE {new} AND event_id IS NULL")[0])  # type: ignore[index]
+        invalid = int(fetch_value(con, f"SELECT count(*) FROM events WHERE {new} AND event_id IS NULL"))
         if invalid:
             con.execute(
                 f"""INSERT INTO quarantine
@@ -265,7 +265,7 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) 
         SELECT h FROM hb SEMI JOIN (SELECT hash(event_id) AS h FROM events WHERE rowid < {start}) o USING (h)"""
     )
     try:
-        if not fetch_one(con, "SELECT count(*) FROM _dup_h")[0]:  # type: ignore[index]
+        if not fetch_value(con, "SELECT count(*) FROM _dup_h"):
             return
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _dup AS

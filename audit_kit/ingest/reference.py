@@ -20,7 +20,7 @@ from audit_kit.ingest.sources import (
     quarantine_rejects,
 )
 from audit_kit.schema import ORG_TYPES, Table
-from audit_kit.workspace import fetch_one
+from audit_kit.store.sql import fetch_one, fetch_value
 
 _TRUE = "('true', 't', '1', 'yes', 'y')"
 _FALSE = "('false', 'f', '0', 'no', 'n')"
@@ -145,15 +145,15 @@ def _upsert(
     )
     join = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM n.{ident(k)}" for k in table.key)
     fresh = f"SELECT * FROM {tag} n WHERE n._reason = '' AND n._nth = 1"
-    unchanged = fetch_one(
+    unchanged = fetch_value(
         con,
         f"SELECT count(*) FROM ({fresh}) n JOIN {ident(table.name)} t ON {join} "
         f"WHERE {existing_content} = n._content",
-    )[0]  # type: ignore[index]
+    )
     con.execute(f"DELETE FROM {ident(table.name)} t WHERE EXISTS (SELECT 1 FROM ({fresh}) n WHERE {join})")
     con.execute(f"INSERT INTO {ident(table.name)} ({cols}) SELECT {cols} FROM ({fresh})")
     valid = parsed - invalid
-    stored = fetch_one(con, f"SELECT count(*) FROM ({fresh})")[0] - unchanged  # type: ignore[index]
+    stored = fetch_value(con, f"SELECT count(*) FROM ({fresh})") - unchanged
     return FileReport(
         path=str(path),
         kind=table.name,

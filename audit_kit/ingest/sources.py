@@ -22,7 +22,7 @@ import duckdb
 
 from audit_kit.errors import InputError
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
-from audit_kit.workspace import fetch_one
+from audit_kit.store.sql import fetch_value
 
 CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -340,7 +340,7 @@ def numbered(con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None
     """
     rejected = 0
     if rejects_table:
-        rejected = fetch_one(con, f"SELECT count(DISTINCT line) FROM {rejects_table}")[0]  # type: ignore[index]
+        rejected = fetch_value(con, f"SELECT count(DISTINCT line) FROM {rejects_table}")
     if not rejected:
         return f"{tag} n", "coalesce(n._row, n._k + 1)", 0
     con.execute(

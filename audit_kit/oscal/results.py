@@ -28,8 +28,14 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from audit_kit import __version__
-from audit_kit.findings import Finding, load_findings
-from audit_kit.workspace import Workspace, fetch_one
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
+from audit_kit.errors import AuditKitError, InputError
+from audit_kit.models.findings import Finding
+from audit_kit.scoring import Corroboration, CorroborationStatus, score_workspace
+from audit_kit.store.assessments import load_latest_assessment
+from audit_kit.store.findings import load_findings
+from audit_kit.store.sql import fetch_one
+from audit_kit.store.workspace import Workspace
 
 OSCAL_VERSION = "1.1.2"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:audit-kit:oscal")
@@ -89,8 +95,6 @@ def _org_names(ws: Workspace) -> dict[str, str]:
 
 def _corroboration_map(assessment: Any) -> dict[tuple[str, str], Any]:
     """The assessment's log checks as the scorer's corroboration hook (contradicted counts as no)."""
-    from audit_kit.scoring.models import Corroboration, CorroborationStatus
-
     out: dict[tuple[str, str], Any] = {}
     for org in assessment.orgs:
         for c in org.checks:
@@ -101,28 +105,23 @@ def _corroboration_map(assessment: Any) -> dict[tuple[str, str], Any]:
     return out
 
 
-def _load_scores(ws: Workspace, assessment: Any) -> list[Any]:
-    from audit_kit.errors import InputError
-    from audit_kit.scoring import score_workspace
-
+def _load_scores(ws: Workspace, assessment: Any, catalogues: CatalogueLibrary) -> list[Any]:
     corroboration = _corroboration_map(assessment) if assessment is not None else None
     try:
         return score_workspace(
-            ws, checklist_id=getattr(assessment, "checklist_id", None), corroboration=corroboration
+            ws, checklist_id=getattr(assessment, "checklist_id", None), corroboration=corroboration,
+            catalogues=catalogues,
         )
     except InputError:  # no questionnaires: a logs-only export
         return []
 
 
-def _detector_controls(checklist_ids: Iterable[str]) -> dict[str, str]:
+def _detector_controls(checklist_ids: Iterable[str], catalogues: CatalogueLibrary) -> dict[str, str]:
     """detector id -> the first control (in catalogue order) whose log_checks name it."""
-    from audit_kit.catalogue import load_catalogue
-    from audit_kit.errors import AuditKitError
-
     out: dict[str, str] = {}
     for cid in checklist_ids:
         try:
-            catalogue = load_catalogue(cid)
+            catalogue = catalogues.load(cid)
         except AuditKitError:
             continue
         for control in catalogue.controls:
@@ -140,6 +139,7 @@ def assessment_results(
     import_ap: str = DEFAULT_IMPORT_AP,
     generated_at: datetime | None = None,
     title: str | None = None,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> dict[str, Any]:
     """An OSCAL 1.1.x assessment-results document (a dict) for the workspace.
 
@@ -149,13 +149,11 @@ def assessment_results(
     with no questionnaires exports its findings alone. `import_ap` is the href of the assessment
     plan the results answer (audit-kit does not write plans). Never raises for empty workspaces.
     """
-    from audit_kit.assessment.store import load_latest_assessment
-
     now = generated_at or datetime.now(UTC)
     if assessment is None:
         assessment = load_latest_assessment(ws)
     if scores is None:
-        scores = _load_scores(ws, assessment)
+        scores = _load_scores(ws, assessment, catalogues)
     if findings is None:
         findings = load_findings(ws)
     names = _org_names(ws)
@@ -166,7 +164,7 @@ def assessment_results(
     party = {o: stable_uuid("party", o) for o in org_ids}
     checklists = sorted({s.checklist_id for s in scores}
                         | ({assessment.checklist_id} if assessment is not None and assessment.checklist_id else set()))
-    by_detector = _detector_controls(checklists or ["accessing-organisation"])
+    by_detector = _detector_controls(checklists or ["accessing-organisation"], catalogues)
 
     observations: list[dict[str, Any]] = []
     risks: list[dict[str, Any]] = []

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import InputError
+from audit_kit.models.questionnaire import Location, Problem, QuestionnaireImportReport, Submission
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.questionnaires.models import Location, Problem, QuestionnaireImportReport, Submission
 from audit_kit.questionnaires.readers import FORMATS, read_file
-from audit_kit.questionnaires.store import (
+from audit_kit.questionnaires.validate import validate_submission
+from audit_kit.store.questionnaires import (
     content_hash,
-    ensure_tables,
     is_duplicate,
     store_problems,
     store_submission,
     utcnow,
 )
-from audit_kit.questionnaires.validate import validate_submission
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 class QuestionnaireRejected(InputError):
@@ -52,7 +52,8 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def import_files(
-    ws: Workspace, paths: list[Path], strict: bool = False, progress: Progress = NULL_PROGRESS
+    ws: Workspace, paths: list[Path], strict: bool = False, progress: Progress = NULL_PROGRESS,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> QuestionnaireImportReport:
     """Read, check and store questionnaires; return what was stored, skipped and every problem.
 
@@ -75,7 +76,7 @@ def import_files(
             progress.advance()
             continue
         for raw in raws:
-            sub, problems = validate_submission(raw)
+            sub, problems = validate_submission(raw, catalogues)
             report.problems.extend(problems)
             if sub is None:
                 report.rejected.append(
@@ -90,7 +91,6 @@ def import_files(
         raise QuestionnaireRejected(report)
     now = utcnow()
     with ws.transaction():
-        ensure_tables(ws)
         for sub in submissions:
             digest = content_hash(sub)
             if is_duplicate(ws, sub, digest):

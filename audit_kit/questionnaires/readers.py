@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.errors import InputError
+from audit_kit.models.questionnaire import Location, Problem, RawAnswer, RawSubmission
 from audit_kit.questionnaires.layout import (
     ABOUT_FIELDS,
     ANSWER_COLUMNS,
@@ -32,7 +33,6 @@ from audit_kit.questionnaires.layout import (
     YAML_RESPONDENT_KEYS,
     YAML_TOP_KEYS,
 )
-from audit_kit.questionnaires.models import Location, Problem, RawAnswer, RawSubmission
 from audit_kit.safeyaml import load_yaml_file
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}

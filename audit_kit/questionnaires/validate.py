@@ -7,9 +7,9 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from audit_kit.catalogue import AnswerType, Catalogue, Control, list_catalogues, load_catalogue
+from audit_kit.catalogue import SHIPPED, AnswerType, Catalogue, CatalogueLibrary, Control
 from audit_kit.errors import ConfigError
-from audit_kit.questionnaires.models import NA_WORDS, Answer, Problem, RawAnswer, RawSubmission, Submission
+from audit_kit.models.questionnaire import NA_WORDS, Answer, Problem, RawAnswer, RawSubmission, Submission
 
 _YES = {"yes", "y", "true"}
 _NO = {"no", "n", "false"}
@@ -31,10 +31,10 @@ def parse_date(value: Any) -> date | None:
     return None
 
 
-def infer_checklist(raw: RawSubmission) -> Catalogue:
-    """The shipped catalogue that knows most of the answered control ids (for CSVs without `checklist`)."""
+def infer_checklist(raw: RawSubmission, catalogues: CatalogueLibrary = SHIPPED) -> Catalogue:
+    """The known catalogue that names most of the answered control ids (for CSVs without `checklist`)."""
     ids = {a.control_id for a in raw.answers}
-    best = max(list_catalogues(), key=lambda c: len(ids & set(c.by_id())), default=None)
+    best = max(catalogues.list(), key=lambda c: len(ids & set(c.by_id())), default=None)
     if best is None:
         raise ConfigError("no shipped checklists found", hint="is the checklists/ directory installed?")
     return best
@@ -110,7 +110,9 @@ def check_answer(
     return Answer(answer=text, **base), None  # text
 
 
-def validate_submission(raw: RawSubmission) -> tuple[Submission | None, list[Problem]]:
+def validate_submission(
+    raw: RawSubmission, catalogues: CatalogueLibrary = SHIPPED
+) -> tuple[Submission | None, list[Problem]]:
     """Check one raw submission; return the submission (None if it cannot be stored) and all problems."""
     problems = list(raw.problems)
     org = raw.org_id
@@ -123,7 +125,7 @@ def validate_submission(raw: RawSubmission) -> tuple[Submission | None, list[Pro
         add("org_id is missing (say which organisation is answering)")
     catalogue: Catalogue | None = None
     try:
-        catalogue = load_catalogue(raw.checklist) if raw.checklist else infer_checklist(raw)
+        catalogue = catalogues.load(raw.checklist) if raw.checklist else infer_checklist(raw, catalogues)
     except ConfigError as exc:
         add(f"checklist {raw.checklist!r}: {exc}")
     submitted: date | None = None

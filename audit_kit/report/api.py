@@ -15,11 +15,14 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
+from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError, ExitCode, InputError
+from audit_kit.graph.window import Window
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.report import context, sources
 from audit_kit.report.figures import EventSlice, national_figures, org_figures, pack_window
@@ -28,7 +31,7 @@ from audit_kit.report.models import Audience, ReportFormat
 from audit_kit.report.render import NATIONAL_TEMPLATE, ORG_PACK_TEMPLATE, html_to_pdf, render_html
 from audit_kit.report.safety import RecordIdIndex, guard_record_ids, record_id_index
 from audit_kit.report.scores import load_scores
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def _audience(value: str | Audience) -> Audience:
@@ -75,19 +78,26 @@ def national_html(
     assessment: Any | None = None,
     today: date | None = None,
     progress: Progress = NULL_PROGRESS,
+    *,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> str:
-    """The national risk assessment as one self-contained HTML document (guarded, ready to print)."""
+    """The national risk assessment as one self-contained HTML document (guarded, ready to print).
+
+    `config` is the run's configuration (the graphs' window and baseline); `catalogues` where the
+    assessment's checklist is found."""
     aud = _audience(audience)
     progress.start("Gathering report data", total=4)
     if assessment is None:
         assessment = sources.latest_assessment(ws)
     progress.advance()
-    scores = load_scores(ws, assessment)
+    scores = load_scores(ws, assessment, catalogues)
     progress.advance()
-    figures = national_figures(ws, aud)
+    figures = national_figures(ws, aud, config)
     progress.advance()
     model = context.build_national(
-        ws, aud, reviewer, assessment, scores, figures, framework_mapping(assessment), today or date.today()
+        ws, aud, reviewer, assessment, scores, figures, framework_mapping(assessment, catalogues),
+        today or date.today(),
     )
     html = render_html(NATIONAL_TEMPLATE, model)
     (html,), _ = guard_record_ids(ws, [html], aud is Audience.RESTRICTED)
@@ -104,6 +114,9 @@ def render_national(
     progress: Progress = NULL_PROGRESS,
     assessment: Any | None = None,
     today: date | None = None,
+    *,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> Path:
     """Render the national risk assessment to `out` (PDF or HTML) and return the path.
 
@@ -112,7 +125,7 @@ def render_national(
     """
     fmt_ = _format(fmt)
     _check_output(Path(out))
-    html = national_html(ws, audience, reviewer, assessment, today, progress)
+    html = national_html(ws, audience, reviewer, assessment, today, progress, config=config, catalogues=catalogues)
     progress.start("Laying out the report", total=None)
     path = _write(html, Path(out), fmt_)
     progress.finish()
@@ -138,9 +151,12 @@ def org_pack_html(
     audience: str | Audience = Audience.RESTRICTED,
     assessment: Any | None = None,
     today: date | None = None,
+    *,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> str:
     """One organisation's DPO pack as self-contained HTML (guarded)."""
-    return _pack_htmls(ws, [_org_row(ws, org_id)], _audience(audience), assessment, today)[0]
+    return _pack_htmls(ws, [_org_row(ws, org_id)], _audience(audience), assessment, today, config, catalogues)[0]
 
 
 def _pack_htmls(
@@ -149,6 +165,8 @@ def _pack_htmls(
     aud: Audience,
     assessment: Any | None,
     today: date | None,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary,
 ) -> list[str]:
     if assessment is None:
         assessment = sources.latest_assessment(ws)
@@ -158,8 +176,9 @@ def _pack_htmls(
         ReportFormat.HTML,
         assessment,
         sources.previous_assessment(ws, assessment),
-        load_scores(ws, assessment),
+        load_scores(ws, assessment, catalogues),
         today or date.today(),
+        config,
     )
     htmls = [job.html(ws, _PackTask(org, None, None, "")) for org in orgs]
     guarded, _ = guard_record_ids(ws, htmls, aud is Audience.RESTRICTED)
@@ -174,11 +193,14 @@ def render_org_pack(
     audience: str = "restricted",
     assessment: Any | None = None,
     today: date | None = None,
+    *,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> Path:
     """Render one organisation's DPO pack to `out`. Raises InputError for an unknown org."""
     fmt_ = _format(fmt)
     _check_output(Path(out))
-    html = org_pack_html(ws, org_id, audience, assessment, today)
+    html = org_pack_html(ws, org_id, audience, assessment, today, config=config, catalogues=catalogues)
     return _write(html, Path(out), fmt_)
 
 
@@ -227,6 +249,9 @@ def render_all_packs(
     audience: str = "restricted",
     assessment: Any | None = None,
     today: date | None = None,
+    *,
+    config: AuditConfig,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> list[Path]:
     """Render every organisation's pack into `out_dir`, one file each, using `workers` processes.
 
@@ -263,10 +288,11 @@ def render_all_packs(
         fmt_,
         assessment,
         sources.previous_assessment(ws, assessment),
-        load_scores(ws, assessment),
+        load_scores(ws, assessment, catalogues),
         today or date.today(),
+        config,
         record_id_index(ws),
-        pack_window(ws) if restricted else None,
+        pack_window(ws, config) if restricted else None,
     )
     counts = sources.finding_counts_by_org(ws)
     top = sources.top_findings_by_org(ws, context.MAX_FINDINGS_PACK) if restricted else {}
@@ -306,8 +332,9 @@ class _PackJob:
     previous: Any | None
     scores: dict[str, sources.OrgScoreData]
     today: date
+    config: AuditConfig
     guard: RecordIdIndex | None = None
-    window: tuple[datetime, datetime] | None = None  # the graphs' window, resolved over every event
+    window: Window | None = None  # the graphs' window, resolved over every event
 
     def html(self, ws: Workspace, task: _PackTask, events: EventSlice | None = None) -> str:
         org = task.org
@@ -318,7 +345,7 @@ class _PackJob:
             self.assessment,
             self.previous,
             self.scores.get(org.org_id),
-            org_figures(ws, org.org_id, self.audience, self.window, events),
+            org_figures(ws, org.org_id, self.audience, self.config, self.window, events),
             self.today,
             counts=task.counts,
             top=task.top,

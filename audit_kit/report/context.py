@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from audit_kit import __version__
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 from audit_kit.report import charts, sources
 from audit_kit.report.models import (
     PROTECTIVE_MARKING,
@@ -29,7 +29,7 @@ from audit_kit.report.models import (
     Table,
 )
 from audit_kit.report.sources import ControlOutcome, CoverageData, OrgScoreData
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
 OUTCOME_COLOURS = {

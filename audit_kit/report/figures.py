@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
+from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError
+from audit_kit.graph import figures as gf
+from audit_kit.graph.window import Window, resolve_window
 from audit_kit.report.models import Audience, Figure
 from audit_kit.report.safety import sanitise_svg
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 MAX_NODES = 120  # readable at A4 width; the graph module summarises the rest ("+42 users of LA003")
 
@@ -61,16 +63,20 @@ def _top_user(ws: Workspace, org_id: str | None = None) -> str | None:
     return rows[0][0] if rows else None
 
 
-def national_figures(ws: Workspace, audience: Audience) -> list[Figure]:
-    """Figures for the national report's access-findings section."""
-    from audit_kit.graph import figures as gf
+def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> list[Figure]:
+    """Figures for the national report's access-findings section, over the window `detect` judges by
+    default under `config`."""
+    try:
+        window = resolve_window(ws, days=config.window_days)
+    except AuditKitError as exc:
+        return [Figure("Interaction between bodies", empty=f"This graph could not be drawn: {exc}")]
     out = [
         _figure(
             ws,
             "Interaction between bodies",
             "Bodies whose staff accessed the same children in the period; edge width shows how many. Coloured "
             "ties are new or have grown since the baseline with no recorded involvements behind them.",
-            lambda w: gf.org_network_svg(w, max_nodes=MAX_NODES),
+            lambda w: gf.org_network_svg(w, window, max_nodes=MAX_NODES),
         )
     ]
     if audience is Audience.RESTRICTED:
@@ -89,7 +95,7 @@ def national_figures(ws: Workspace, audience: Audience) -> list[Figure]:
                     f"Around flagged user {user}",
                     "Users, pseudonymised children and bodies within two steps of the user, with the detectors that "
                     "fired on each tie.",
-                    lambda w: gf.ego_svg(w, user_id=user, max_nodes=MAX_NODES),
+                    lambda w: gf.ego_svg(w, window, user_id=user, max_nodes=MAX_NODES),
                 )
             )
     return out
@@ -99,43 +105,43 @@ def org_figures(
     ws: Workspace,
     org_id: str,
     audience: Audience,
-    window: tuple[datetime, datetime] | None = None,
+    config: AuditConfig,
+    window: Window | None = None,
     events: EventSlice | None = None,
 ) -> list[Figure]:
     """Figures for one organisation's pack (restricted only: they name user accounts).
 
-    `window` (since, until) is the graphs' default window, when the caller has already resolved it
-    (`pack_window`); `events` an EventSlice holding this organisation's events.
+    `window` is the graphs' window when the caller has already resolved it (`pack_window`); `events`
+    an EventSlice holding this organisation's events.
     """
     if audience is not Audience.RESTRICTED:
         return []
-    from audit_kit.graph import figures as gf
-
-    since, until = window if window is not None else (None, None)
     on = events.workspace if events is not None and org_id in events.org_ids else None
     if on is not None and window is None:
         raise ValueError("an EventSlice needs the window resolved over every event (pack_window)")
+    if window is None:
+        window = pack_window(ws, config)
+    if window is None:
+        return [Figure("Your users' access patterns", empty="This graph could not be drawn: no events.")]
+    resolved = window
     return [
         _figure(
             ws,
             "Your users' access patterns",
             "Your users grouped by the areas and children they access; users who fit their group least are the "
             "ones the peer-outlier detector examines.",
-            lambda w: gf.org_communities_svg(w, org_id, since=since, until=until, max_nodes=MAX_NODES),
+            lambda w: gf.org_communities_svg(w, org_id, resolved, config.baseline_days, max_nodes=MAX_NODES),
             on=on,
         )
     ]
 
 
-def pack_window(ws: Workspace) -> tuple[datetime, datetime] | None:
+def pack_window(ws: Workspace, config: AuditConfig) -> Window | None:
     """The graphs' default window over every event, resolved once for all packs (None: no events)."""
-    from audit_kit.graph.window import resolve_window
-
     try:
-        w = resolve_window(ws)
+        return resolve_window(ws, days=config.window_days)
     except AuditKitError:
         return None  # each pack's figure then says why it could not be drawn
-    return (w.since, w.until)
 
 
 class EventSlice:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import ConfigError
 from audit_kit.report.models import Table
 
@@ -17,13 +18,11 @@ COLUMNS = (
 )
 
 
-def framework_mapping(assessment: Any | None = None) -> Table:
+def framework_mapping(assessment: Any | None = None, catalogues: CatalogueLibrary = SHIPPED) -> Table:
     """A table of control id, title and its identifiers in each framework (from the catalogue)."""
-    from audit_kit.catalogue import load_catalogue
-
     checklist = getattr(assessment, "checklist_id", None) or DEFAULT_CHECKLIST
     try:
-        catalogue = load_catalogue(checklist)
+        catalogue = catalogues.load(checklist)
     except ConfigError as exc:
         return Table(["Control"], [], empty=f"The control catalogue {checklist!r} could not be read: {exc}")
     rows = [

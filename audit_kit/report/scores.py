@@ -8,28 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit_kit.catalogue import load_catalogue
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import ConfigError, InputError
 from audit_kit.report.mapping import DEFAULT_CHECKLIST
 from audit_kit.report.sources import ControlOutcome, OrgScoreData
-from audit_kit.scoring import ControlResult, ControlStatus, Corroboration, CorroborationStatus, OrgScore
-from audit_kit.workspace import Workspace
+from audit_kit.scoring import (
+    ControlResult,
+    ControlStatus,
+    Corroboration,
+    CorroborationStatus,
+    OrgScore,
+    score_workspace,
+)
+from audit_kit.store.workspace import Workspace
 
 
-def load_scores(ws: Workspace, assessment: Any | None = None) -> dict[str, OrgScoreData]:
+def load_scores(
+    ws: Workspace, assessment: Any | None = None, catalogues: CatalogueLibrary = SHIPPED
+) -> dict[str, OrgScoreData]:
     """Every organisation's latest scored questionnaire, keyed by org id ({} when none was submitted)."""
-    from audit_kit.scoring import score_workspace
-
     checklist = getattr(assessment, "checklist_id", None)
     try:
-        results = score_workspace(ws, checklist_id=checklist, corroboration=_corroboration(assessment))
+        results = score_workspace(ws, checklist_id=checklist, corroboration=_corroboration(assessment),
+                                  catalogues=catalogues)
     except InputError:
         return {}  # no questionnaire stored: the report says so in every section that needs one
     chosen: dict[str, OrgScore] = {}
     for s in results:  # one checklist per body: the assessment's, else the shipped default first
         if s.org_id not in chosen or s.checklist_id == DEFAULT_CHECKLIST:
             chosen[s.org_id] = s
-    return {org_id: _adapt(s) for org_id, s in chosen.items()}
+    return {org_id: _adapt(s, catalogues) for org_id, s in chosen.items()}
 
 
 def _corroboration(assessment: Any | None) -> dict[tuple[str, str], Corroboration] | None:
@@ -54,9 +62,9 @@ def _status(c: ControlResult) -> str:
     return "partial" if c.credit > 0 else "not achieved"
 
 
-def _adapt(score: OrgScore) -> OrgScoreData:
+def _adapt(score: OrgScore, catalogues: CatalogueLibrary) -> OrgScoreData:
     try:
-        mappings = {c.id: c.mappings for c in load_catalogue(score.checklist_id).controls}
+        mappings = {c.id: c.mappings for c in catalogues.load(score.checklist_id).controls}
     except ConfigError:
         mappings = {}
     controls = [

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from audit_kit.findings import Severity
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Severity
+from audit_kit.store.workspace import Workspace
 
 LOG_GAP_MIN_DAYS = 3  # a silence this long (whole days without one event) is reported as a gap
 
@@ -332,7 +332,7 @@ def previous_assessment(ws: Workspace, current: Any | None) -> Any | None:
     prev_id = getattr(current, "previous_assessment_id", None)
     if not prev_id or not ws.has_table("assessments"):
         return None
-    from audit_kit.assessment.models import NationalAssessment
+    from audit_kit.models.assessment import NationalAssessment
 
     rows = ws.con.execute("SELECT payload FROM assessments WHERE assessment_id = ?", [prev_id]).fetchall()
     return NationalAssessment.model_validate_json(rows[0][0]) if rows else None

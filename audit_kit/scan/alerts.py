@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit_kit.findings import Finding, Severity, finding_key
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding, Severity, finding_key
+from audit_kit.store.workspace import Workspace
 
 _COLUMNS = (
     "alert_id, finding_id, detector, severity, score, org_id, user_id, record_count, first_seen,"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit_kit.errors import InputError
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 # Half-written files: writers should drop files by rename, or write them under one of these names.
 _PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart")

@@ -20,8 +20,8 @@ from typing import Protocol
 
 from audit_kit.errors import InputError
 from audit_kit.scan.alerts import Alert, load_alerts
-from audit_kit.scan.store import utcnow
-from audit_kit.workspace import Workspace
+from audit_kit.store.scans import utcnow
+from audit_kit.store.workspace import Workspace
 
 
 class Sink(Protocol):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,6 @@ from audit_kit.errors import ConfigError
 from audit_kit.scan.alerts import Alert
 from audit_kit.scan.outbox import DeliveryError
 
-TOKEN_ENV = "AUDIT_KIT_WEBHOOK_TOKEN"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 # Statuses worth retrying in the same run; anything else 4xx means the receiver rejects the payload
 # (retrying now would fail the same way) but the alerts still stay queued for the next run.
@@ -55,7 +53,7 @@ class WebhookSink:
         self.url = validate_url(url)
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
-        self._token = token if token is not None else os.environ.get(TOKEN_ENV)
+        self._token = token
         # The id is a hash so a URL that embeds a secret is never written to the workspace.
         self.sink_id = "webhook:" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
         self.label = redact(self.url)

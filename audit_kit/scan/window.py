@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from audit_kit.errors import InputError
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 _UNIT = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+)\s*([wdhms])")

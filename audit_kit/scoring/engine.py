@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from audit_kit.catalogue import FRAMEWORKS, AnswerType, Catalogue, Control, Direction
-from audit_kit.questionnaires.models import Answer
+from audit_kit.models.questionnaire import Answer
 from audit_kit.scoring.models import (
     Confidence,
     ControlResult,

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from audit_kit.catalogue import load_catalogue
+from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import InputError
-from audit_kit.questionnaires.store import SubmissionRecord, load_submissions
 from audit_kit.scoring.engine import score_answers
 from audit_kit.scoring.models import Corroboration, OrgScore
-from audit_kit.workspace import Workspace
+from audit_kit.store.questionnaires import SubmissionRecord, load_submissions
+from audit_kit.store.workspace import Workspace
 
 
 def _score_record(
-    rec: SubmissionRecord, corroboration: Mapping[tuple[str, str], Corroboration] | None
+    rec: SubmissionRecord, corroboration: Mapping[tuple[str, str], Corroboration] | None,
+    catalogues: CatalogueLibrary,
 ) -> OrgScore:
-    catalogue = load_catalogue(rec.checklist_id)
+    catalogue = catalogues.load(rec.checklist_id)
     as_of = rec.submitted or rec.imported_at.date()
     s = score_answers(catalogue, rec.answers, as_of, rec.org_id, corroboration)
     s.submission_id, s.version, s.submitted = rec.submission_id, rec.version, rec.submitted
@@ -28,6 +29,7 @@ def score_workspace(
     checklist_id: str | None = None,
     org_id: str | None = None,
     corroboration: Mapping[tuple[str, str], Corroboration] | None = None,
+    catalogues: CatalogueLibrary = SHIPPED,
 ) -> list[OrgScore]:
     """Score each organisation's latest submission per checklist, weakest first (`rank` 1).
 
@@ -51,9 +53,9 @@ def score_workspace(
         latest.setdefault((rec.org_id, rec.checklist_id), []).append(rec)
     scores: list[OrgScore] = []
     for versions in latest.values():
-        current = _score_record(versions[-1], corroboration)
+        current = _score_record(versions[-1], corroboration, catalogues)
         if len(versions) > 1:
-            prev = _score_record(versions[-2], corroboration)
+            prev = _score_record(versions[-2], corroboration, catalogues)
             current.previous_version = prev.version
             current.previous_overall = prev.overall
             if prev.overall is not None and current.overall is not None:

@@ -123,7 +123,7 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
 
     questionnaires = False
     try:  # task B's writer, when installed: questionnaires/ from truth_orgs.csv
-        from audit_kit.questionnaires.synth import write_questionnaires
+        from audit_kit.synth.questionnaires import write_questionnaires
     except ImportError:
         write_questionnaires = None
     if write_questionnaires is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 START = datetime(2026, 9, 1, 9, 0)  # a Tuesday
 DAYS = 30

@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 from assess_world import START, World
 
+from audit_kit.config import AuditConfig
 from audit_kit.assessment import assess_workspace, list_assessments, load_latest_assessment
 from audit_kit.assessment.measures import log_window, measure_orgs
-from audit_kit.assessment.models import CheckStatus, RiskLevel
+from audit_kit.models.assessment import CheckStatus, RiskLevel
 from audit_kit.errors import InputError
-from audit_kit.findings import load_findings
+from audit_kit.store.findings import load_findings
 from audit_kit.questionnaires.importer import import_files
 from audit_kit.scoring import score_workspace
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 QUESTIONNAIRE = """\
 org_id: LA1
@@ -78,7 +79,7 @@ def test_measures_of_a_hand_built_world(tmp_path: Path) -> None:
 
 
 def test_assessment_contradicts_corroborates_and_scores(ws: Workspace) -> None:
-    a = assess_workspace(ws, now=datetime(2026, 10, 1, 12))
+    a = assess_workspace(ws, AuditConfig(), now=datetime(2026, 10, 1, 12))
     la = a.org("LA1")
     assert la is not None and la.questionnaire_received and not la.logs_only
     status = {c.control_id: c.status for c in la.checks if c.claimed is not None}
@@ -102,7 +103,7 @@ def test_assessment_contradicts_corroborates_and_scores(ws: Workspace) -> None:
 
 
 def test_body_without_questionnaire_is_rated_from_logs_and_marked(ws: Workspace) -> None:
-    gp = assess_workspace(ws).org("GP1")
+    gp = assess_workspace(ws, AuditConfig()).org("GP1")
     assert gp is not None and gp.logs_only and not gp.questionnaire_received and gp.score is None
     assert gp.likelihood >= 3
     assert "no_assurance" in [e.theme for e in gp.register]
@@ -110,9 +111,9 @@ def test_body_without_questionnaire_is_rated_from_logs_and_marked(ws: Workspace)
 
 
 def test_stored_dated_and_trend_on_the_next_run(ws: Workspace) -> None:
-    first = assess_workspace(ws, now=datetime(2026, 10, 1, 12))
+    first = assess_workspace(ws, AuditConfig(), now=datetime(2026, 10, 1, 12))
     assert load_latest_assessment(ws) == first
-    second = assess_workspace(ws, now=datetime(2026, 10, 2, 12))
+    second = assess_workspace(ws, AuditConfig(), now=datetime(2026, 10, 2, 12))
     assert second.previous_assessment_id == first.assessment_id
     assert second.org("LA1").previous_risk_level is first.org("LA1").risk_level  # type: ignore[union-attr]
     assert [a[0] for a in list_assessments(ws)] == [second.assessment_id, first.assessment_id]
@@ -122,30 +123,30 @@ def test_stored_dated_and_trend_on_the_next_run(ws: Workspace) -> None:
 
 
 def test_nothing_stored_without_store(ws: Workspace) -> None:
-    assess_workspace(ws, store=False)
+    assess_workspace(ws, AuditConfig(), store=False)
     assert load_latest_assessment(ws) is None and not load_findings(ws, detectors=["contradiction"])
 
 
 def test_as_of_limits_the_evidence(ws: Workspace) -> None:
-    a = assess_workspace(ws, as_of=date(2026, 9, 10), store=False)
+    a = assess_workspace(ws, AuditConfig(), as_of=date(2026, 9, 10), store=False)
     assert a.as_of == date(2026, 9, 10) and a.period.end == datetime(2026, 9, 11)
     with pytest.raises(InputError, match="no events up to 2026-08-01"):
-        assess_workspace(ws, as_of=date(2026, 8, 1))
+        assess_workspace(ws, AuditConfig(), as_of=date(2026, 8, 1))
 
 
 def test_empty_workspaces_are_refused(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "empty", create=True)
     with pytest.raises(InputError, match="no organisations"):
-        assess_workspace(ws)
+        assess_workspace(ws, AuditConfig())
     w = World()
     w.org("LA1")
     ws2 = w.build(tmp_path / "noevents")
     with pytest.raises(InputError, match="no events"):
-        assess_workspace(ws2)
+        assess_workspace(ws2, AuditConfig())
 
 
 def test_risk_level_totals_add_up(ws: Workspace) -> None:
-    a = assess_workspace(ws)
+    a = assess_workspace(ws, AuditConfig())
     assert sum(a.totals.by_risk_level.values()) == a.totals.organisations == 2
     assert a.totals.questionnaires_received == 1 and a.totals.logs_only == 1
     assert a.totals.contradictions == 1
@@ -154,7 +155,8 @@ def test_risk_level_totals_add_up(ws: Workspace) -> None:
 
 
 def test_access_findings_count_only_inside_the_period(ws: Workspace) -> None:
-    from audit_kit.findings import Finding, Severity, store_findings
+    from audit_kit.models.findings import Finding, Severity
+    from audit_kit.store.findings import store_findings
 
     def finding(fid: str, day: int) -> Finding:
         seen = datetime(2026, 9, day, 10)
@@ -163,9 +165,9 @@ def test_access_findings_count_only_inside_the_period(ws: Workspace) -> None:
 
     with ws.transaction():
         store_findings(ws, [finding("early", 5), finding("late", 25)], run_id="r", detected_at=datetime(2026, 10, 1))
-    la = assess_workspace(ws, as_of=date(2026, 9, 10), store=False).org("LA1")
+    la = assess_workspace(ws, AuditConfig(), as_of=date(2026, 9, 10), store=False).org("LA1")
     assert la is not None and sum(la.finding_counts.values()) == 1  # the 25 September one is after as_of
-    la = assess_workspace(ws, store=False).org("LA1")
+    la = assess_workspace(ws, AuditConfig(), store=False).org("LA1")
     assert la is not None and la.finding_counts[Severity.HIGH] == 2
     assert la.findings_per_1000_users == 500.0  # 2 findings, 4 users
 
@@ -179,7 +181,7 @@ def test_logs_only_gaps_come_from_what_the_logs_show(tmp_path: Path) -> None:
         w.user(u, "GP1")
         w.daily(u, "GP1", ["c1"], auth="password")  # 44 sessions, none with MFA
     ws = w.build(tmp_path / "ws")
-    gp = assess_workspace(ws, store=False).org("GP1")
+    gp = assess_workspace(ws, AuditConfig(), store=False).org("GP1")
     assert gp is not None and gp.logs_only
     gap = next(f for f in gp.likelihood_factors if f.name.startswith("control gaps seen in logs"))
     assert gap.value is not None and gap.value > 0

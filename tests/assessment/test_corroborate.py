@@ -8,8 +8,8 @@ import pytest
 
 from audit_kit.assessment.corroborate import RULES, corroborate
 from audit_kit.assessment.measures import OrgMeasures, Window, parse_networks
-from audit_kit.assessment.models import CheckStatus
-from audit_kit.questionnaires.models import Answer
+from audit_kit.models.assessment import CheckStatus
+from audit_kit.models.questionnaire import Answer
 
 WINDOW = Window(start=datetime(2026, 9, 1), end=datetime(2026, 11, 1), as_of=date(2026, 10, 31))  # 61 days
 C, X, N = CheckStatus.CORROBORATED, CheckStatus.CONTRADICTED, CheckStatus.NO_EVIDENCE

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit_kit.assessment.evaluation import confusion, format_table, read_truth
-from audit_kit.assessment.models import (
+from audit_kit.models.assessment import (
     CheckStatus,
     ControlCheck,
     NationalAssessment,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from det_miniworld import build
 
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -23,4 +24,4 @@ def mini_ws(tmp_path_factory):
 def mini_run(mini_ws):
     """One detection run over the mini world's default window, stored in the workspace."""
     ws, truth = mini_ws
-    return run_detectors(ws), truth
+    return run_detectors(ws, AuditConfig()), truth

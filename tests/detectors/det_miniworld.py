@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 LONDON = ZoneInfo("Europe/London")
 START = date(2026, 3, 2)  # a Monday; the clocks change on 29 March, inside the baseline

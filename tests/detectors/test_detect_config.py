@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from det_miniworld import TRUTH, new_ws
 
-from audit_kit.config import AuditConfig, load_config, parse_config, parse_hours
+from audit_kit.app.context import resolve_config
+from audit_kit.config import AuditConfig, parse_config, parse_hours
 from audit_kit.detectors import run_detectors
 from audit_kit.errors import ConfigError
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 
 
 def test_defaults_need_no_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = load_config(None, tmp_path / "ws")
+    cfg = resolve_config(None, tmp_path / "ws", {})
     assert cfg == AuditConfig()
     assert cfg.working_hours.minutes == (7 * 60, 19 * 60)
     assert "statutory_return*" in cfg.allow.purposes and "national_partner" in cfg.entitlements.cross_area_org_types
@@ -24,9 +25,9 @@ def test_file_is_found_in_cwd_then_workspace(tmp_path, monkeypatch):
     ws.mkdir()
     (ws / "audit-kit.yaml").write_text("window_days: 7\n")
     monkeypatch.chdir(tmp_path)
-    assert load_config(None, ws).window_days == 7
+    assert resolve_config(None, ws, {}).window_days == 7
     (tmp_path / "audit-kit.yaml").write_text("window_days: 3\n")
-    assert load_config(None, ws).window_days == 3
+    assert resolve_config(None, ws, {}).window_days == 3
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ def test_file_is_found_in_cwd_then_workspace(tmp_path, monkeypatch):
         ("windw_days: 3", "key windw_days"),
         ("detectors: {no_such: {}}", "unknown detector id(s) no_such"),
         ("detectors: {after_hours: {params: {min_event: 3}}}", "unknown param(s) min_event"),
-        ("detectors: {after_hours: {params: {min_events: lots}}}", "param min_events"),
+        ("detectors: {after_hours: {params: {min_events: lots}}}", "key detectors.after_hours.params.min_events"),
         ("baseline_days: 3", "key baseline_days"),
         ("- a list", "expected a mapping"),
         ("a: [unclosed", "not valid YAML"),
@@ -46,13 +47,31 @@ def test_bad_config_names_file_and_key(tmp_path, text, needle):
     path = tmp_path / "cfg.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        resolve_config(path, None, {})
     assert str(path) in str(err.value) and needle in str(err.value)
+
+
+def test_environment_names_the_file_and_a_flag_beats_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text("window_days: 5\n")
+    (tmp_path / "b.yaml").write_text("window_days: 9\n")
+    env = {"AUDIT_KIT_CONFIG": str(tmp_path / "a.yaml")}
+    assert resolve_config(None, None, env).window_days == 5
+    assert resolve_config(tmp_path / "b.yaml", None, env).window_days == 9
+    with pytest.raises(ConfigError, match="AUDIT_KIT_CONFIG"):
+        resolve_config(None, None, {"AUDIT_KIT_CONFIG": str(tmp_path / "gone.yaml")})
+
+
+def test_a_configuration_knows_its_source_and_fingerprint(tmp_path):
+    cfg = parse_config("window_days: 7\n", source="strict.yaml")
+    assert cfg.source == "strict.yaml" and AuditConfig().source == "defaults"
+    assert cfg.sha256 == parse_config("window_days: 7\n", source="elsewhere.yaml").sha256
+    assert cfg.sha256 != AuditConfig().sha256 and "strict.yaml (sha256 " in cfg.stamp()
 
 
 def test_missing_explicit_config_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
-        load_config(tmp_path / "nope.yaml")
+        resolve_config(tmp_path / "nope.yaml", None, {})
 
 
 def test_parse_hours():
@@ -72,8 +91,7 @@ def test_config_switches_exempts_and_allow_lists(tmp_path):
           volume_spike: {{params: {{floor: 100000}}}}
         """
     )
-    run = run_detectors(ws, detectors=["after_hours", "volume_spike", "no_relationship", "log_gap", "bulk_access"],
-                        config=cfg, store=False)
+    run = run_detectors(ws, cfg, detectors=["after_hours", "volume_spike", "no_relationship", "log_gap", "bulk_access"], store=False)
     flagged = {(f.detector, f.user_id or f.org_id) for f in run.findings if f.severity >= Severity.MEDIUM}
     assert ("after_hours", TRUTH["after_hours"]) not in flagged  # role exempt
     assert ("volume_spike", TRUTH["volume_spike"]) not in flagged  # threshold raised
@@ -88,6 +106,6 @@ def test_organisation_working_hours_override_the_default(tmp_path):
     ws = new_ws(tmp_path)
     ws.con.execute("UPDATE organisations SET working_hours = '00:00-24:00' WHERE org_id = 'LA1'")
     cfg = parse_config("working_hours: {weekend_is_out_of_hours: false}")
-    run = run_detectors(ws, detectors=["after_hours"], config=cfg, store=False)
+    run = run_detectors(ws, cfg, detectors=["after_hours"], store=False)
     assert not [f for f in run.findings if f.org_id == "LA1"]
     ws.close()

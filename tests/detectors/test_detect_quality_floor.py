@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.evaluate import evaluate_run
 from audit_kit.ingest import ingest_dataset
 from audit_kit.synth import SynthParams, generate
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 RECALL_FLOOR = 0.9
 PRECISION_FLOOR = 0.8
@@ -24,7 +25,7 @@ def test_small_world_meets_the_quality_bar(tmp_path):
     generate(world, SynthParams(seed=21, orgs=10, days=42, children=8000))
     ws = Workspace.open(tmp_path / "ws", create=True)
     ingest_dataset(ws, world)
-    run = run_detectors(ws, store=False)
+    run = run_detectors(ws, AuditConfig(), store=False)
     ev = evaluate_run(ws, run, world / "truth.csv")
     ws.close()
     assert not run.errors and not run.skipped

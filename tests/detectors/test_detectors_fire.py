@@ -8,8 +8,10 @@ import re
 import pytest
 from det_miniworld import LEGIT, TRUTH
 
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import REGISTRY, run_detectors
-from audit_kit.findings import Severity, load_findings
+from audit_kit.models.findings import Severity
+from audit_kit.store.findings import load_findings
 
 
 def _flagged(findings, detector, floor=Severity.MEDIUM):
@@ -77,7 +79,7 @@ def test_findings_and_explained_rates_are_stored_and_rerun_stable(mini_ws, mini_
     run, _ = mini_run
     stored = load_findings(ws)
     assert {f.finding_id for f in stored} == {f.finding_id for f in run.findings}
-    again = run_detectors(ws)
+    again = run_detectors(ws, AuditConfig())
     assert {f.finding_id for f in again.findings} == {f.finding_id for f in run.findings}
     assert len(load_findings(ws)) == len(stored)  # upserted, never duplicated
     rates = dict(ws.con.execute("SELECT org_id, rate FROM explained_access").fetchall())
@@ -100,6 +102,6 @@ def test_a_narrower_window_sees_less(mini_ws):
     from det_miniworld import WINDOW_START
 
     since = datetime.combine(WINDOW_START, datetime.min.time())
-    run = run_detectors(ws, since=since, until=since + timedelta(days=2), store=False)
+    run = run_detectors(ws, AuditConfig(), since=since, until=since + timedelta(days=2), store=False)
     assert truth["bulk_access"] not in _flagged(run.findings, "bulk_access")  # the burst is on 6 April, day 6 of the window
     assert run.window == (since, since + timedelta(days=2))

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "detectors"))
 
 from det_miniworld import build  # noqa: E402
 
-from audit_kit.workspace import Workspace  # noqa: E402
+from audit_kit.store.workspace import Workspace  # noqa: E402
 
 
 def _spark_unavailable() -> str | None:

@@ -10,7 +10,7 @@ from audit_kit.cli import run
 from audit_kit.engine import DuckDBEngine, open_engine
 from audit_kit.engine.spark import SPARK_EXTRA, SparkOptions, require_java
 from audit_kit.errors import ConfigError, InputError
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 @pytest.fixture

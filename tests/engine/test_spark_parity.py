@@ -12,14 +12,15 @@ import time
 
 import pytest
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 from audit_kit.detectors import REGISTRY, run_detectors
 from audit_kit.engine import SparkOptions, open_engine
 from audit_kit.engine.duckdb import sql_rows
 from audit_kit.engine.spark import export_workspace
 from audit_kit.errors import InputError
-from audit_kit.findings import load_findings
-from audit_kit.workspace import Workspace
+from audit_kit.store.findings import load_findings
+from audit_kit.store.workspace import Workspace
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,11 +35,11 @@ def test_spark_finds_exactly_what_duckdb_finds_and_stores_it_alike(spark_session
     ws = Workspace.open(path)
     try:
         t0 = time.perf_counter()
-        duck = run_detectors(ws, store=False)
+        duck = run_detectors(ws, AuditConfig(), store=False)
         t1 = time.perf_counter()
         engine = open_engine("spark", ws, SparkOptions(), session=spark_session)
         try:
-            spark = run_detectors(ws, store=True, engine=engine)
+            spark = run_detectors(ws, AuditConfig(), store=True, engine=engine)
         finally:
             engine.close()
         t2 = time.perf_counter()
@@ -115,10 +116,10 @@ def test_source_database_in_the_spark_catalog(spark_session, parity_ws, tmp_path
         dets = ["lingering_access", "log_gap"]
         engine = open_engine("spark", ws, SparkOptions(database="ak_parity"), session=spark_session)
         try:
-            spark = run_detectors(ws, detectors=dets, store=False, engine=engine)
+            spark = run_detectors(ws, AuditConfig(), detectors=dets, store=False, engine=engine)
         finally:
             engine.close()
-        duck = run_detectors(ws, detectors=dets, store=False)
+        duck = run_detectors(ws, AuditConfig(), detectors=dets, store=False)
     finally:
         ws.close()
     assert spark.skipped == [("lingering_access", "dataset lacks involvements.end_date")]

@@ -12,7 +12,7 @@ import pytest
 from formats_helpers import DATA
 
 from audit_kit.cli import run
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def _dataset(tmp_path: Path) -> Path:
@@ -76,7 +76,7 @@ def test_unknown_preset_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
 def test_restricted_records_from_fhir_become_shielded_subjects(tmp_path):
     """A FHIR securityLabel R/V marks the child shielded in the workspace, known to subjects.csv or not."""
     from audit_kit.ingest import ingest_files
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
     with Workspace.open(tmp_path / "ws", create=True) as ws:
         ws.con.execute("INSERT INTO subjects (record_id, home_area, shielded) VALUES ('C000321', 'N01', false)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from graph_world import build_world
 
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 @pytest.fixture(scope="session")

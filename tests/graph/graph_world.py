@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit_kit.findings import Finding, Severity, finding_key, store_findings
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding, Severity, finding_key
+from audit_kit.store.findings import store_findings
+from audit_kit.store.workspace import Workspace
 
 SINCE = "2026-03-15"
 UNTIL = "2026-03-29"

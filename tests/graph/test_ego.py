@@ -7,13 +7,14 @@ from graph_world import SINCE, SNOOPERS, UNTIL, VIP
 
 from audit_kit.errors import InputError
 from audit_kit.graph import ego_network
+from audit_kit.graph.window import resolve_window
 from audit_kit.graph.ego import resolve_record
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def test_record_ego_shows_every_snooper_with_the_detector_on_their_edge(ws: Workspace) -> None:
     pseud = ws.pseudonymise(VIP)
-    g = ego_network(ws, record_id=pseud, since=SINCE, until=UNTIL)
+    g = ego_network(ws, resolve_window(ws, SINCE, UNTIL), record_id=pseud)
     nodes = g.node_map()
     assert nodes[pseud].pinned and nodes[pseud].kind == "record" and nodes[pseud].risk == "high"
     readers = {n.label for n in g.nodes if n.kind == "user"}
@@ -33,15 +34,15 @@ def test_record_ego_shows_every_snooper_with_the_detector_on_their_edge(ws: Work
 
 
 def test_record_found_by_raw_id_or_pseudonym_and_never_shown_raw(ws: Workspace) -> None:
-    by_raw = ego_network(ws, record_id=VIP, since=SINCE, until=UNTIL)
-    by_pseud = ego_network(ws, record_id=ws.pseudonymise(VIP), since=SINCE, until=UNTIL)
+    by_raw = ego_network(ws, resolve_window(ws, SINCE, UNTIL), record_id=VIP)
+    by_pseud = ego_network(ws, resolve_window(ws, SINCE, UNTIL), record_id=ws.pseudonymise(VIP))
     assert by_raw.to_dict() == by_pseud.to_dict()
     assert VIP not in str(by_raw.to_dict())
     assert resolve_record(ws, ws.pseudonymise("C001") or "") == "C001"
 
 
 def test_user_ego_reaches_two_steps(ws: Workspace) -> None:
-    g = ego_network(ws, user_id="POL-U1", since=SINCE, until=UNTIL)
+    g = ego_network(ws, resolve_window(ws, SINCE, UNTIL), user_id="POL-U1")
     nodes = g.node_map()
     ego = nodes["user:POL-U1"]
     assert ego.pinned and ego.ring == 0 and ego.org == "POL001"
@@ -58,7 +59,7 @@ def test_user_ego_reaches_two_steps(ws: Workspace) -> None:
 
 
 def test_user_ego_folds_children_beyond_the_limit(ws: Workspace) -> None:
-    g = ego_network(ws, user_id="POL-U1", since=SINCE, until=UNTIL, max_records=5)
+    g = ego_network(ws, resolve_window(ws, SINCE, UNTIL), user_id="POL-U1", max_records=5)
     records = [n for n in g.nodes if n.kind == "record"]
     assert len(records) == 5
     # The flagged child comes first, whatever its volume.
@@ -69,8 +70,8 @@ def test_user_ego_folds_children_beyond_the_limit(ws: Workspace) -> None:
 
 def test_unknown_user_or_record_is_an_input_error(ws: Workspace) -> None:
     with pytest.raises(InputError, match="no such user"):
-        ego_network(ws, user_id="nobody", since=SINCE, until=UNTIL)
+        ego_network(ws, resolve_window(ws, SINCE, UNTIL), user_id="nobody")
     with pytest.raises(InputError, match="R-0000000000000000"):
-        ego_network(ws, record_id="R-0000000000000000", since=SINCE, until=UNTIL)
+        ego_network(ws, resolve_window(ws, SINCE, UNTIL), record_id="R-0000000000000000")
     with pytest.raises(InputError, match="exactly one"):
-        ego_network(ws, user_id="LA-U1", record_id=VIP)
+        ego_network(ws, resolve_window(ws), user_id="LA-U1", record_id=VIP)

@@ -13,12 +13,13 @@ from PIL import Image
 from pypdf import PdfReader
 
 from audit_kit.graph import ego_network, org_network
+from audit_kit.graph.window import resolve_window
 from audit_kit.graph.export import GraphFormat, format_for, graph_bytes, write_graph
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def test_graphml_round_trip_keeps_node_and_edge_attributes(ws: Workspace, tmp_path: Path) -> None:
-    g = ego_network(ws, record_id=VIP, since=SINCE, until=UNTIL)
+    g = ego_network(ws, resolve_window(ws, SINCE, UNTIL), record_id=VIP)
     path = tmp_path / "ego.graphml"
     write_graph(g, path, GraphFormat.graphml)
     back = nx.read_graphml(path)
@@ -38,7 +39,7 @@ def test_graphml_round_trip_keeps_node_and_edge_attributes(ws: Workspace, tmp_pa
 
 
 def test_gexf_round_trip(ws: Workspace, tmp_path: Path) -> None:
-    g = org_network(ws, SINCE, UNTIL)
+    g = org_network(ws, resolve_window(ws, SINCE, UNTIL))
     path = tmp_path / "orgs.gexf"
     write_graph(g, path, GraphFormat.gexf)
     back = nx.read_gexf(path)
@@ -50,7 +51,7 @@ def test_gexf_round_trip(ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_json_export_is_the_graph(ws: Workspace) -> None:
-    g = ego_network(ws, user_id="POL-U1", since=SINCE, until=UNTIL)
+    g = ego_network(ws, resolve_window(ws, SINCE, UNTIL), user_id="POL-U1")
     data = json.loads(graph_bytes(g, GraphFormat.json))
     assert data["kind"] == "user" and len(data["nodes"]) == len(g.nodes) and len(data["edges"]) == len(g.edges)
     ego = next(n for n in data["nodes"] if n["id"] == "user:POL-U1")
@@ -58,7 +59,7 @@ def test_json_export_is_the_graph(ws: Workspace) -> None:
 
 
 def test_pdf_and_png_pictures(ws: Workspace) -> None:
-    g = org_network(ws, SINCE, UNTIL)
+    g = org_network(ws, resolve_window(ws, SINCE, UNTIL))
     pdf = graph_bytes(g, GraphFormat.pdf)
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1

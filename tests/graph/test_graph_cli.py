@@ -12,7 +12,7 @@ import pytest
 from graph_world import SINCE, UNTIL, VIP
 
 from audit_kit.cli import run
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 WINDOW = ["--since", SINCE, "--until", UNTIL]
 

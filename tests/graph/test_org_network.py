@@ -7,7 +7,8 @@ from datetime import datetime
 from graph_world import SINCE, UNTIL
 
 from audit_kit.graph import org_network
-from audit_kit.workspace import Workspace
+from audit_kit.graph.window import resolve_window
+from audit_kit.store.workspace import Workspace
 
 
 def _edge(g, a: str, b: str):  # noqa: ANN001, ANN202
@@ -16,7 +17,7 @@ def _edge(g, a: str, b: str):  # noqa: ANN001, ANN202
 
 
 def test_every_active_body_is_a_node_with_its_volumes_and_risk(ws: Workspace) -> None:
-    g = org_network(ws, SINCE, UNTIL)
+    g = org_network(ws, resolve_window(ws, SINCE, UNTIL))
     nodes = g.node_map()
     assert set(nodes) == {"LA001", "GP001", "SCH001", "POL001", "NP001"}
     assert nodes["LA001"].risk == "medium" and nodes["LA001"].detectors == ("peer_outlier",)
@@ -28,7 +29,7 @@ def test_every_active_body_is_a_node_with_its_volumes_and_risk(ws: Workspace) ->
 
 
 def test_ties_carry_observed_expected_and_explained_counts(ws: Workspace) -> None:
-    g = org_network(ws, SINCE, UNTIL)
+    g = org_network(ws, resolve_window(ws, SINCE, UNTIL))
     la_gp = _edge(g, "LA001", "GP001")
     assert la_gp.attrs["expected"] == 40  # both involved with C001..C040
     assert la_gp.attrs["observed"] == 41  # ... and both read the famous child, which only the GP knows
@@ -50,7 +51,7 @@ def test_vanished_and_grown_ties_against_the_baseline(ws: Workspace) -> None:
         " VALUES ('X1', TIMESTAMP '2026-03-05 10:00', TIMESTAMP '2026-03-05 10:00', 'POL-U2', 'POL001',"
         " 'C001', 'view', 'success')"
     )
-    g = org_network(ws, SINCE, UNTIL)
+    g = org_network(ws, resolve_window(ws, SINCE, UNTIL))
     sch_gp = _edge(g, "SCH001", "GP001")
     assert sch_gp.status == "vanished"
     assert sch_gp.attrs["observed"] == 0 and sch_gp.attrs["baseline"] == 20
@@ -61,13 +62,13 @@ def test_vanished_and_grown_ties_against_the_baseline(ws: Workspace) -> None:
 
 
 def test_baseline_without_events_is_said_in_a_note(ws: Workspace) -> None:
-    g = org_network(ws, "2026-03-01", "2026-03-08")
+    g = org_network(ws, resolve_window(ws, "2026-03-01", "2026-03-08"))
     assert any("baseline period" in n for n in g.notes)
     assert all(e.status == "new" for e in g.edges)
 
 
 def test_default_window_is_the_detect_window(ws: Workspace) -> None:
-    g = org_network(ws)
+    g = org_network(ws, resolve_window(ws))
     last = ws.con.execute("SELECT max(timestamp) FROM events").fetchall()[0][0]
     assert g.until > last
     assert (g.until - g.since).days == 14  # AuditConfig.window_days

@@ -6,14 +6,15 @@ import pytest
 from graph_world import SINCE, UNTIL, VIP
 
 from audit_kit.detectors.peer import user_community_fit
+from audit_kit.config import AuditConfig
 from audit_kit.errors import InputError
 from audit_kit.graph import org_communities, record_popularity
 from audit_kit.graph.window import resolve_window
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def test_popularity_of_the_famous_child(ws: Workspace) -> None:
-    [pop] = record_popularity(ws, SINCE, UNTIL, record_id=VIP)
+    [pop] = record_popularity(ws, resolve_window(ws, SINCE, UNTIL), record_id=VIP)
     assert pop.record == ws.pseudonymise(VIP)
     assert (pop.users, pop.orgs, pop.baseline_users) == (6, 5, 0)
     assert pop.growth == 6
@@ -21,7 +22,7 @@ def test_popularity_of_the_famous_child(ws: Workspace) -> None:
 
 
 def test_popularity_ranks_by_distinct_users(ws: Workspace) -> None:
-    top = record_popularity(ws, SINCE, UNTIL, top=5)
+    top = record_popularity(ws, resolve_window(ws, SINCE, UNTIL), top=5)
     assert len(top) == 5
     users = [p.users for p in top]
     assert users == sorted(users, reverse=True)
@@ -29,9 +30,9 @@ def test_popularity_ranks_by_distinct_users(ws: Workspace) -> None:
 
 
 def test_communities_use_the_peer_detector_signal(ws: Workspace) -> None:
-    g = org_communities(ws, "LA001", SINCE, UNTIL)
+    g = org_communities(ws, "LA001", resolve_window(ws, SINCE, UNTIL), 90)
     w = resolve_window(ws, SINCE, UNTIL)
-    fit = user_community_fit(ws, w.since, w.until, org_id="LA001")
+    fit = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id="LA001")
     users = {n.id.removeprefix("user:"): n for n in g.nodes if n.kind == "user"}
     assert set(users) == set(fit.user_id)
     for r in fit.itertuples():
@@ -52,7 +53,7 @@ def test_communities_use_the_peer_detector_signal(ws: Workspace) -> None:
 
 def test_unknown_organisation_names_the_known_ones(ws: Workspace) -> None:
     with pytest.raises(InputError, match="LA999") as exc:
-        org_communities(ws, "LA999", SINCE, UNTIL)
+        org_communities(ws, "LA999", resolve_window(ws, SINCE, UNTIL), 90)
     assert "GP001" in str(exc.value)
 
 
@@ -61,7 +62,8 @@ def test_org_filtered_aggregate_gives_the_peer_detectors_exact_frame(ws: Workspa
 
     w = resolve_window(ws, SINCE, UNTIL)
     for org in ("LA001", "GP001", "POL001", "NP001"):
-        ours = _community_fit(ws, w.since, w.until, org).sort_values("user_id").reset_index(drop=True)
-        theirs = user_community_fit(ws, w.since, w.until, org_id=org).sort_values("user_id").reset_index(drop=True)
+        ours = _community_fit(ws, w.since, w.until, org, 90).sort_values("user_id").reset_index(drop=True)
+        theirs = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id=org)
+        theirs = theirs.sort_values("user_id").reset_index(drop=True)
         assert len(ours) > 0
         assert ours.equals(theirs), org

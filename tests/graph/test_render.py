@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit_kit.graph import AccessGraph, Edge, Node, ego_network, org_network
+from audit_kit.graph.window import resolve_window
 from audit_kit.graph.figures import ego_svg, org_communities_svg, org_network_svg
 from audit_kit.graph.svg import render_svg
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -28,12 +29,11 @@ def test_same_input_gives_the_same_svg(tmp_path: Path) -> None:
     a = Workspace.open(build_world(tmp_path / "a"))
     b = Workspace.open(build_world(tmp_path / "b"))
     try:
-        assert org_network_svg(a, SINCE, UNTIL) == org_network_svg(b, SINCE, UNTIL)
-        assert org_communities_svg(a, "LA001", SINCE, UNTIL) == org_communities_svg(b, "LA001", SINCE, UNTIL)
+        wa, wb = resolve_window(a, SINCE, UNTIL), resolve_window(b, SINCE, UNTIL)
+        assert org_network_svg(a, wa) == org_network_svg(b, wb)
+        assert org_communities_svg(a, "LA001", wa, 90) == org_communities_svg(b, "LA001", wb, 90)
         # Ego graphs hold pseudonyms (a per-workspace key), so compare within one workspace.
-        assert ego_svg(a, user_id="POL-U1", since=SINCE, until=UNTIL) == ego_svg(
-            a, user_id="POL-U1", since=SINCE, until=UNTIL
-        )
+        assert ego_svg(a, wa, user_id="POL-U1") == ego_svg(a, wa, user_id="POL-U1")
     finally:
         a.close()
         b.close()
@@ -41,9 +41,9 @@ def test_same_input_gives_the_same_svg(tmp_path: Path) -> None:
 
 def test_hostile_names_are_escaped_and_nothing_is_fetched(ws: Workspace) -> None:
     for svg in (
-        org_network_svg(ws, SINCE, UNTIL),
-        ego_svg(ws, user_id=HOSTILE_USER, since=SINCE, until=UNTIL),
-        org_communities_svg(ws, "NP001", SINCE, UNTIL),
+        org_network_svg(ws, resolve_window(ws, SINCE, UNTIL)),
+        ego_svg(ws, resolve_window(ws, SINCE, UNTIL), user_id=HOSTILE_USER),
+        org_communities_svg(ws, "NP001", resolve_window(ws, SINCE, UNTIL), 90),
     ):
         tags = _tags(svg)  # well-formed XML, or this raises
         assert not tags & {"script", "a", "image", "foreignObject", "use", "style"}
@@ -51,12 +51,12 @@ def test_hostile_names_are_escaped_and_nothing_is_fetched(ws: Workspace) -> None
         assert not any("href" in attr for el in ET.fromstring(svg).iter() for attr in el.attrib)
         texts = "".join(ET.fromstring(svg).itertext())
         assert HOSTILE_NAME in texts or HOSTILE_USER in texts
-    ego = ego_svg(ws, user_id=HOSTILE_USER, since=SINCE, until=UNTIL)
+    ego = ego_svg(ws, resolve_window(ws, SINCE, UNTIL), user_id=HOSTILE_USER)
     assert "NP-&quot;&lt;u&gt;&amp;2" in ego
 
 
 def test_svg_has_title_legend_and_labelled_hubs(ws: Workspace) -> None:
-    svg = ego_svg(ws, record_id=VIP, since=SINCE, until=UNTIL)
+    svg = ego_svg(ws, resolve_window(ws, SINCE, UNTIL), record_id=VIP)
     root = ET.fromstring(svg)
     assert root.get("viewBox") == "0 0 960 680"
     legend = next(g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "legend")
@@ -120,9 +120,9 @@ def test_org_networks_bigger_than_the_cap_fold_into_one_summary() -> None:
 
 
 def test_org_network_draws_change_styles(ws: Workspace) -> None:
-    svg = render_svg(org_network(ws, SINCE, UNTIL))
+    svg = render_svg(org_network(ws, resolve_window(ws, SINCE, UNTIL)))
     assert "new tie (none in baseline)" in svg and 'stroke-dasharray="7 4"' in svg
-    assert ego_network(ws, user_id="LA-U1", since=SINCE, until=UNTIL).nodes
+    assert ego_network(ws, resolve_window(ws, SINCE, UNTIL), user_id="LA-U1").nodes
 
 
 def test_dense_org_networks_draw_changed_and_heaviest_ties_only() -> None:

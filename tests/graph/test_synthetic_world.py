@@ -11,12 +11,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from audit_kit.config import AuditConfig
 from audit_kit.graph import ego_network, org_communities
 from audit_kit.graph.svg import render_svg
 from audit_kit.graph.window import resolve_window
 from audit_kit.ingest import ingest_dataset
 from audit_kit.synth import SynthParams, generate
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_every_vip_record_ego_shows_all_its_snoopers(synth) -> None:  # noqa: AN
     assert vips, "the generator injected VIP children"
     assert set().union(*vips.values()) == set(snoopers)
     for raw, readers in vips.items():
-        g = ego_network(ws, record_id=raw)
+        g = ego_network(ws, resolve_window(ws), record_id=raw)
         shown = {n.label for n in g.nodes if n.kind == "user"}
         assert readers <= shown
         # The picture keeps them too (titles carry each user's id), and never the raw id.
@@ -79,9 +80,9 @@ def test_org_graph_fit_is_the_peer_signal_for_injected_outliers(synth) -> None: 
 
     w = resolve_window(ws)
     for uid, org in outliers:
-        g = org_communities(ws, org)
+        g = org_communities(ws, org, resolve_window(ws), 90)
         users = {n.id.removeprefix("user:"): n for n in g.nodes if n.kind == "user"}
-        fit = user_community_fit(ws, w.since, w.until, org_id=org).set_index("user_id").fit
+        fit = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id=org).set_index("user_id").fit
         assert users[uid].attrs["fit"] == pytest.approx(float(fit[uid]))
         ranks = sorted(int(n.attrs["fit_rank"]) for n in users.values() if "fit_rank" in n.attrs)
         assert ranks == list(range(1, len(ranks) + 1))

@@ -14,7 +14,7 @@ from _ingest_data import EVENTS, write_dataset
 from audit_kit.cli import run
 from audit_kit.errors import ConfigError, InputError
 from audit_kit.ingest import ingest_dataset, ingest_files, load_mapping
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 
 def _ingest(ds: Path, ws_path: Path, **kw):

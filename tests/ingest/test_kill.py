@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from _ingest_data import write_dataset
 
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 N = 200_000
 

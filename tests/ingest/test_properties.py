@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from audit_kit.errors import InputError
 from audit_kit.ingest import ingest_files
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 FIELDS = ["event_id", "timestamp", "user_id", "org_id", "record_id", "action", "outcome", "records_returned"]
 

@@ -12,7 +12,7 @@ from _ingest_data import write_dataset
 
 from audit_kit.ingest import events as events_module
 from audit_kit.ingest import ingest_dataset, ingest_files
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 HEADER = "event_id,timestamp,user_id,org_id,record_id,action,outcome\n"
 

@@ -18,7 +18,7 @@ from audit_kit.catalogue import load_catalogue
 from audit_kit.cli import run
 from audit_kit.questionnaires.importer import import_files
 from audit_kit.questionnaires.layout import MAX_XLSX_BYTES
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 CE = "cyber-essentials"
 

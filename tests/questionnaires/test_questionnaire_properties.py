@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit_kit.catalogue import load_catalogue
-from audit_kit.questionnaires.models import Location, RawAnswer
+from audit_kit.models.questionnaire import Location, RawAnswer
 from audit_kit.questionnaires.validate import check_answer
 
 CONTROLS = load_catalogue("accessing-organisation").controls

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import report_world as world  # noqa: E402
 
-from audit_kit.assessment.store import store_assessment  # noqa: E402
+from audit_kit.store.assessments import store_assessment  # noqa: E402
 
 
 @pytest.fixture

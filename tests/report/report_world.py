@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from audit_kit.assessment.models import (
+from audit_kit.models.assessment import (
     CheckStatus,
     ControlCheck,
     NationalAssessment,
@@ -20,8 +20,9 @@ from audit_kit.assessment.models import (
     Totals,
     Treatment,
 )
-from audit_kit.findings import Finding, Severity, finding_key, store_findings
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding, Severity, finding_key
+from audit_kit.store.findings import store_findings
+from audit_kit.store.workspace import Workspace
 
 HOSTILE_NAME = 'Evil <img src="http://evil.example/x.png"> </style><script>alert(1)</script> Council'
 HOSTILE_CSS = "x</style><style>body{background:url(http://evil.example/css)}</style>"

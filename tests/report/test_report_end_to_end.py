@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 
 pytestmark = pytest.mark.slow
@@ -24,14 +25,14 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from audit_kit.detectors import run_detectors
     from audit_kit.ingest import ingest_dataset
     from audit_kit.synth import SynthParams, generate
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
     root = tmp_path_factory.mktemp("synth")
     generate(root / "world", SynthParams(seed=23, orgs=5, days=28, children=600))
     with Workspace.open(root / "ws", create=True) as ws:
         ingest_dataset(ws, root / "world")
-        run_detectors(ws, store=True)
-        assess_workspace(ws)
+        run_detectors(ws, AuditConfig(), store=True)
+        assess_workspace(ws, AuditConfig())
     return root / "world", root / "ws"
 
 

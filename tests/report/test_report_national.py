@@ -120,7 +120,7 @@ def test_restricted_html_names_users_and_flagged_user_graph(stored_ws: Path, tmp
 
 
 def test_empty_workspace_says_so_plainly(tmp_path: Path) -> None:
-    from audit_kit.workspace import Workspace
+    from audit_kit.store.workspace import Workspace
 
     Workspace.open(tmp_path / "ws", create=True).close()
     out = tmp_path / "empty.html"

@@ -11,13 +11,16 @@ import pytest
 from pypdf import PdfReader
 from report_world import RAW_LEAK
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 from audit_kit.report import api, context, fonts, pack_filename, render_all_packs, sources
 from audit_kit.report.figures import EventSlice, org_figures, pack_window
 from audit_kit.report.models import Audience
 from audit_kit.report.render import html_to_pdf
 from audit_kit.report.safety import guard_record_ids, record_id_index
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
+
+CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by default
 
 ORGS = ("LA001", "GP002", "SC003", "PF004")
 
@@ -50,19 +53,19 @@ def test_record_id_index_finds_ids_only_the_events_know(ws: Workspace) -> None:
 
 
 def test_graphs_drawn_over_an_event_slice_are_the_graphs_drawn_over_every_event(ws: Workspace) -> None:
-    window = pack_window(ws)
+    window = pack_window(ws, CFG)
     assert window is not None
     events = EventSlice(ws)
     try:
         events.load(["GP002", "SC003", "LA001"])
         assert events.workspace.count("events") < ws.count("events")
         for org in ("GP002", "SC003", "LA001"):
-            full = org_figures(ws, org, Audience.RESTRICTED)
-            sliced = org_figures(ws, org, Audience.RESTRICTED, window, events)
+            full = org_figures(ws, org, Audience.RESTRICTED, CFG)
+            sliced = org_figures(ws, org, Audience.RESTRICTED, CFG, window, events)
             assert full[0].svg and full == sliced, org
         # an organisation outside the batch is drawn over every event, not over the slice
-        assert org_figures(ws, "PF004", Audience.RESTRICTED, window, events) == org_figures(
-            ws, "PF004", Audience.RESTRICTED
+        assert org_figures(ws, "PF004", Audience.RESTRICTED, CFG, window, events) == org_figures(
+            ws, "PF004", Audience.RESTRICTED, CFG
         )
     finally:
         events.close()
@@ -71,10 +74,10 @@ def test_graphs_drawn_over_an_event_slice_are_the_graphs_drawn_over_every_event(
 
 def test_all_packs_match_single_packs(ws: Workspace, tmp_path: Path) -> None:
     """The grouped data path renders exactly what a single pack renders."""
-    paths = render_all_packs(ws, tmp_path / "packs", workers=1, fmt="html")
+    paths = render_all_packs(ws, tmp_path / "packs", workers=1, fmt="html", config=CFG)
     assert [p.name for p in paths] == [pack_filename(o, "html") for o in sorted(ORGS)]
     for org in ORGS:
-        single = api.org_pack_html(ws, org)
+        single = api.org_pack_html(ws, org, config=CFG)
         assert (tmp_path / "packs" / pack_filename(org, "html")).read_text() == single
         assert RAW_LEAK not in single
 
@@ -91,7 +94,7 @@ def test_one_failing_pack_names_its_organisation_and_keeps_the_others(
 
     monkeypatch.setattr(context, "build_org_pack", failing)
     with pytest.raises(api.PacksFailed) as err:
-        render_all_packs(ws, tmp_path / "packs", workers=1, fmt="html")
+        render_all_packs(ws, tmp_path / "packs", workers=1, fmt="html", config=CFG)
     exc = err.value
     assert [f.org_id for f in exc.failures] == ["SC003"] and exc.exit_code == 3
     assert "SC003: RuntimeError: drawing broke" in str(exc) and "the other 3 were written" in str(exc)

@@ -9,8 +9,11 @@ import pytest
 from pypdf import PdfReader
 from report_world import raw_ids_at as raw_ids
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 from audit_kit.report import pack_filename
+
+CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by default
 
 PACK_SECTIONS = [
     "Scorecard",
@@ -127,7 +130,7 @@ def test_library_all_packs_with_a_writable_workspace(ws: object, tmp_path: Path)
     """A read-write workspace (e.g. the one-shot pipeline's) builds packs here, lays out PDFs in workers."""
     from audit_kit.report import render_all_packs
 
-    paths = render_all_packs(ws, tmp_path / "packs", workers=2)
+    paths = render_all_packs(ws, tmp_path / "packs", workers=2, config=CFG)
     assert sorted(p.name for p in paths) == sorted(
         pack_filename(o, "pdf") for o in ("LA001", "GP002", "SC003", "PF004")
     )

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 import report_world as world
 
+from audit_kit.config import AuditConfig
 from audit_kit.report import national_html, org_pack_html
 from audit_kit.report.render import html_to_pdf
 from audit_kit.report.safety import AssetFetcher, guard_record_ids, sanitise_svg
 from audit_kit.resources import templates_dir
+
+CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by default
 
 
 class _Tags(HTMLParser):
@@ -35,9 +38,9 @@ def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
 @pytest.mark.parametrize("audience", ["restricted", "public"])
 def test_hostile_strings_never_become_markup(ws, audience: str) -> None:
     for html in (
-        national_html(ws, audience=audience),
-        org_pack_html(ws, "GP002", audience=audience),
-        org_pack_html(ws, "SC003", audience=audience),
+        national_html(ws, audience=audience, config=CFG),
+        org_pack_html(ws, "GP002", audience=audience, config=CFG),
+        org_pack_html(ws, "SC003", audience=audience, config=CFG),
     ):
         tags = _tags(html)
         assert [t for t, _ in tags if t in ("script", "iframe", "object", "link", "a")] == []
@@ -54,10 +57,10 @@ def test_hostile_strings_never_become_markup(ws, audience: str) -> None:
 
 
 def test_detector_leaking_a_raw_record_id_is_caught(ws) -> None:
-    html = national_html(ws)
+    html = national_html(ws, config=CFG)
     assert world.RAW_LEAK not in html
     assert ws.pseudonymise(world.RAW_LEAK) in html
-    public = national_html(ws, audience="public")
+    public = national_html(ws, audience="public", config=CFG)
     assert world.RAW_LEAK not in public and ws.pseudonymise(world.RAW_LEAK) not in public
 
 

@@ -7,8 +7,8 @@ import random
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from audit_kit.findings import Finding, Severity, finding_key
-from audit_kit.workspace import Workspace
+from audit_kit.models.findings import Finding, Severity, finding_key
+from audit_kit.store.workspace import Workspace
 
 
 def add_batch(ws: Workspace, batch_id: str, timestamps: list[str], ingested_at: str = "2026-10-20 06:00:00") -> None:

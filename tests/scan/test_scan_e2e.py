@@ -19,12 +19,14 @@ import pytest
 from scan_helpers import START, day_file, make_world
 from test_scan_webhook import Receiver
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 from audit_kit.detectors import run_detectors
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 from audit_kit.ingest import ingest_dataset, ingest_files
-from audit_kit.scan.runner import FAULT_ENV, FAULT_POINTS
-from audit_kit.workspace import Workspace
+from audit_kit.app.context import SCAN_FAULT_ENV as FAULT_ENV
+from audit_kit.app.scan import FAULT_POINTS
+from audit_kit.store.workspace import Workspace
 
 # Each scan runs real detectors (about a second of CPU each, more on a busy machine).
 pytestmark = pytest.mark.slow
@@ -162,7 +164,7 @@ def test_daily_drops_alert_what_batch_detect_finds_once(template, fresh, clean_i
     full = _copy(template[1], tmp_path / "batch")
     with Workspace.open(full) as w:
         ingest_files(w, [day_file(world, d) for d in range(HISTORY, DAYS)])
-        batch = run_detectors(w, since=_day(HISTORY), until=_day(DAYS), detectors=STABLE + ["log_gap"], store=False)
+        batch = run_detectors(w, AuditConfig(), since=_day(HISTORY), until=_day(DAYS), detectors=STABLE + ["log_gap"], store=False)
     expected = {f.finding_id for f in batch.findings if f.detector in STABLE and f.severity >= Severity.LOW}
     got = {a["finding_id"] for a in alerts if a["detector"] in STABLE}
     assert expected and got == expected

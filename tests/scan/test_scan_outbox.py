@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scan_helpers import make_finding
 
-from audit_kit.findings import Finding, Severity, finding_key
+from audit_kit.models.findings import Finding, Severity, finding_key
 from audit_kit.scan.alerts import alert_id_for, insert_new_alerts, load_alerts
 from audit_kit.scan.outbox import DeliveryError, JsonlSink, flush, pending_ids, queue, queued_elsewhere
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from audit_kit.config import AuditConfig
 from audit_kit.cli import run
 from audit_kit.detectors import run_detectors
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 from audit_kit.ingest import ingest_dataset, ingest_files
 from audit_kit.synth import SynthParams, generate
-from audit_kit.workspace import Workspace
+from audit_kit.store.workspace import Workspace
 
 # Each scan runs real detectors (about a second of CPU each, more on a busy machine).
 pytestmark = pytest.mark.slow
@@ -68,7 +69,7 @@ def test_synthetic_daily_drops_alert_what_batch_detect_finds(tmp_path: Path, cap
 
     with Workspace.open(tmp_path / "batch") as w:
         ingest_files(w, sorted(drops.glob("*.csv")))
-        batch = run_detectors(w, since=datetime.combine(FIRST_DROP, datetime.min.time()),
+        batch = run_detectors(w, AuditConfig(), since=datetime.combine(FIRST_DROP, datetime.min.time()),
                               until=datetime(2026, 11, 1), detectors=STABLE, store=False)
     expected = {(f.detector, f.finding_id) for f in batch.findings if f.severity >= Severity.LOW}
     got = {(a["detector"], a["finding_id"]) for a in alerts}

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from audit_kit.catalogue import Catalogue, parse_catalogue
-from audit_kit.questionnaires.models import Answer
+from audit_kit.models.questionnaire import Answer
 from audit_kit.scoring import (
     Corroboration,
     CorroborationStatus,

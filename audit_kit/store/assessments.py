@@ -6,14 +6,19 @@ truth); `assessment_orgs` and `corroborations` are flat copies for SQL, reports 
 
 from __future__ import annotations
 
-from audit_kit.assessment.models import NationalAssessment
-from audit_kit.workspace import Workspace, fetch_one
+from typing import TYPE_CHECKING
 
-ASSESSMENTS_DDL = (
+from audit_kit.models.assessment import NationalAssessment
+from audit_kit.store.sql import fetch_all, fetch_one
+
+if TYPE_CHECKING:
+    from audit_kit.store.workspace import Workspace
+
+DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS assessments (
         assessment_id VARCHAR PRIMARY KEY, assessed_at TIMESTAMP, as_of DATE, period_start TIMESTAMP,
         period_end TIMESTAMP, checklist_id VARCHAR, method_version VARCHAR, organisations INTEGER,
-        payload VARCHAR)""",
+        payload VARCHAR, config_source VARCHAR, config_sha256 VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS assessment_orgs (
         assessment_id VARCHAR, org_id VARCHAR, as_of DATE, likelihood INTEGER, impact INTEGER,
         risk_level VARCHAR, tier INTEGER, questionnaire_received BOOLEAN, logs_only BOOLEAN,
@@ -24,19 +29,13 @@ ASSESSMENTS_DDL = (
 )
 
 
-def ensure_tables(ws: Workspace) -> None:
-    for ddl in ASSESSMENTS_DDL:
-        ws.con.execute(ddl)
-
-
 def store_assessment(ws: Workspace, assessment: NationalAssessment) -> None:
     """Write one assessment (and its flat rows). Caller owns the transaction."""
-    ensure_tables(ws)
     a = assessment
     ws.con.execute(
-        "INSERT OR REPLACE INTO assessments VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO assessments VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [a.assessment_id, a.assessed_at, a.as_of, a.period.start, a.period.end, a.checklist_id,
-         a.method_version, len(a.orgs), a.model_dump_json()],
+         a.method_version, len(a.orgs), a.model_dump_json(), a.config_source, a.config_sha256],
     )
     org_rows = [
         (a.assessment_id, o.org_id, a.as_of, o.likelihood, o.impact, o.risk_level.value, o.tier,
@@ -59,7 +58,7 @@ def _bulk_insert(ws: Workspace, table: str, rows: list[tuple]) -> None:
         return
     import pyarrow as pa
 
-    names = [r[0] for r in ws.con.execute(f'DESCRIBE "{table}"').fetchall()]
+    names = [r[0] for r in fetch_all(ws.con, f'DESCRIBE "{table}"')]
     arrow = pa.table({n: [row[i] for row in rows] for i, n in enumerate(names)})
     ws.con.register("_assessment_rows", arrow)
     try:
@@ -70,8 +69,6 @@ def _bulk_insert(ws: Workspace, table: str, rows: list[tuple]) -> None:
 
 def load_latest_assessment(ws: Workspace) -> NationalAssessment | None:
     """The most recent stored assessment (by assessment time), or None if there is none."""
-    if not ws.has_table("assessments"):
-        return None
     row = fetch_one(ws.con,
         "SELECT payload FROM assessments ORDER BY assessed_at DESC, assessment_id DESC LIMIT 1"
     )
@@ -80,9 +77,7 @@ def load_latest_assessment(ws: Workspace) -> NationalAssessment | None:
 
 def list_assessments(ws: Workspace) -> list[tuple[str, str, str, int]]:
     """(assessment_id, assessed_at ISO, as_of ISO, organisations) of every stored assessment, newest first."""
-    if not ws.has_table("assessments"):
-        return []
-    rows = ws.con.execute(
-        "SELECT assessment_id, assessed_at, as_of, organisations FROM assessments ORDER BY assessed_at DESC"
-    ).fetchall()
+    rows = fetch_all(
+        ws.con, "SELECT assessment_id, assessed_at, as_of, organisations FROM assessments ORDER BY assessed_at DESC"
+    )
     return [(r[0], r[1].isoformat(), r[2].isoformat(), r[3]) for r in rows]

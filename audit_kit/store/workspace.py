@@ -1,7 +1,12 @@
 """The workspace: one directory holding a review's DuckDB store, quarantine and pseudonymisation key.
 
 Everything that persists goes through here, so every layer sees the same tables and the same
-transaction rules: a unit of work either commits whole or leaves the workspace as it was.
+transaction rules: a unit of work either commits whole or leaves the workspace as it was. Opening a
+workspace brings its schema up to date (`store/migrations.py`); what each table holds and how it is
+queried belongs to one repository module beside this one (findings, assessments, scans…).
+
+The workspace never reads the environment: the memory it may use comes in as `MemoryLimits`, which
+the application layer resolves once at the edge (`audit_kit.app.context`).
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from audit_kit.errors import ConfigError, WorkspaceError
-from audit_kit.schema import EVENTS, REFERENCE_TABLES
+from audit_kit.store import migrations
+from audit_kit.store.sql import fetch_one
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -26,64 +33,82 @@ if TYPE_CHECKING:
 
 DB_FILE = "audit.duckdb"
 KEY_FILE = "pseudonym.key"
-SCHEMA_VERSION = "1"
+QUARANTINE_DIR = "quarantine"
 DEFAULT_WORKSPACE = Path("audit-workspace")
-# DuckDB working memory for heavy jobs (ingest, detect): enough for 10M events at full speed
-# within a 2 GB process; bigger logs spill to disk rather than fail.
+# DuckDB working memory for every command: enough for 10M events at full speed within a 2 GB process;
+# bigger logs spill to disk rather than fail.
 DEFAULT_MEMORY_CAP = "1GB"
-MEMORY_ENV = "AUDIT_KIT_MEMORY"
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
-_BOOKKEEPING_DDL = (
-    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-    # One row per file ever ingested: the content hash makes re-ingest a no-op.
-    """CREATE TABLE IF NOT EXISTS ingest_files (
-        sha256 VARCHAR, path VARCHAR, kind VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP,
-        read BIGINT, stored BIGINT, quarantined BIGINT, duplicates BIGINT)""",
-    # Every rejected row, with where it came from and why. WS/quarantine/*.csv mirrors this.
-    """CREATE TABLE IF NOT EXISTS quarantine (
-        batch_id VARCHAR, source_file VARCHAR, source_row BIGINT, kind VARCHAR,
-        reason VARCHAR, raw VARCHAR, quarantined_at TIMESTAMP)""",
-)
+__all__ = ["DB_FILE", "DEFAULT_WORKSPACE", "MemoryLimits", "Workspace", "fetch_one", "pseudonymise"]
 
 
-def fetch_one(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
-) -> tuple[Any, ...] | None:
-    """First row of a query, with the result fully drained: DuckDB 2 refuses further statements on a
-    connection (Ibis's included) while a result is left half-read, as `fetchone()` leaves it."""
-    rows = con.execute(query, params or []).fetchall()
-    return rows[0] if rows else None
+def check_memory_size(value: str, source: str) -> str | None:
+    """A DuckDB memory size ('1GB', '1500MB', '4GiB'), or None for 'none' (DuckDB's own default).
+
+    Raises ConfigError naming `source` (e.g. "$AUDIT_KIT_MEMORY") for anything else.
+    """
+    text = value.strip()
+    if text.lower() == "none":
+        return None
+    if not _MEMORY_RE.match(text):
+        raise ConfigError(f"{source}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
+    return text
+
+
+@dataclass(frozen=True)
+class MemoryLimits:
+    """DuckDB working memory: `base` for every command, and heavier jobs' own caps (`jobs["detect"]`).
+
+    None means DuckDB's own default (80% of the machine). A job without its own cap runs under `base`.
+    """
+
+    base: str | None = DEFAULT_MEMORY_CAP
+    jobs: Mapping[str, str | None] = field(default_factory=dict)
+
+    def for_job(self, job: str) -> str | None:
+        return self.jobs[job] if job in self.jobs else self.base
 
 
 class Workspace:
     """An open audit-kit workspace. Use `Workspace.open(path)` (or `create=True` for a new one)."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, limits: MemoryLimits | None = None) -> None:
         self.path = path
         self.con = con
+        self.limits = limits or MemoryLimits()
         self._ibis: IbisDuckDB | None = None
         self._key: str | None = None
-        self._base_memory: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str], create: bool = False, read_only: bool = False) -> Workspace:
-        """Open the workspace at `path`; with `create`, make it if missing.
+    def open(
+        cls, path: str | os.PathLike[str], create: bool = False, read_only: bool = False,
+        limits: MemoryLimits | None = None,
+    ) -> Workspace:
+        """Open the workspace at `path`; with `create`, make it if missing. Its schema is brought up to
+        date (read-only: checked, never changed).
 
-        Raises WorkspaceError naming the path when it is missing, not a workspace, or in use.
+        Raises WorkspaceError naming the path when it is missing, not a workspace, in use, made by a
+        newer audit-kit, or (read-only) in need of an upgrade.
         """
         root = Path(path)
         db = root / DB_FILE
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root}: is a file, not a workspace directory",
+                                 hint="give --workspace a directory (new or made by audit-kit)")
         if not db.exists():
             if not create:
                 raise WorkspaceError(
                     f"{root}: no audit-kit workspace here",
                     hint="run `audit-kit ingest DATASET_DIR --workspace " + str(root) + "` first",
                 )
-            if root.exists() and any(root.iterdir()) and not (root / "quarantine").exists():
+            if root.exists() and any(root.iterdir()) and not (root / QUARANTINE_DIR).exists():
                 raise WorkspaceError(f"{root}: directory exists and is not an audit-kit workspace")
-            root.mkdir(parents=True, exist_ok=True)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"{root}: cannot create the workspace ({exc.strerror or exc})") from None
         try:
             con = duckdb.connect(str(db), read_only=read_only)
         except duckdb.IOException as exc:
@@ -93,26 +118,34 @@ class Workspace:
                     hint="wait for it to finish; only one process may write a workspace at a time",
                 ) from None
             raise WorkspaceError(f"{root}: cannot open workspace: {exc}") from None
+        except duckdb.Error as exc:  # a damaged or foreign file where the store should be
+            raise WorkspaceError(f"{db}: cannot be read as an audit-kit workspace ({exc})",
+                                 hint="restore the workspace from a backup, or start a new one") from None
+        limits = limits or MemoryLimits()
         # Naive timestamps must never take the machine's zone: the store works in UTC.
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = true")  # appended rows keep file order (row numbers)
-        ws = cls(root, con)
         # Every command works within a bounded amount of memory (DuckDB's own default is 80% of the
         # machine, which a shared server cannot afford); beyond it DuckDB spills to WS/audit.duckdb.tmp.
-        ws._base_memory = memory_setting(None)
-        if ws._base_memory is not None:
-            con.execute(f"SET memory_limit = '{ws._base_memory}'")
-        if not read_only:
-            ws._ensure_schema()
+        _set_memory(con, limits.base)
+        ws = cls(root, con, limits)
+        try:
+            if read_only:
+                migrations.check_readable(con, root)
+            else:
+                (root / QUARANTINE_DIR).mkdir(exist_ok=True)
+                migrations.upgrade(con, root)
+        except BaseException:
+            con.close()
+            raise
         return ws
 
     def cursor(self) -> Workspace:
         """The same workspace on a separate DuckDB cursor: its results never interleave with this one's
         (a half-read result blocks a connection in DuckDB 2). Close it when done."""
-        other = Workspace(self.path, self.con.cursor())
+        other = Workspace(self.path, self.con.cursor(), self.limits)
         other._key = self._key
-        other._base_memory = self._base_memory
         return other
 
     def close(self) -> None:
@@ -128,14 +161,10 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _ensure_schema(self) -> None:
-        (self.path / "quarantine").mkdir(exist_ok=True)
-        for ddl in _BOOKKEEPING_DDL:
-            self.con.execute(ddl)
-        for table in REFERENCE_TABLES:
-            self.con.execute(table.ddl())
-        self.con.execute(EVENTS.ddl())
-        self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    @property
+    def read_only(self) -> bool:
+        row = fetch_one(self.con, "SELECT current_setting('access_mode')")
+        return bool(row) and row[0] == "read_only"
 
     # -- units of work -----------------------------------------------------------------------
     @contextmanager
@@ -150,29 +179,18 @@ class Workspace:
         self.con.execute("COMMIT")
 
     @contextmanager
-    def memory_cap(self, env: str, default: str | None = None) -> Iterator[None]:
-        """Run one heavy job under its own DuckDB memory limit, then go back to the workspace's.
-
-        `$<env>` (e.g. AUDIT_KIT_DETECT_MEMORY=4GB) sets it, else `$AUDIT_KIT_MEMORY`, else `default`
-        (else 1GB); "none" lifts the cap to DuckDB's own default (80% of the machine).
-        """
-        value = memory_setting(env, default)
-        if value is None:
-            self.con.execute("RESET memory_limit")
-        else:
-            self.con.execute(f"SET memory_limit = '{value}'")
+    def memory_cap(self, job: str) -> Iterator[None]:
+        """Run one heavy job (`ingest`, `detect`…) under its own memory limit, then go back to the base."""
+        _set_memory(self.con, self.limits.for_job(job))
         try:
             yield
         finally:
-            if self._base_memory is None:
-                self.con.execute("RESET memory_limit")
-            else:
-                self.con.execute(f"SET memory_limit = '{self._base_memory}'")
+            _set_memory(self.con, self.limits.base)
 
     # -- access --------------------------------------------------------------------------------
     @property
     def quarantine_dir(self) -> Path:
-        return self.path / "quarantine"
+        return self.path / QUARANTINE_DIR
 
     @property
     def ibis(self) -> IbisDuckDB:
@@ -207,6 +225,11 @@ class Workspace:
     def meta_set(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
+    @property
+    def schema_version(self) -> int:
+        """The schema version this workspace is at (see store/migrations.py)."""
+        return migrations.current_version(self.con)
+
     # -- pseudonymisation ------------------------------------------------------------------------
     @property
     def pseudonym_key(self) -> str:
@@ -235,20 +258,11 @@ class Workspace:
         return self.con.execute(query, params or [])
 
 
-def memory_setting(env: str | None, default: str | None = None) -> str | None:
-    """The DuckDB memory limit to use: `$<env>`, else `$AUDIT_KIT_MEMORY`, else `default` (else 1GB);
-    None for "none" (DuckDB's own default). Raises ConfigError naming the variable for a bad size."""
-    for name in (env, MEMORY_ENV):
-        if name and os.environ.get(name, "").strip():
-            value, source = os.environ[name].strip(), f"${name}"
-            break
+def _set_memory(con: duckdb.DuckDBPyConnection, value: str | None) -> None:
+    if value is None:
+        con.execute("RESET memory_limit")
     else:
-        value, source = default or DEFAULT_MEMORY_CAP, "default"
-    if value.lower() == "none":
-        return None
-    if not _MEMORY_RE.match(value):
-        raise ConfigError(f"{source}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
-    return value
+        con.execute(f"SET memory_limit = '{value}'")
 
 
 def pseudonymise(key: str, record_id: str | None) -> str | None:

@@ -25,16 +25,23 @@ from typing import Any
 
 import duckdb
 
+from audit_kit.app.context import RunContext
+from audit_kit.config import AuditConfig
+from audit_kit.detectors import run_detectors
+from audit_kit.detectors.log_gap import LogGapParams
 from audit_kit.errors import AuditKitError, WorkspaceError
-from audit_kit.findings import Finding, Severity, store_findings
+from audit_kit.ingest import ingest_files
+from audit_kit.models.findings import Finding, Severity
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.scan import inbox as inbox_mod
 from audit_kit.scan.alerts import Alert, insert_new_alerts, load_alerts, naive_utc
 from audit_kit.scan.lock import ScanBusyError, ScanLock
 from audit_kit.scan.outbox import DeliveryResult, JsonlSink, Sink, flush, queue, queued_elsewhere
-from audit_kit.scan.store import (
+from audit_kit.scan.webhook import RetryPolicy, WebhookSink
+from audit_kit.scan.window import Window, new_event_window
+from audit_kit.store.findings import store_findings
+from audit_kit.store.scans import (
     EVENT_WATERMARK,
-    ensure_scan_tables,
     event_watermark,
     mark_killed_runs,
     pending_batches,
@@ -42,14 +49,12 @@ from audit_kit.scan.store import (
     unreported_alert_runs,
     utcnow,
 )
-from audit_kit.scan.webhook import RetryPolicy, WebhookSink
-from audit_kit.scan.window import Window, new_event_window
-from audit_kit.workspace import DB_FILE, Workspace
+from audit_kit.store.workspace import DB_FILE, Workspace
 
 ALERTS_FILE = "alerts.jsonl"
-# Fault injection for tests: AUDIT_KIT_SCAN_FAULT=kill@POINT makes the scan SIGKILL itself there (to
-# prove a kill anywhere is safe); sleep@POINT=SECONDS or wait@POINT=FILE hold it there (overlap tests).
-FAULT_ENV = "AUDIT_KIT_SCAN_FAULT"
+# Fault injection for tests (RunContext.scan_fault, from $AUDIT_KIT_SCAN_FAULT): kill@POINT makes the scan
+# SIGKILL itself there (to prove a kill anywhere is safe); sleep@POINT=SECONDS or wait@POINT=FILE hold
+# it there (overlap tests).
 FAULT_POINTS = ("start", "ingested_one", "ingested", "detected", "committed", "sent", "finished")
 
 
@@ -65,7 +70,6 @@ class ScanOptions:
     move_to: Path | None = None
     baseline: bool = False  # mark everything present as judged history: no detection, no alerts
     replay: tuple[datetime, datetime] | None = None  # also judge this event-time period
-    config: Any = None  # an audit_kit.config.AuditConfig for the detectors, or None for defaults
     detectors: list[str] | None = None  # None: every detector the config enables
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     min_window_days: int | None = None  # None: what the detectors need (see window_days_needed)
@@ -192,8 +196,7 @@ class ScanResult:
         }
 
 
-def _killpoint(name: str) -> None:
-    fault = os.environ.get(FAULT_ENV)
+def _killpoint(fault: str | None, name: str) -> None:
     if not fault:
         return
     action, _, where = fault.partition("@")
@@ -210,16 +213,12 @@ def _killpoint(name: str) -> None:
             time.sleep(0.05)
 
 
-def window_days_needed(config: Any = None, detectors: list[str] | None = None) -> int:
+def window_days_needed(cfg: AuditConfig, detectors: list[str] | None = None) -> int:
     """Shortest scan window (days) the detectors need to judge on their own.
 
     log_gap needs `min_gap_days` silent working days inside the window; a weekend can sit among them,
     hence two more calendar days. Every other detector judges a single day against its baseline.
     """
-    from audit_kit.config import AuditConfig
-    from audit_kit.detectors.log_gap import LogGapParams
-
-    cfg = config or AuditConfig()
     det = cfg.detector("log_gap")
     if not det.enabled or (detectors is not None and "log_gap" not in detectors):
         return 1
@@ -227,12 +226,13 @@ def window_days_needed(config: Any = None, detectors: list[str] | None = None) -
 
 
 def run_scan(
-    workspace: Path,
+    ctx: RunContext,
     options: ScanOptions,
     progress: Progress = NULL_PROGRESS,
 ) -> ScanResult:
-    """Run one scan of `workspace` (see module doc). Raises ScanBusyError if another scan holds the lock."""
-    workspace = Path(workspace)
+    """Run one scan of the context's workspace (see module doc). Raises ScanBusyError if another scan
+    holds the lock."""
+    workspace = ctx.workspace
     if not (workspace / DB_FILE).exists():
         raise WorkspaceError(
             f"{workspace}: no audit-kit workspace here",
@@ -243,11 +243,11 @@ def run_scan(
     file_sink.check()
     sinks: list[Sink] = [file_sink]
     if options.webhook:
-        sinks.append(WebhookSink(options.webhook, options.retry))
+        sinks.append(WebhookSink(options.webhook, options.retry, token=ctx.webhook_token))
     inbox_mod.list_inbox(options.inbox)  # fail on a bad --inbox before taking the lock
     with ScanLock(workspace):
         try:
-            ws = Workspace.open(workspace)
+            ws = ctx.open_workspace()
         except WorkspaceError as exc:
             if "in use" not in exc.message:
                 raise
@@ -255,29 +255,29 @@ def run_scan(
             # the same as an overlapping scan, try again next time.
             raise ScanBusyError(exc.message + "; this scan did nothing", hint=exc.hint) from None
         try:
-            return _scan(ws, options, sinks, progress)
+            return _scan(ctx, ws, options, sinks, progress)
         finally:
             ws.close()
 
 
-def _scan(ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:
+def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:
+    fault = ctx.scan_fault
     run_id = utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     result = ScanResult(run_id, baseline=options.baseline)
     with ws.transaction():
-        ensure_scan_tables(ws)
         mark_killed_runs(ws)
         ws.con.execute(
             "INSERT INTO scan_runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, utcnow()]
         )
-    _killpoint("start")
+    _killpoint(fault, "start")
     try:
-        result.files = _ingest_inbox(ws, options, run_id, progress)
-        _killpoint("ingested")
+        result.files = _ingest_inbox(ws, options, run_id, progress, fault)
+        _killpoint(fault, "ingested")
         batches = pending_batches(ws)
         if options.baseline:
             _mark_baseline(ws, batches, run_id)
         else:
-            _judge(ws, options, batches, sinks, run_id, result, progress)
+            _judge(ctx, ws, options, batches, sinks, run_id, result, progress)
         result.recovered_runs = unreported_alert_runs(ws)
         if result.recovered_runs:
             # Alerts committed by a scan killed before it could report them are reported now, once.
@@ -287,9 +287,9 @@ def _scan(ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Prog
                 result.new_alerts + [a for a in recovered if a.alert_id not in seen],
                 key=lambda a: (a.first_alerted, a.alert_id),
             )
-        result.deliveries = _deliver(ws, sinks)
+        result.deliveries = _deliver(ws, sinks, fault)
         result.queued_elsewhere = queued_elsewhere(ws, [s.sink_id for s in sinks])
-        _killpoint("finished")
+        _killpoint(fault, "finished")
         _finish(ws, run_id, result, "done")
     except BaseException as exc:
         # Record the failure for the history (best effort); the batches stay pending for the next run.
@@ -301,9 +301,9 @@ def _scan(ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Prog
     return result
 
 
-def _ingest_inbox(ws: Workspace, options: ScanOptions, run_id: str, progress: Progress) -> list[FileOutcome]:
-    from audit_kit.ingest import ingest_files
-
+def _ingest_inbox(
+    ws: Workspace, options: ScanOptions, run_id: str, progress: Progress, fault: str | None
+) -> list[FileOutcome]:
     exclude = options.move_to if options.move_to else None
     files = inbox_mod.hash_inbox(ws, options.inbox, exclude)
     ingested = inbox_mod.ingested_hashes(ws)
@@ -331,7 +331,7 @@ def _ingest_inbox(ws: Workspace, options: ScanOptions, run_id: str, progress: Pr
                 continue
             outcome = FileOutcome(f.name, "ingested", stored=report.stored, quarantined=report.quarantined)
             ingested.add(f.sha256)
-            _killpoint("ingested_one")
+            _killpoint(fault, "ingested_one")
         if options.move_to:
             try:
                 outcome.moved_to = str(inbox_mod.move_processed(f, options.inbox, options.move_to))
@@ -375,6 +375,7 @@ def _mark_baseline(ws: Workspace, batches: list[str], run_id: str) -> None:
 
 
 def _judge(
+    ctx: RunContext,
     ws: Workspace,
     options: ScanOptions,
     batches: list[str],
@@ -383,7 +384,8 @@ def _judge(
     result: ScanResult,
     progress: Progress,
 ) -> None:
-    min_days = options.min_window_days or window_days_needed(options.config, options.detectors)
+    fault = ctx.scan_fault
+    min_days = options.min_window_days or window_days_needed(ctx.config, options.detectors)
     window = new_event_window(ws, batches, event_watermark(ws), options.lateness, min_days)
     since, until, judged = window.since, window.until, window.judged_since
     if options.replay:
@@ -396,10 +398,8 @@ def _judge(
     result.window = window
     findings: list[Finding] = []
     if since is not None and until is not None:
-        from audit_kit.detectors import run_detectors
-
         run = run_detectors(
-            ws, since=since, until=until, detectors=options.detectors, config=options.config,
+            ws, ctx.config, since=since, until=until, detectors=options.detectors,
             progress=progress, store=False,
         )
         # Days before `judged` are context (judged by earlier runs): a finding must reach the new days.
@@ -408,9 +408,9 @@ def _judge(
             if f.severity >= options.min_severity and (f.last_seen is None or naive_utc(f.last_seen) >= judged)
         ]
         result.findings = len(findings)
-        result.detector_errors = [(str(d), str(e)) for d, e in getattr(run, "errors", [])]
-        result.skipped_detectors = [(str(d), str(r)) for d, r in getattr(run, "skipped", [])]
-    _killpoint("detected")
+        result.detector_errors = list(run.errors)
+        result.skipped_detectors = list(run.skipped)
+    _killpoint(fault, "detected")
     now = utcnow()
     with ws.transaction():
         if findings:
@@ -419,14 +419,14 @@ def _judge(
         queue(ws, new_ids, sinks)
         _mark_batches(ws, batches, run_id)
         _advance_watermark(ws, window.max_timestamp)
-    _killpoint("committed")
+    _killpoint(fault, "committed")
     result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
 
 
-def _deliver(ws: Workspace, sinks: list[Sink]) -> list[DeliveryResult]:
+def _deliver(ws: Workspace, sinks: list[Sink], fault: str | None) -> list[DeliveryResult]:
     results = []
     for sink in sinks:
-        results.append(flush(ws, sink, after_send=lambda: _killpoint("sent")))
+        results.append(flush(ws, sink, after_send=lambda: _killpoint(fault, "sent")))
     return results
 
 

@@ -1,5 +1,8 @@
 """The one-shot main job: ingest → questionnaires → detect → corroborate and score → assess → report.
 
+All steps run under one run context (`app/context.py`): one configuration judges the detection, the
+corroboration and the report, and is stored with their results.
+
 `run_pipeline` is what `audit-kit assess DATASET_DIR -o report.pdf` and `make demo` run. Each step
 is a library call owned by its own layer; this module only sequences them, times them and collects
 what each returns. Questionnaires are imported by ingest (`DATASET_DIR/questionnaires/`); graphs are
@@ -14,11 +17,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from audit_kit.app.context import RunContext
 from audit_kit.assessment.assess import assess_workspace
-from audit_kit.assessment.models import NationalAssessment
+from audit_kit.detectors import run_detectors
 from audit_kit.errors import InputError
+from audit_kit.ingest import ingest_dataset
+from audit_kit.models.assessment import NationalAssessment
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.workspace import Workspace
+from audit_kit.report import render_national
 
 
 @dataclass
@@ -64,8 +70,8 @@ class _Steps:
 
 
 def run_pipeline(
+    ctx: RunContext,
     dataset_dir: Path,
-    ws_path: Path,
     out_pdf: Path | None,
     *,
     as_of: date | None = None,
@@ -74,7 +80,7 @@ def run_pipeline(
     report_format: str = "pdf",
     progress: Progress = NULL_PROGRESS,
 ) -> PipelineResult:
-    """Run the whole review of `dataset_dir` into the workspace at `ws_path` and render `out_pdf`.
+    """Run the whole review of `dataset_dir` into the context's workspace and render `out_pdf`.
 
     Re-running on the same dataset and workspace adds nothing twice (ingest skips files already
     stored) and stores a new dated assessment. `out_pdf=None` skips the report.
@@ -86,18 +92,15 @@ def run_pipeline(
     if not (dataset_dir / "organisations.csv").exists():
         raise InputError(f"{dataset_dir}: no organisations.csv here",
                          hint="a review dataset needs organisations.csv and events/ (see docs/risk-model.md)")
-    from audit_kit.detectors import run_detectors
-    from audit_kit.ingest import ingest_dataset
-
     timings: dict[str, float] = {}
     steps = _Steps(progress)
-    with Workspace.open(ws_path, create=True) as ws:
+    with ctx.open_workspace(create=True) as ws:
         t = time.perf_counter()
-        ingest = ingest_dataset(ws, dataset_dir, progress=steps)
+        ingest = ingest_dataset(ws, dataset_dir, progress=steps, catalogues=ctx.catalogues)
         timings["ingest"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        run = run_detectors(ws, progress=steps, store=True)
+        run = run_detectors(ws, ctx.config, progress=steps, store=True)
         timings["detect"] = time.perf_counter() - t
         detection = {
             "findings": len(run.findings),
@@ -106,20 +109,20 @@ def run_pipeline(
         }
 
         t = time.perf_counter()
-        assessment = assess_workspace(ws, as_of=as_of, checklist_id=checklist_id, progress=steps)
+        assessment = assess_workspace(ws, ctx.config, as_of=as_of, checklist_id=checklist_id, progress=steps,
+                                      catalogues=ctx.catalogues)
         timings["assess"] = time.perf_counter() - t
 
         report = None
         if out_pdf is not None:
-            from audit_kit.report import render_national
-
             t = time.perf_counter()
             out_pdf.parent.mkdir(parents=True, exist_ok=True)
-            report = render_national(ws, out_pdf, fmt=report_format, reviewer=reviewer, progress=steps)
+            report = render_national(ws, out_pdf, fmt=report_format, reviewer=reviewer, progress=steps,
+                                     config=ctx.config, catalogues=ctx.catalogues)
             timings["report"] = time.perf_counter() - t
     progress.finish()
     return PipelineResult(
-        dataset_dir=dataset_dir, workspace=Path(ws_path), report=Path(report) if report else None,
+        dataset_dir=dataset_dir, workspace=ctx.workspace, report=Path(report) if report else None,
         assessment=assessment, ingest=ingest.to_json() if hasattr(ingest, "to_json") else {},
         detection=detection, timings=timings,
     )

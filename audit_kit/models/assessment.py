@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit_kit.findings import Severity
+from audit_kit.models.findings import Severity
 
 
 class CheckStatus(str, Enum):
@@ -202,6 +202,9 @@ class NationalAssessment(_Model):
     totals: Totals = Field(default_factory=Totals)
     previous_assessment_id: str | None = None
     notes: list[str] = Field(default_factory=list)  # what was missing (no findings table, …)
+    # The configuration the assessment was judged under (file path or "defaults", and its fingerprint).
+    config_source: str | None = None
+    config_sha256: str | None = None
 
     def org(self, org_id: str) -> OrgAssessment | None:
         """The organisation's rating, or None."""

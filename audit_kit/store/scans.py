@@ -8,10 +8,12 @@ half-written.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from audit_kit.workspace import Workspace
+if TYPE_CHECKING:
+    from audit_kit.store.workspace import Workspace
 
-SCAN_DDL = (
+DDL: tuple[str, ...] = (
     # One row per scan run. status: running | done | failed | killed (found running by the next run).
     """CREATE TABLE IF NOT EXISTS scan_runs (
         run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
@@ -42,12 +44,6 @@ SCAN_DDL = (
 EVENT_WATERMARK = "event_watermark"
 
 
-def ensure_scan_tables(ws: Workspace) -> None:
-    """Create the scan tables if this workspace has never been scanned."""
-    for ddl in SCAN_DDL:
-        ws.con.execute(ddl)
-
-
 def utcnow() -> datetime:
     """Naive UTC now, the workspace's timestamp convention."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -70,8 +66,6 @@ def event_watermark(ws: Workspace) -> datetime | None:
 
 def pending_batches(ws: Workspace) -> list[str]:
     """Ingest batches whose events no scan has judged yet (whoever ingested them)."""
-    if not ws.has_table("ingest_files"):
-        return []
     rows = ws.con.execute(
         "SELECT DISTINCT batch_id FROM ingest_files WHERE batch_id IS NOT NULL"
         " AND batch_id NOT IN (SELECT batch_id FROM scan_batches) ORDER BY batch_id"

@@ -7,11 +7,15 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
-from audit_kit.questionnaires.models import Answer, Problem, StoredSubmission, Submission
-from audit_kit.workspace import Workspace, fetch_one
+from audit_kit.models.questionnaire import Answer, Problem, StoredSubmission, Submission
+from audit_kit.store.sql import fetch_one
 
-DDL = (
+if TYPE_CHECKING:
+    from audit_kit.store.workspace import Workspace
+
+DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS questionnaire_submissions (
         submission_id VARCHAR PRIMARY KEY, org_id VARCHAR NOT NULL, checklist_id VARCHAR NOT NULL,
         checklist_version VARCHAR, version INTEGER NOT NULL, submitted DATE,
@@ -26,12 +30,6 @@ DDL = (
         submission_id VARCHAR, source_file VARCHAR, sheet VARCHAR, "row" INTEGER, "key" VARCHAR,
         org_id VARCHAR, control_id VARCHAR, message VARCHAR, imported_at TIMESTAMP)""",
 )
-
-
-def ensure_tables(ws: Workspace) -> None:
-    """Create the questionnaire tables if this workspace has none yet."""
-    for ddl in DDL:
-        ws.con.execute(ddl)
 
 
 def content_hash(sub: Submission) -> str:
@@ -149,8 +147,6 @@ def load_submissions(
     ws: Workspace, checklist_id: str | None = None, org_id: str | None = None
 ) -> list[SubmissionRecord]:
     """Every stored submission (all versions), oldest version first, with answers."""
-    if not ws.has_table("questionnaire_submissions"):
-        return []
     where, params = ["1=1"], []
     if checklist_id:
         where.append("checklist_id = ?")
@@ -176,3 +172,21 @@ def load_submissions(
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def respondents(ws: Workspace) -> dict[str, dict[str, str]]:
+    """Each submission's respondent (name and role, where given), by submission id."""
+    rows = ws.con.execute(
+        "SELECT submission_id, respondent_name, respondent_role FROM questionnaire_submissions"
+    ).fetchall()
+    return {sid: {k: v for k, v in (("name", name), ("role", role)) if v} for sid, name, role in rows}
+
+
+def most_answered_checklist(ws: Workspace, prefer: str) -> str | None:
+    """The checklist most organisations answered (ties go to `prefer`, then by id); None when none did."""
+    row = fetch_one(
+        ws.con,
+        "SELECT checklist_id, count(DISTINCT org_id) n FROM questionnaire_submissions GROUP BY 1 "
+        "ORDER BY n DESC, checklist_id = ? DESC, checklist_id LIMIT 1", [prefer],
+    )
+    return None if row is None else str(row[0])
