@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from assess_world import START, World
 
-from audit_kit.config import AuditConfig
 from audit_kit.assessment import assess_workspace, list_assessments, load_latest_assessment
 from audit_kit.assessment.measures import log_window, measure_orgs
-from audit_kit.models.assessment import CheckStatus, RiskLevel
+from audit_kit.config import AuditConfig
 from audit_kit.errors import InputError
-from audit_kit.store.findings import load_findings
+from audit_kit.models.assessment import CheckStatus, RiskLevel
 from audit_kit.questionnaires.importer import import_files
 from audit_kit.scoring import score_workspace
+from audit_kit.store.findings import load_findings
 from audit_kit.store.workspace import Workspace
 
 QUESTIONNAIRE = """\

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit_kit.assessment.evaluation import confusion, format_table, read_truth
+from audit_kit.errors import InputError
 from audit_kit.models.assessment import (
     CheckStatus,
     ControlCheck,
@@ -16,7 +17,6 @@ from audit_kit.models.assessment import (
     Period,
     RiskLevel,
 )
-from audit_kit.errors import InputError
 
 
 def _assessment(checks: list[ControlCheck]) -> NationalAssessment:

@@ -8,10 +8,10 @@ import pytest
 
 from audit_kit.assessment import load_latest_assessment
 from audit_kit.assessment.evaluation import confusion, read_truth
-from audit_kit.models.assessment import CheckStatus
 from audit_kit.cli import run
-from audit_kit.synth import SynthParams, generate
+from audit_kit.models.assessment import CheckStatus
 from audit_kit.store.workspace import Workspace
+from audit_kit.synth import SynthParams, generate
 
 
 # The whole product in one test: synth + ingest + detect + assess + report (~20 s; HTML, because the

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from audit_kit.assessment import risk
-from audit_kit.models.assessment import CheckStatus, ControlCheck, Reach, RiskLevel, Treatment
 from audit_kit.assessment.register import ControlGap, OrgInputs, build_register
+from audit_kit.models.assessment import CheckStatus, ControlCheck, Reach, RiskLevel, Treatment
 from audit_kit.models.findings import Finding, Severity
 
 VL, L, M, H, VH = list(RiskLevel)

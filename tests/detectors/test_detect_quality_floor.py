@@ -12,8 +12,8 @@ from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.evaluate import evaluate_run
 from audit_kit.ingest import ingest_dataset
-from audit_kit.synth import SynthParams, generate
 from audit_kit.store.workspace import Workspace
+from audit_kit.synth import SynthParams, generate
 
 RECALL_FLOOR = 0.9
 PRECISION_FLOOR = 0.8

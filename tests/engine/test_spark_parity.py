@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from audit_kit.config import AuditConfig
 from audit_kit.cli import run
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import REGISTRY, run_detectors
 from audit_kit.engine import SparkOptions, open_engine
 from audit_kit.engine.duckdb import sql_rows

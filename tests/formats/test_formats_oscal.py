@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from formats_helpers import OSCAL_DIR, OSCAL_SCHEMA, OSCAL_SCHEMA_SHA256, schema_errors
 
-from audit_kit.store.assessments import load_latest_assessment
 from audit_kit.catalogue import load_catalogue
 from audit_kit.cli import run
 from audit_kit.models.findings import Finding, Severity, finding_key
-from audit_kit.store.findings import load_findings, store_findings
 from audit_kit.oscal import OSCAL_VERSION, assessment_results, control_token
 from audit_kit.scoring import Corroboration, CorroborationStatus, score_workspace
+from audit_kit.store.assessments import load_latest_assessment
+from audit_kit.store.findings import load_findings, store_findings
 from audit_kit.store.workspace import Workspace
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

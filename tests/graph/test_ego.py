@@ -7,8 +7,8 @@ from graph_world import SINCE, SNOOPERS, UNTIL, VIP
 
 from audit_kit.errors import InputError
 from audit_kit.graph import ego_network
-from audit_kit.graph.window import resolve_window
 from audit_kit.graph.ego import resolve_record
+from audit_kit.graph.window import resolve_window
 from audit_kit.store.workspace import Workspace
 
 

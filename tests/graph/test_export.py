@@ -13,8 +13,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from audit_kit.graph import ego_network, org_network
-from audit_kit.graph.window import resolve_window
 from audit_kit.graph.export import GraphFormat, format_for, graph_bytes, write_graph
+from audit_kit.graph.window import resolve_window
 from audit_kit.store.workspace import Workspace
 
 

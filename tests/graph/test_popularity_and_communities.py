@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from graph_world import SINCE, UNTIL, VIP
 
-from audit_kit.detectors.peer import user_community_fit
 from audit_kit.config import AuditConfig
+from audit_kit.detectors.peer import user_community_fit
 from audit_kit.errors import InputError
 from audit_kit.graph import org_communities, record_popularity
 from audit_kit.graph.window import resolve_window

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit_kit.graph import AccessGraph, Edge, Node, ego_network, org_network
-from audit_kit.graph.window import resolve_window
 from audit_kit.graph.figures import ego_svg, org_communities_svg, org_network_svg
 from audit_kit.graph.svg import render_svg
+from audit_kit.graph.window import resolve_window
 from audit_kit.store.workspace import Workspace
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -16,8 +16,8 @@ from audit_kit.graph import ego_network, org_communities
 from audit_kit.graph.svg import render_svg
 from audit_kit.graph.window import resolve_window
 from audit_kit.ingest import ingest_dataset
-from audit_kit.synth import SynthParams, generate
 from audit_kit.store.workspace import Workspace
+from audit_kit.synth import SynthParams, generate
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import hashlib
 from pathlib import Path
 
 from audit_kit.questionnaires.importer import import_files
-from audit_kit.synth.questionnaires import write_questionnaires
 from audit_kit.scoring import Corroboration, CorroborationStatus, score_workspace
 from audit_kit.store.workspace import Workspace
+from audit_kit.synth.questionnaires import write_questionnaires
 
 PRACTICE = [
     "mfa_share",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from audit_kit.config import AuditConfig
 from audit_kit.cli import run
+from audit_kit.config import AuditConfig
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +24,8 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from audit_kit.assessment.assess import assess_workspace
     from audit_kit.detectors import run_detectors
     from audit_kit.ingest import ingest_dataset
-    from audit_kit.synth import SynthParams, generate
     from audit_kit.store.workspace import Workspace
+    from audit_kit.synth import SynthParams, generate
 
     root = tmp_path_factory.mktemp("synth")
     generate(root / "world", SynthParams(seed=23, orgs=5, days=28, children=600))

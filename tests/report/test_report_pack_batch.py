@@ -11,8 +11,8 @@ import pytest
 from pypdf import PdfReader
 from report_world import RAW_LEAK
 
-from audit_kit.config import AuditConfig
 from audit_kit.cli import run
+from audit_kit.config import AuditConfig
 from audit_kit.report import api, context, fonts, pack_filename, render_all_packs, sources
 from audit_kit.report.figures import EventSlice, org_figures, pack_window
 from audit_kit.report.models import Audience

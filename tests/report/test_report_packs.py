@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 from report_world import raw_ids_at as raw_ids
 
-from audit_kit.config import AuditConfig
 from audit_kit.cli import run
+from audit_kit.config import AuditConfig
 from audit_kit.report import pack_filename
 
 CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by default

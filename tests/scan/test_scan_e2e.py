@@ -19,13 +19,13 @@ import pytest
 from scan_helpers import START, day_file, make_world
 from test_scan_webhook import Receiver
 
-from audit_kit.config import AuditConfig
-from audit_kit.cli import run
-from audit_kit.detectors import run_detectors
-from audit_kit.models.findings import Severity
-from audit_kit.ingest import ingest_dataset, ingest_files
 from audit_kit.app.context import SCAN_FAULT_ENV as FAULT_ENV
 from audit_kit.app.scan import FAULT_POINTS
+from audit_kit.cli import run
+from audit_kit.config import AuditConfig
+from audit_kit.detectors import run_detectors
+from audit_kit.ingest import ingest_dataset, ingest_files
+from audit_kit.models.findings import Severity
 from audit_kit.store.workspace import Workspace
 
 # Each scan runs real detectors (about a second of CPU each, more on a busy machine).

@@ -14,13 +14,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from audit_kit.config import AuditConfig
 from audit_kit.cli import run
+from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
-from audit_kit.models.findings import Severity
 from audit_kit.ingest import ingest_dataset, ingest_files
-from audit_kit.synth import SynthParams, generate
+from audit_kit.models.findings import Severity
 from audit_kit.store.workspace import Workspace
+from audit_kit.synth import SynthParams, generate
 
 # Each scan runs real detectors (about a second of CPU each, more on a busy machine).
 pytestmark = pytest.mark.slow

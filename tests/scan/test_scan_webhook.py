@@ -12,8 +12,8 @@ from scan_helpers import make_finding
 from audit_kit.errors import ConfigError
 from audit_kit.scan.alerts import insert_new_alerts
 from audit_kit.scan.outbox import flush, queue
-from audit_kit.store.scans import utcnow
 from audit_kit.scan.webhook import RetryPolicy, WebhookSink, redact, validate_url
+from audit_kit.store.scans import utcnow
 
 
 class Receiver:

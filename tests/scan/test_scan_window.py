@@ -8,8 +8,8 @@ import pytest
 from scan_helpers import add_batch
 
 from audit_kit.errors import InputError
-from audit_kit.store.scans import pending_batches
 from audit_kit.scan.window import new_event_window, parse_duration
+from audit_kit.store.scans import pending_batches
 
 
 @pytest.mark.parametrize(
