@@ -39,16 +39,9 @@ from audit_kit.scan.lock import ScanBusyError, ScanLock
 from audit_kit.scan.outbox import DeliveryResult, JsonlSink, Sink, flush, queue, queued_elsewhere
 from audit_kit.scan.webhook import RetryPolicy, WebhookSink
 from audit_kit.scan.window import Window, new_event_window
+from audit_kit.store import scans
 from audit_kit.store.findings import store_findings
-from audit_kit.store.scans import (
-    EVENT_WATERMARK,
-    event_watermark,
-    mark_killed_runs,
-    pending_batches,
-    set_state,
-    unreported_alert_runs,
-    utcnow,
-)
+from audit_kit.store.ingest import event_span
 from audit_kit.store.workspace import DB_FILE, Workspace
 
 ALERTS_FILE = "alerts.jsonl"
@@ -262,23 +255,21 @@ def run_scan(
 
 def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:
     fault = ctx.scan_fault
-    run_id = utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    run_id = scans.utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     result = ScanResult(run_id, baseline=options.baseline)
     with ws.transaction():
-        mark_killed_runs(ws)
-        ws.con.execute(
-            "INSERT INTO scan_runs (run_id, started_at, status) VALUES (?, ?, 'running')", [run_id, utcnow()]
-        )
+        scans.mark_killed_runs(ws)
+        scans.start_run(ws, run_id)
     _killpoint(fault, "start")
     try:
         result.files = _ingest_inbox(ws, options, run_id, progress, fault)
         _killpoint(fault, "ingested")
-        batches = pending_batches(ws)
+        batches = scans.pending_batches(ws)
         if options.baseline:
             _mark_baseline(ws, batches, run_id)
         else:
             _judge(ctx, ws, options, batches, sinks, run_id, result, progress)
-        result.recovered_runs = unreported_alert_runs(ws)
+        result.recovered_runs = scans.unreported_alert_runs(ws)
         if result.recovered_runs:
             # Alerts committed by a scan killed before it could report them are reported now, once.
             recovered = load_alerts(ws, run_ids=result.recovered_runs, min_severity=options.min_severity)
@@ -307,9 +298,7 @@ def _ingest_inbox(
     exclude = options.move_to if options.move_to else None
     files = inbox_mod.hash_inbox(ws, options.inbox, exclude)
     ingested = inbox_mod.ingested_hashes(ws)
-    rejected = {
-        r[0] for r in ws.con.execute("SELECT sha256 FROM scan_files WHERE status = 'rejected'").fetchall()
-    }
+    rejected = scans.rejected_hashes(ws)
     outcomes: list[FileOutcome] = []
     progress.start("Scanning inbox", total=len(files))
     for f in files:
@@ -344,33 +333,20 @@ def _ingest_inbox(
 
 
 def _record_file(ws: Workspace, f: inbox_mod.InboxFile, outcome: FileOutcome, run_id: str) -> None:
-    # A copy of a known file (another name, same bytes) must not overwrite the record of the original.
-    verb = "INSERT OR IGNORE" if outcome.status == "known" else "INSERT OR REPLACE"
-    ws.con.execute(
-        f"{verb} INTO scan_files VALUES (?,?,?,?,?,?,?,?,?)",
-        [f.sha256, f.name, f.size, f.mtime_ns, outcome.status, outcome.error, run_id, utcnow(), outcome.moved_to],
-    )
-
-
-def _mark_batches(ws: Workspace, batches: list[str], run_id: str) -> None:
-    if not batches:
-        return
-    now = utcnow()
-    ws.con.executemany(
-        "INSERT OR IGNORE INTO scan_batches VALUES (?, ?, ?)", [(b, run_id, now) for b in batches]
-    )
+    scans.record_file(ws, scans.SeenFile(f.sha256, f.name, f.size, f.mtime_ns, outcome.status, outcome.error,
+                                         outcome.moved_to), run_id)
 
 
 def _advance_watermark(ws: Workspace, candidate: datetime | None) -> None:
-    current = event_watermark(ws)
+    current = scans.event_watermark(ws)
     if candidate is not None and (current is None or candidate > current):
-        set_state(ws, EVENT_WATERMARK, candidate.isoformat())
+        scans.set_state(ws, scans.EVENT_WATERMARK, candidate.isoformat())
 
 
 def _mark_baseline(ws: Workspace, batches: list[str], run_id: str) -> None:
-    latest = ws.con.execute("SELECT max(timestamp) FROM events").fetchall()[0][0]
+    latest = event_span(ws)[1]
     with ws.transaction():
-        _mark_batches(ws, batches, run_id)
+        scans.mark_batches(ws, batches, run_id)
         _advance_watermark(ws, latest)
 
 
@@ -386,7 +362,7 @@ def _judge(
 ) -> None:
     fault = ctx.scan_fault
     min_days = options.min_window_days or window_days_needed(ctx.config, options.detectors)
-    window = new_event_window(ws, batches, event_watermark(ws), options.lateness, min_days)
+    window = new_event_window(ws, batches, scans.event_watermark(ws), options.lateness, min_days)
     since, until, judged = window.since, window.until, window.judged_since
     if options.replay:
         r_since, r_until = options.replay
@@ -411,13 +387,13 @@ def _judge(
         result.detector_errors = list(run.errors)
         result.skipped_detectors = list(run.skipped)
     _killpoint(fault, "detected")
-    now = utcnow()
+    now = scans.utcnow()
     with ws.transaction():
         if findings:
             store_findings(ws, findings, run_id, now)
         new_ids = insert_new_alerts(ws, findings, run_id, now, (since, until) if since and until else None)
         queue(ws, new_ids, sinks)
-        _mark_batches(ws, batches, run_id)
+        scans.mark_batches(ws, batches, run_id)
         _advance_watermark(ws, window.max_timestamp)
     _killpoint(fault, "committed")
     result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
@@ -432,22 +408,11 @@ def _deliver(ws: Workspace, sinks: list[Sink], fault: str | None) -> list[Delive
 
 def _finish(ws: Workspace, run_id: str, result: ScanResult, status: str, message: str | None = None) -> None:
     w = result.window
+    outcome = scans.RunOutcome(
+        status, result.count("ingested"), result.count("known"), result.count("rejected"), result.events_stored,
+        result.rows_quarantined, w.since if w else None, w.until if w else None, w.new_events if w else 0,
+        w.late_events if w else 0, w.too_late_events if w else 0, result.findings, len(result.new_alerts),
+        sum(d.delivered for d in result.deliveries), result.queued, message or result.summary(),
+    )
     with ws.transaction():
-        ws.con.execute(
-            """UPDATE scan_runs SET finished_at = ?, status = ?, files_new = ?, files_known = ?,
-               files_rejected = ?, events_stored = ?, rows_quarantined = ?, window_since = ?, window_until = ?,
-               new_events = ?, late_events = ?, too_late_events = ?, findings = ?, new_alerts = ?,
-               delivered = ?, queued = ?, message = ? WHERE run_id = ?""",
-            [
-                utcnow(), status, result.count("ingested"), result.count("known"), result.count("rejected"),
-                result.events_stored, result.rows_quarantined, w.since if w else None, w.until if w else None,
-                w.new_events if w else 0, w.late_events if w else 0, w.too_late_events if w else 0,
-                result.findings, len(result.new_alerts), sum(d.delivered for d in result.deliveries),
-                result.queued, message or result.summary(), run_id,
-            ],
-        )
-        if status == "done" and result.recovered_runs:
-            ws.con.execute(
-                "UPDATE scan_runs SET status = 'recovered' WHERE list_contains(?, run_id)",
-                [result.recovered_runs],
-            )
+        scans.finish_run(ws, run_id, outcome, result.recovered_runs)

@@ -37,7 +37,7 @@ from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.store import questionnaires as questionnaire_store
 from audit_kit.store.assessments import load_latest_assessment, store_assessment
 from audit_kit.store.findings import delete_detector, load_findings, store_findings
-from audit_kit.store.sql import fetch_one
+from audit_kit.store.ingest import active_users, organisations
 from audit_kit.store.workspace import Workspace
 
 DEFAULT_CHECKLIST = "accessing-organisation"
@@ -72,7 +72,7 @@ def assess_workspace(
     no organisations or no events.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
-    orgs = ws.sql("SELECT org_id, name, type, area FROM organisations ORDER BY org_id").fetchall()
+    orgs = [(o.org_id, o.name, o.type, o.area) for o in organisations(ws)]
     if not orgs:
         raise InputError(f"{ws.path}: the workspace has no organisations",
                          hint="ingest a dataset with organisations.csv first (audit-kit ingest DATASET_DIR)")
@@ -327,7 +327,7 @@ def _totals(ws: Workspace, orgs: list[OrgAssessment], window: Window, national: 
     sev: Counter[Severity] = Counter()
     for o in orgs:
         sev.update(o.finding_counts)
-    users = fetch_one(ws.con, "SELECT count(*) FROM users WHERE end_date IS NULL OR end_date >= ?", [window.as_of])
+    users = active_users(ws, window.as_of)
     return Totals(
         organisations=len(orgs),
         questionnaires_received=sum(o.questionnaire_received for o in orgs),
@@ -339,7 +339,7 @@ def _totals(ws: Workspace, orgs: list[OrgAssessment], window: Window, national: 
         findings_by_severity={s: sev.get(s, 0) for s in Severity},
         children_reachable=national.get("children", 0),
         shielded_children=national.get("shielded", 0),
-        users=int(users[0]) if users else 0,
+        users=users,
     )
 
 

@@ -21,7 +21,7 @@ from audit_kit.graph.export import (
     write_graph,
 )
 from audit_kit.graph.model import AccessGraph
-from audit_kit.store.sql import fetch_all
+from audit_kit.store.ingest import org_ids
 from audit_kit.store.workspace import Workspace
 
 
@@ -40,8 +40,7 @@ _ID_HELP = {
 
 
 def _known_orgs(ws: Workspace) -> str:
-    rows = fetch_all(ws.con, "SELECT org_id FROM organisations ORDER BY org_id LIMIT 8")
-    return ", ".join(r[0] for r in rows) or "none: ingest organisations.csv first"
+    return ", ".join(org_ids(ws)[:8]) or "none: ingest organisations.csv first"
 
 
 def build(ctx: RunContext, ws: Workspace, kind: GraphKind, ident: str | None, since: str | None,

@@ -23,6 +23,7 @@ from typing import Any
 from audit_kit.config import AuditConfig
 from audit_kit.detectors.base import DetectorSpec
 from audit_kit.detectors.context import DetectionContext
+from audit_kit.detectors.explained import rates_for_context
 from audit_kit.detectors.registry import REGISTRY
 from audit_kit.engine.base import Engine
 from audit_kit.errors import InputError
@@ -148,8 +149,6 @@ def run_detectors(
                 finally:
                     progress.advance()
             if ctx.has_data("events", "record_id"):
-                from audit_kit.detectors.explained import rates_for_context
-
                 try:
                     df = rates_for_context(ctx)
                     run.explained_access = [ExplainedAccess(**{k: _py(v) for k, v in r._asdict().items()})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import ibis
 import pandas as pd
 
+from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params, severity_for
 from audit_kit.detectors.context import BASELINE, WINDOW
 from audit_kit.models.findings import Finding, Severity
@@ -150,7 +151,6 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
         return []
     roles = ctx.users.select("user_id", "role").to_pandas().set_index("user_id").role.to_dict()
     dc = ctx.config.detector("concurrent_sessions")
-    from audit_kit.config import role_matches
 
     fb = FindingBuilder(ctx, "concurrent_sessions")
     for r in df.itertuples(index=False):

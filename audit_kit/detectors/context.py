@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 WINDOW = "window"
 BASELINE = "baseline"
+# Days after an involvement ends during which access still counts as explained (lingering_access's
+# `grace_days`, whose default this is).
+LINGERING_GRACE_DAYS = 14
 _COUNTER = itertools.count()
 
 
@@ -394,10 +397,9 @@ class DetectionContext:
         return self._cache["user_record_x"]  # type: ignore[no-any-return]
 
     def _param_grace(self) -> int:
-        from audit_kit.detectors.relationship import LingeringParams
-
-        p = self.params_for("lingering_access", LingeringParams)
-        return int(p.grace_days)
+        # The lingering-access detector's grace period decides when an ended involvement stops
+        # explaining an access, for every detector: one setting, read where the context needs it.
+        return int(self.config.detector("lingering_access").params.get("grace_days", LINGERING_GRACE_DAYS))
 
     def params_for(self, det_id: str, model: type[Any]) -> Any:
         """The detector's params: its model's defaults overlaid with the config file's values."""

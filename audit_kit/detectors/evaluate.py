@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit_kit.config import AuditConfig, role_matches
+from audit_kit.detectors.context import matches_any
+from audit_kit.detectors.registry import REGISTRY
 from audit_kit.errors import InputError
 from audit_kit.models.findings import Finding, Severity
 
@@ -102,8 +104,6 @@ def evaluate(
     detectors: list[str] | None = None,
 ) -> Evaluation:
     """Score findings against truth (see module doc). `legit_users` maps user id → why it is legitimate."""
-    from audit_kit.detectors.registry import REGISTRY
-
     ids = detectors or list(REGISTRY)
     hits = [f for f in findings if f.severity >= min_severity]
     true_users = {t.user_id for t in truth if t.user_id}
@@ -142,12 +142,10 @@ def evaluate(
     )
 
 
-def legitimate_users(ws: Workspace, config: AuditConfig | None = None) -> dict[str, str]:
+def legitimate_users(ws: Workspace, config: AuditConfig) -> dict[str, str]:
     """Users whose odd-looking work is expected: duty / out-of-hours and MASH roles, national partners,
     and anyone who made allow-listed (statutory) returns. Maps user id → reason."""
-    from audit_kit.detectors.context import matches_any
-
-    cfg = config or AuditConfig()
+    cfg = config
     ent = cfg.entitlements
     u = ws.table("users")
     o = ws.table("organisations")
@@ -168,7 +166,7 @@ def legitimate_users(ws: Workspace, config: AuditConfig | None = None) -> dict[s
 
 
 def evaluate_run(ws: Workspace, run: DetectionRun, truth_path: str | Path,
-                 min_severity: Severity = Severity.MEDIUM, config: AuditConfig | None = None) -> Evaluation:
+                 min_severity: Severity, config: AuditConfig) -> Evaluation:
     """Evaluate a detection run against a truth file, counting users in the workspace."""
     truth = load_truth(truth_path)
     n_users = int(ws.table("users").count().to_pandas())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params, severity_for
 from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
 from audit_kit.models.findings import Finding
@@ -270,8 +271,6 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
 
 
 def _glob(role: str, patterns: tuple[str, ...]) -> bool:
-    from audit_kit.config import role_matches
-
     return role_matches(role, patterns)
 
 

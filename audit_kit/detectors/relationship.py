@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
-from audit_kit.detectors.context import BASELINE, WINDOW
+from audit_kit.detectors.context import BASELINE, LINGERING_GRACE_DAYS, WINDOW
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
 
 
 class LingeringParams(ExcessParams):
-    grace_days: int = 14
+    grace_days: int = LINGERING_GRACE_DAYS
     alpha: float = 2e-3
     min_records: int = 3
     high_records: int = 6

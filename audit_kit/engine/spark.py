@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audit_kit.engine.duckdb import sql_rows
 from audit_kit.errors import ConfigError, InputError
 from audit_kit.schema import DEFAULT_TIMEZONE, EVENTS, REFERENCE_TABLES, Table
 
@@ -109,8 +110,6 @@ def export_workspace(ws: Workspace, out_dir: Path | None = None) -> Path:
     DuckDB's COPY writes each file straight from the store (no pandas); each is written beside and
     renamed into place, so a killed export never leaves a half-written file for Spark to read.
     """
-    from audit_kit.engine.duckdb import sql_rows
-
     out = out_dir or ws.path / EXPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     for name in CANONICAL:

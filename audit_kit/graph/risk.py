@@ -57,12 +57,7 @@ class FindingIndex:
     @classmethod
     def load(cls, ws: Workspace, window: Window | None = None) -> FindingIndex:
         """Stored findings whose [first_seen, last_seen] overlaps the window (undated ones always)."""
-        # Checked with fetchall(): Workspace.has_table's fetchone() leaves a DuckDB 2 result open,
-        # which then breaks the next Ibis query on the connection ("unfinished result").
-        present = ws.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'findings'"
-        ).fetchall()[0][0]
-        found = load_findings(ws) if present else []
+        found = load_findings(ws)
         if window is not None:
             found = [
                 f for f in found

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from audit_kit.errors import InputError
+from audit_kit.store.ingest import event_span
 from audit_kit.store.workspace import Workspace
 
 
@@ -66,7 +67,7 @@ def resolve_window(
     """
     start, end = as_datetime(since, "since"), as_datetime(until, "until")
     if start is None or end is None:
-        row = ws.con.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchall()[0]
+        row = event_span(ws)
         if row is None or row[1] is None:
             raise InputError(
                 f"{ws.path}: the workspace holds no events",

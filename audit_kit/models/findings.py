@@ -81,3 +81,16 @@ class Finding(BaseModel):
             v = getattr(self, k)
             data[k] = None if v is None else v.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
         return data
+
+
+class Alert(Finding):
+    """A finding as a scheduled scan alerted it: the findings contract plus `alert_id` and `first_alerted`."""
+
+    alert_id: str
+    first_alerted: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON line written to the alerts file and POSTed to the webhook."""
+        data = super().to_json()
+        data["first_alerted"] = self.first_alerted.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        return data

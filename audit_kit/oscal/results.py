@@ -34,7 +34,7 @@ from audit_kit.models.findings import Finding
 from audit_kit.scoring import Corroboration, CorroborationStatus, score_workspace
 from audit_kit.store.assessments import load_latest_assessment
 from audit_kit.store.findings import load_findings
-from audit_kit.store.sql import fetch_one
+from audit_kit.store.ingest import event_span, organisations
 from audit_kit.store.workspace import Workspace
 
 OSCAL_VERSION = "1.1.2"
@@ -88,9 +88,7 @@ def _text(value: object, fallback: str) -> str:
 
 
 def _org_names(ws: Workspace) -> dict[str, str]:
-    if not ws.has_table("organisations"):
-        return {}
-    return {r[0]: r[1] for r in ws.con.execute("SELECT org_id, name FROM organisations").fetchall()}
+    return {o.org_id: o.name for o in organisations(ws)}
 
 
 def _corroboration_map(assessment: Any) -> dict[tuple[str, str], Any]:
@@ -371,10 +369,9 @@ def _period(
         start = assessment.period.start
         end = assessment.period.end or start
         return _ts(start, now), _ts(end, now)
-    if ws.has_table("events"):
-        first, last = fetch_one(ws.con, "SELECT min(timestamp), max(timestamp) FROM events")
-        if first is not None:
-            return _ts(first, now), _ts(last, now)
+    first, last = event_span(ws)
+    if first is not None and last is not None:
+        return _ts(first, now), _ts(last, now)
     moments: list[datetime] = []
     for f in findings:
         moments += [m for m in (f.first_seen, f.last_seen) if m is not None]

@@ -16,6 +16,7 @@ from audit_kit.models.questionnaire import Location, Problem, QuestionnaireImpor
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.questionnaires.readers import FORMATS, read_file
 from audit_kit.questionnaires.validate import validate_submission
+from audit_kit.store.ingest import org_ids
 from audit_kit.store.questionnaires import (
     content_hash,
     is_duplicate,
@@ -110,7 +111,7 @@ def _check_known_orgs(
     """Flag answers from organisations the workspace does not know (once organisations are ingested)."""
     if not ws.count("organisations"):
         return  # questionnaires may be imported before the dataset; nothing to check against yet
-    known = {r[0] for r in ws.con.execute("SELECT org_id FROM organisations").fetchall()}
+    known = set(org_ids(ws))
     for sub in submissions:
         if sub.org_id not in known:
             problem = Problem(

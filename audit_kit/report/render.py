@@ -17,6 +17,8 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from audit_kit.report import fonts
+from audit_kit.report.safety import AssetFetcher
 from audit_kit.resources import templates_dir
 
 NATIONAL_TEMPLATE = "national.html"
@@ -86,9 +88,6 @@ def html_to_pdf(html: str, out: Path) -> PdfResult:
     """Write `html` as a tagged A4 PDF to `out`; only packaged assets (and its own figures) may be fetched."""
     # Imported here: WeasyPrint is heavy and the HTML path does not need it.
     from weasyprint import HTML
-
-    from audit_kit.report import fonts
-    from audit_kit.report.safety import AssetFetcher
 
     fonts.enable()  # each font subset once per process, not once per document
     assets = templates_dir() / "assets"

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from audit_kit.models.findings import Severity
+from audit_kit.store.assessments import load_latest_assessment
 from audit_kit.store.workspace import Workspace
 
 LOG_GAP_MIN_DAYS = 3  # a silence this long (whole days without one event) is reported as a gap
@@ -322,8 +323,6 @@ def findings_since(ws: Workspace, org_id: str, since: datetime | None) -> int:
 # -- risk assessment (task F) ---------------------------------------------------------------------
 def latest_assessment(ws: Workspace) -> Any | None:
     """The most recent stored NationalAssessment, or None when none has been run."""
-    from audit_kit.assessment import load_latest_assessment
-
     return load_latest_assessment(ws)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit_kit.errors import InputError
+from audit_kit.store import ingest, scans
 from audit_kit.store.workspace import Workspace
 
 # Half-written files: writers should drop files by rename, or write them under one of these names.
@@ -62,10 +63,7 @@ def list_inbox(inbox: Path, exclude: Path | None = None) -> list[Path]:
 
 def hash_inbox(ws: Workspace, inbox: Path, exclude: Path | None = None) -> list[InboxFile]:
     """Every candidate file with its hash, reusing the cached hash when name, size and mtime match."""
-    cached = {
-        (r[0], r[1], r[2]): r[3]
-        for r in ws.con.execute("SELECT name, size, mtime_ns, sha256 FROM scan_files").fetchall()
-    }
+    cached = scans.cached_hashes(ws)
     files: list[InboxFile] = []
     for path in list_inbox(inbox, exclude):
         try:
@@ -79,10 +77,8 @@ def hash_inbox(ws: Workspace, inbox: Path, exclude: Path | None = None) -> list[
 
 
 def ingested_hashes(ws: Workspace) -> set[str]:
-    """Hashes ingest has already stored (by any command), per the workspace's `ingest_files` table."""
-    if not ws.has_table("ingest_files"):
-        return set()
-    return {r[0] for r in ws.con.execute("SELECT sha256 FROM ingest_files WHERE kind = 'events'").fetchall()}
+    """Hashes ingest has already stored (by any command)."""
+    return ingest.ingested_event_hashes(ws)
 
 
 def move_processed(file: InboxFile, inbox: Path, move_to: Path) -> Path:

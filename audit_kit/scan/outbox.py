@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from audit_kit.errors import InputError
-from audit_kit.scan.alerts import Alert, load_alerts
-from audit_kit.store.scans import utcnow
+from audit_kit.models.findings import Alert
+from audit_kit.store import scans as store
 from audit_kit.store.workspace import Workspace
 
 
@@ -54,30 +54,12 @@ class DeliveryResult:
 
 def queue(ws: Workspace, alert_ids: list[str], sinks: list[Sink]) -> None:
     """Queue alerts for each destination. Caller owns the transaction (the one inserting the alerts)."""
-    now = utcnow()
-    rows = [(aid, s.sink_id, s.label, now, 0, None, None) for s in sinks for aid in alert_ids]
-    if rows:
-        ws.con.executemany("INSERT OR IGNORE INTO scan_outbox VALUES (?,?,?,?,?,?,?)", rows)
-
-
-def pending_ids(ws: Workspace, sink_id: str) -> list[str]:
-    """Alert ids queued for a destination and not yet delivered, oldest first."""
-    rows = ws.con.execute(
-        "SELECT o.alert_id FROM scan_outbox o JOIN scan_alerts a USING (alert_id)"
-        " WHERE o.sink = ? AND o.delivered_at IS NULL ORDER BY a.first_alerted, o.alert_id",
-        [sink_id],
-    ).fetchall()
-    return [r[0] for r in rows]
+    store.queue(ws, alert_ids, [(s.sink_id, s.label) for s in sinks])
 
 
 def queued_elsewhere(ws: Workspace, sink_ids: list[str]) -> dict[str, int]:
     """Undelivered alerts for destinations not configured in this run: label -> count (reported, kept)."""
-    rows = ws.con.execute(
-        "SELECT label, count(*) FROM scan_outbox WHERE delivered_at IS NULL AND NOT list_contains(?, sink)"
-        " GROUP BY label ORDER BY label",
-        [sink_ids],
-    ).fetchall()
-    return {r[0]: int(r[1]) for r in rows}
+    return store.queued_elsewhere(ws, sink_ids)
 
 
 def flush(
@@ -88,30 +70,22 @@ def flush(
     `after_send` runs between a batch reaching the destination and its bookkeeping (a test hook).
     """
     result = DeliveryResult(sink.label)
-    ids = pending_ids(ws, sink.sink_id)
+    ids = store.pending_ids(ws, sink.sink_id)
     for start in range(0, len(ids), batch_size):
-        batch = load_alerts(ws, alert_ids=ids[start : start + batch_size])
+        batch = store.load_alerts(ws, alert_ids=ids[start : start + batch_size])
         try:
             done = sink.deliver(batch)
         except DeliveryError as exc:
             result.error = str(exc)
-            with ws.transaction() as con:
-                con.execute(
-                    "UPDATE scan_outbox SET attempts = attempts + 1, last_error = ?"
-                    " WHERE sink = ? AND delivered_at IS NULL",
-                    [str(exc)[:500], sink.sink_id],
-                )
+            with ws.transaction():
+                store.delivery_failed(ws, sink.sink_id, str(exc))
             break
         if after_send is not None:
             after_send()
-        with ws.transaction() as con:
-            con.execute(
-                "UPDATE scan_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
-                " WHERE sink = ? AND list_contains(?, alert_id)",
-                [utcnow(), sink.sink_id, done],
-            )
+        with ws.transaction():
+            store.delivered(ws, sink.sink_id, done)
         result.delivered += len(done)
-    result.queued = len(pending_ids(ws, sink.sink_id))
+    result.queued = len(store.pending_ids(ws, sink.sink_id))
     return result
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from audit_kit.errors import InputError
+from audit_kit.store.scans import batch_span
 from audit_kit.store.workspace import Workspace
 
 _UNIT = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -63,15 +64,9 @@ def new_event_window(
     if not batches:
         return Window(None, None, None, 0, 0, 0, None)
     cutoff = watermark - lateness if watermark is not None else None
-    row = ws.con.execute(
-        """SELECT count(*), min(timestamp), max(timestamp),
-                  count(*) FILTER (WHERE ? IS NOT NULL AND timestamp <= ?),
-                  count(*) FILTER (WHERE ? IS NOT NULL AND timestamp < ?),
-                  min(timestamp) FILTER (WHERE ? IS NULL OR timestamp >= ?)
-           FROM events WHERE list_contains(?, batch_id)""",
-        [watermark, watermark, cutoff, cutoff, cutoff, cutoff, batches],
-    ).fetchall()[0]
-    count, _lo, hi, at_or_before_wm, too_late, lo_ok = row
+    span = batch_span(ws, batches, watermark, cutoff)
+    count, hi, at_or_before_wm, too_late, lo_ok = (
+        span.count, span.latest, span.at_or_before_watermark, span.too_late, span.earliest_in_time)
     if not count or lo_ok is None:
         return Window(None, None, None, int(count or 0), int(at_or_before_wm or 0), int(too_late or 0), hi)
     judged_since = since = floor_day(lo_ok)

@@ -154,3 +154,24 @@ def event_span(ws: Workspace) -> tuple[datetime | None, datetime | None]:
 def org_ids(ws: Workspace) -> list[str]:
     """Every organisation's id, sorted."""
     return [r[0] for r in fetch_all(ws.con, "SELECT org_id FROM organisations ORDER BY org_id")]
+
+
+@dataclass(frozen=True)
+class OrgRecord:
+    """One organisation as organisations.csv gave it."""
+
+    org_id: str
+    name: str
+    type: str
+    area: str
+
+
+def organisations(ws: Workspace) -> list[OrgRecord]:
+    """Every organisation, by id."""
+    return [OrgRecord(*r) for r in fetch_all(ws.con, "SELECT org_id, name, type, area FROM organisations ORDER BY org_id")]
+
+
+def active_users(ws: Workspace, on: object) -> int:
+    """Accounts not ended before `on` (a date)."""
+    row = fetch_one(ws.con, "SELECT count(*) FROM users WHERE end_date IS NULL OR end_date >= ?", [on])
+    return int(row[0]) if row else 0

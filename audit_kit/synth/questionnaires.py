@@ -16,6 +16,9 @@ from typing import Any
 
 from audit_kit.catalogue import AnswerType, Catalogue, Control, load_catalogue
 from audit_kit.errors import InputError
+from audit_kit.questionnaires.layout import ABOUT_FIELDS, ANSWER_COLUMNS, SHEET_ABOUT, SHEET_ANSWERS
+from audit_kit.questionnaires.templates import write_template
+from audit_kit.synth.params import SynthParams
 
 CHECKLIST = "accessing-organisation"
 OVERSTATE_SHARE = 0.3  # share of organisations that claim full marks where their practice is weak
@@ -124,8 +127,6 @@ def write_questionnaires(out: Path, seed: int, submitted: date | None = None) ->
     truth_path = out / "truth_orgs.csv"
     practice = {r.get("org_id", ""): r for r in _read_rows(truth_path)} if truth_path.exists() else {}
     if submitted is None:
-        from audit_kit.synth.params import SynthParams
-
         submitted = SynthParams().end_date - timedelta(days=30)
     catalogue = load_catalogue(CHECKLIST)
     rng = random.Random(seed * 7919 + 3)
@@ -248,9 +249,6 @@ def fill_workbook(
 ) -> Path:
     """Write the Excel template for `cat` and fill it in as a respondent would (used by synth and tests)."""
     import openpyxl
-
-    from audit_kit.questionnaires.layout import ABOUT_FIELDS, ANSWER_COLUMNS, SHEET_ABOUT, SHEET_ANSWERS
-    from audit_kit.questionnaires.templates import write_template
 
     write_template(cat, "xlsx", path, org_id)
     wb = openpyxl.load_workbook(path)

@@ -21,6 +21,7 @@ from audit_kit.synth.output import (
 from audit_kit.synth.params import SynthParams, SynthSummary
 from audit_kit.synth.population import build_world
 from audit_kit.synth.practice import TRUTH_ORG_COLUMNS, measure
+from audit_kit.synth.questionnaires import write_questionnaires
 from audit_kit.synth.scenarios import Scenarios
 from audit_kit.synth.traffic import EventBuffer, SessionIds, expected_events, normal_traffic
 
@@ -121,16 +122,11 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
     (out / MARKER).write_text(params.model_dump_json(indent=2) + "\n")  # with the scale chosen
     files.append(out / MARKER)
 
-    questionnaires = False
-    try:  # task B's writer, when installed: questionnaires/ from truth_orgs.csv
-        from audit_kit.synth.questionnaires import write_questionnaires
-    except ImportError:
-        write_questionnaires = None
-    if write_questionnaires is not None:
-        progress.start("writing questionnaires", total=1)
-        files += list(write_questionnaires(out, params.seed))
-        progress.advance(1)
-        questionnaires = True
+    # questionnaires/, answered from each organisation's real practice in truth_orgs.csv
+    progress.start("writing questionnaires", total=1)
+    files += list(write_questionnaires(out, params.seed))
+    progress.advance(1)
+    questionnaires = True
     progress.finish()
 
     per_cat: dict[str, int] = {}

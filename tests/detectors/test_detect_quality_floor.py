@@ -12,6 +12,7 @@ from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.evaluate import evaluate_run
 from audit_kit.ingest import ingest_dataset
+from audit_kit.models.findings import Severity
 from audit_kit.store.workspace import Workspace
 from audit_kit.synth import SynthParams, generate
 
@@ -26,7 +27,7 @@ def test_small_world_meets_the_quality_bar(tmp_path):
     ws = Workspace.open(tmp_path / "ws", create=True)
     ingest_dataset(ws, world)
     run = run_detectors(ws, AuditConfig(), store=False)
-    ev = evaluate_run(ws, run, world / "truth.csv")
+    ev = evaluate_run(ws, run, world / "truth.csv", Severity.MEDIUM, AuditConfig())
     ws.close()
     assert not run.errors and not run.skipped
     low = {d.detector: (d.caught, d.labelled, d.missed) for d in ev.detectors

@@ -10,7 +10,8 @@ from scan_helpers import make_finding
 
 from audit_kit.models.findings import Finding, Severity, finding_key
 from audit_kit.scan.alerts import alert_id_for, insert_new_alerts, load_alerts
-from audit_kit.scan.outbox import DeliveryError, JsonlSink, flush, pending_ids, queue, queued_elsewhere
+from audit_kit.scan.outbox import DeliveryError, JsonlSink, flush, queue, queued_elsewhere
+from audit_kit.store.scans import pending_ids
 
 NOW = datetime(2026, 10, 21, 7, 0)
 
