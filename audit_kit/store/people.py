@@ -1,0 +1,112 @@
+"""The people-side store: what reviewers, DPOs and the web app write while analytical jobs run.
+
+DuckDB (the analytical store, `workspace.py`) takes one writing process at a time, and a scan or an
+ingest holds it for minutes. Verdicts, notes, assignments, management responses, web sign-ins and the
+tool's own access log must never wait for a scan, and a scan must never fail because someone is
+reading a page. So they live apart, in `WS/people.sqlite`: SQLite in WAL mode, many readers and one
+short writer at a time, every write a transaction of milliseconds (`BEGIN IMMEDIATE`, with a busy
+timeout). Analytical jobs read it (a scan reads suppressions, detection reads explained verdicts) but
+hold no lock on it while they compute.
+
+Each feature's repository declares its tables in `PEOPLE_MIGRATIONS` below (append-only: a released
+step is never edited; a new table or column is a new step). `PRAGMA user_version` records how far a
+file has come; a file from a newer release is refused, as the DuckDB store does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from audit_kit.errors import WorkspaceError
+
+PEOPLE_FILE = "people.sqlite"
+BUSY_TIMEOUT_MS = 10_000
+
+# PEOPLE_MIGRATIONS[n] takes the file from version n to n + 1: a tuple of statements.
+PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE IF NOT EXISTS people_meta (key TEXT PRIMARY KEY, value TEXT)",
+    ),
+)
+PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
+
+
+class PeopleStore:
+    """The people-side SQLite file of one workspace. Cheap to open; open one per thread or request."""
+
+    def __init__(self, path: Path, con: sqlite3.Connection) -> None:
+        self.path = path
+        self.con = con
+
+    @classmethod
+    def open(cls, workspace: Path, read_only: bool = False) -> PeopleStore:
+        """Open (and with write access, create or upgrade) `WORKSPACE/people.sqlite`.
+
+        Raises WorkspaceError when the workspace directory is missing or the file is from a newer
+        release or cannot be read.
+        """
+        root = Path(workspace)
+        if not root.is_dir():
+            raise WorkspaceError(f"{root}: no audit-kit workspace here",
+                                 hint="run `audit-kit ingest DATASET_DIR --workspace " + str(root) + "` first")
+        path = root / PEOPLE_FILE
+        try:
+            if read_only:
+                if not path.exists():
+                    raise WorkspaceError(f"{path}: nothing has been recorded in this workspace yet")
+                con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                      isolation_level=None, check_same_thread=False)
+            else:
+                con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                      check_same_thread=False)
+                con.execute("PRAGMA journal_mode = WAL")
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA synchronous = NORMAL")  # safe in WAL mode; a power cut loses at most the last commit
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"{path}: cannot open the people store ({exc})") from None
+        store = cls(path, con)
+        try:
+            store._upgrade(read_only)
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    def _upgrade(self, read_only: bool) -> None:
+        version = int(self.con.execute("PRAGMA user_version").fetchone()[0])
+        if version > PEOPLE_VERSION:
+            raise WorkspaceError(
+                f"{self.path}: written by a newer audit-kit (people store version {version}; this release "
+                f"reads up to {PEOPLE_VERSION})", hint="upgrade audit-kit to open it; nothing was changed")
+        if version == PEOPLE_VERSION or read_only:
+            return
+        with self.transaction():
+            for step in PEOPLE_MIGRATIONS[version:]:
+                for statement in step:
+                    self.con.execute(statement)
+            self.con.execute(f"PRAGMA user_version = {PEOPLE_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: taken at once (BEGIN IMMEDIATE, so it never deadlocks upgrading a
+        read lock), committed on success, rolled back on any error."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> PeopleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
