@@ -72,7 +72,7 @@ class AllowList(_Strict):
     """Who and what is expected: accesses by these users or with these purposes are explained."""
 
     users: tuple[str, ...] = ()
-    purposes: tuple[str, ...] = ("statutory_return*", "statutory*")
+    purposes: tuple[str, ...] = ("statutory_return*", "statutory*", "inspection*")
 
 
 class Entitlements(_Strict):
@@ -80,13 +80,16 @@ class Entitlements(_Strict):
 
     # Duty / out-of-hours / emergency teams work nights and weekends.
     out_of_hours_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*",
-                                           "*night*", "*ooh*", "*on_call*", "*on-call*")
+                                           "*night*", "*ooh*", "*on_call*", "*on-call*", "edt*", "*_edt*",
+                                           "*-edt*")
     # MASH and national partners read across areas and without a standing involvement.
     cross_area_roles: tuple[str, ...] = ("*mash*", "*safeguarding_hub*")
     cross_area_org_types: tuple[str, ...] = ("national_partner",)
     # Duty / out-of-hours teams take referrals for any child in their own area, with no standing
     # involvement: their in-area reads count as explained.
-    area_wide_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*", "*ooh*")
+    # EDT: the Emergency Duty Team, the usual name of children's social care out of hours in England.
+    area_wide_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*", "*ooh*",
+                                        "edt*", "*_edt*", "*-edt*")
     # Admins who make recurring statutory returns export in bulk on a schedule.
     bulk_export_roles: tuple[str, ...] = ()
     # Managers, supervisors and administrators read across their organisation's teams by design:
@@ -105,6 +108,11 @@ class AuditConfig(_Strict):
     entitlements: Entitlements = Entitlements()
     baseline_days: int = Field(90, ge=7, le=730, description="history before --since used as baseline")
     window_days: int = Field(14, ge=1, le=365, description="default scan window when --since is not given")
+    alert_budget: float = Field(
+        0.02, ge=0.0, le=1.0,
+        description="share of a window's active users that may be alerted at medium or above on moderate "
+        "evidence; stronger evidence is never held back (docs/detectors.md)",
+    )
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
 
     _source: str = PrivateAttr(default="defaults")

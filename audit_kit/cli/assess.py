@@ -84,7 +84,7 @@ def assess(
 
     Without DATASET_DIR, assess the workspace as it stands (after ingest and detect), store the assessment with its date and show every organisation's rating.
 
-    With DATASET_DIR, run the one-shot main job: ingest (questionnaires included), detect, corroborate and score, assess, render the PDF report; it ends by printing the report's path.
+    With DATASET_DIR, run the one-shot main job: ingest (questionnaires included), detect, corroborate and score, assess, render the PDF report; it ends by printing the report's path. Exit 3 if a detector failed (named on stderr with the cause; the report is still written).
 
     Examples:
 
@@ -117,6 +117,11 @@ def assess(
                              f"{t.contradictions} answer(s) contradicted by the logs; "
                              f"workspace {result.workspace}")
             typer.echo(str(result.report))  # the contract: the one-shot job ends with the report's path
+            errors = result.detection.get("errors") or []
+            for det, why in errors:
+                typer.echo(f"error in {det}: {why} (the other detectors ran)", err=True)
+            if errors:  # a detector failed: the assessment stands on partial evidence, and that is a bug
+                return int(ExitCode.INTERNAL)
             return _exit(assessment, fail_on)
         with ctx.open_workspace() as ws:
             assessment = assess_workspace(ws, ctx.config, as_of=day, checklist_id=checklist, progress=progress,

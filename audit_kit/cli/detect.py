@@ -68,6 +68,11 @@ def detect(
         None, "--fail-on", case_sensitive=False, help="Exit 1 when a finding is at or above this severity."
     ),
     config: Path | None = ConfigOption,
+    budget: float | None = typer.Option(
+        None, "--budget", min=0.0, max=1.0,
+        help="Alert budget: the share of active users alerted at medium or above on moderate evidence "
+        "(default 0.02, config alert_budget); conclusive evidence is never held back.",
+    ),
     no_store: bool = typer.Option(False, "--no-store", help="Do not write findings to the workspace (a dry run)."),
     list_detectors: bool = typer.Option(False, "--list", help="List the detectors and exit."),
     engine: str = typer.Option(
@@ -94,7 +99,9 @@ def detect(
 
     Findings are stored in the workspace (by stable finding_id, so re-runs never duplicate) and printed; record ids appear only as keyed pseudonyms.
 
-    Exit 1 with --fail-on when a finding is at or above it; 3 when a detector failed (the others still ran).
+    Severities come from the strength of each finding's evidence against chance, combined per user, within an alert budget (--budget; docs/detectors.md).
+
+    Exit 1 with --fail-on when a finding is at or above it; 3 when a detector failed (named on stderr with the cause; the others still ran, and 3 wins over 1).
 
     Example: audit-kit detect --workspace ws --since 2026-10-18 --format json -o findings.json --fail-on high
 
@@ -121,7 +128,8 @@ def detect(
         eng = ctx.open_engine(ws)
         try:
             progress = progress_for(quiet)
-            run = run_detectors(ws, ctx.config, t_since, t_until, ids, progress=progress, store=not no_store,
+            cfg = ctx.config if budget is None else ctx.config.model_copy(update={"alert_budget": budget})
+            run = run_detectors(ws, cfg, t_since, t_until, ids, progress=progress, store=not no_store,
                                 engine=eng)
         finally:
             eng.close()
@@ -131,10 +139,10 @@ def detect(
     _emit(shown, fmt, output)
     if not is_quiet(quiet) or run.errors:
         _report(run, len(shown), output)
+    if run.errors:  # a bug in a detector: 3 whatever was found (the findings are still written)
+        return int(ExitCode.INTERNAL)
     if fail_on is not None and any(f.severity >= fail_on for f in run.findings):
         return int(ExitCode.FINDINGS)
-    if run.errors:
-        return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)
 
 
@@ -189,6 +197,8 @@ def _report(run: DetectionRun, shown: int, output: Path | None) -> None:
         f"{run.baseline_start:%Y-%m-%d}: {s['findings']} finding(s) ({sev or 'none'}), {shown} shown"
         + (f", written to {output}" if output else "")
     )
+    if run.budget is not None:
+        stderr.print(run.budget.summary())
     for det, why in run.skipped:
         stderr.print(f"skipped {det}: {why}")
     for det, msg in run.errors:

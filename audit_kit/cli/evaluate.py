@@ -32,13 +32,16 @@ def evaluate(
         Severity.MEDIUM, "--min-severity", case_sensitive=False, help="A user counts as flagged at or above this."
     ),
     config: Path | None = ConfigOption,
+    budget: float | None = typer.Option(
+        None, "--budget", min=0.0, max=1.0, help="Alert budget for the run (default: config alert_budget, 0.02)."
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the result to this file."),
     quiet: bool = QuietOption,
 ) -> int:
-    """Run every detector (without storing findings) and score it against a truth file: recall per category, precision over flagged users, alerts per 1,000 users per month, and legitimate users wrongly flagged.
+    """Run every detector (without storing findings) and score it against a truth file: recall per category, strict recall over every case, precision over flagged users, the share of active users flagged, alerts per 1,000 users per month, and legitimate users wrongly flagged (truth_legit.csv beside the truth file labels them by kind).
 
-    Exit 1 when a legitimate (duty, MASH, national partner, statutory-return) user is flagged at or above --min-severity.
+    Exit 1 when a protected legitimate user (duty, MASH, national partner, statutory or census return) is flagged at or above --min-severity.
 
     Example: audit-kit synth world && audit-kit ingest world -w ws && audit-kit evaluate world/truth.csv -w ws
     """
@@ -51,9 +54,10 @@ def evaluate(
     ctx = resolve(workspace, config)
     ws = ctx.open_workspace()
     try:
-        run = run_detectors(ws, ctx.config, parse_when(since, "--since"),
+        cfg = ctx.config if budget is None else ctx.config.model_copy(update={"alert_budget": budget})
+        run = run_detectors(ws, cfg, parse_when(since, "--since"),
                             parse_when(until, "--until", end_of_day=True), progress=progress_for(quiet), store=False)
-        ev = evaluate_run(ws, run, truth, min_severity, ctx.config)
+        ev = evaluate_run(ws, run, truth, min_severity, cfg)
     finally:
         ws.close()
     if fmt == OutputFormat.json:
@@ -61,13 +65,15 @@ def evaluate(
     elif fmt == OutputFormat.csv:
         emit_csv([d.__dict__ for d in ev.detectors], COLUMNS, output)
     else:
+        share = f"{ev.flagged_share:.1%}" if ev.flagged_share is not None else "-"
         emit_table([d.__dict__ for d in ev.detectors], COLUMNS,
-                   title=f"{ev.users} users, {ev.window_days:.1f} days; flagged users {ev.flagged_users}, "
-                         f"precision {ev.precision}")
+                   title=f"{ev.users} users ({ev.active_users} active), {ev.window_days:.1f} days; strict recall "
+                         f"{ev.strict_recall}, recall {ev.recall}; flagged users {ev.flagged_users} ({share} of "
+                         f"active), precision {ev.precision}")
         for row in ev.legit_flagged:
             typer.echo(f"legitimate user flagged: {row['user_id']} ({row['why_legitimate']}) by "
                        f"{', '.join(row['detectors'])}", err=True)
-    return int(ExitCode.FINDINGS) if ev.legit_flagged else int(ExitCode.OK)
+    return int(ExitCode.FINDINGS) if ev.protected_flagged else int(ExitCode.OK)
 
 
 def register(app: typer.Typer) -> None:

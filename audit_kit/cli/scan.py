@@ -44,13 +44,14 @@ def _detector_ids(text: str | None) -> list[str] | None:
 
 
 def exit_code(result: ScanResult, fail_on: Severity | None) -> int:
-    """1 new alert at/above --fail-on; else 2 a file was rejected or not moved; else 3 a detector failed; else 0."""
+    """3 a detector failed (a bug, whatever else happened); else 1 new alert at/above --fail-on; else 2 a file was
+    rejected or not moved; else 0."""
+    if result.detector_errors:
+        return int(ExitCode.INTERNAL)
     if fail_on is not None and result.alerts_at_or_above(fail_on):
         return int(ExitCode.FINDINGS)
     if result.count("rejected") or result.move_errors:
         return int(ExitCode.USAGE)
-    if result.detector_errors:
-        return int(ExitCode.INTERNAL)
     return int(ExitCode.OK)
 
 
@@ -116,7 +117,7 @@ def scan(
 
     Prints one summary line (with --quiet, only when there is something to look at).
 
-    Exit codes: 0 ok; 1 a new alert at or above --fail-on; 2 bad input (a rejected file, a bad option); 3 internal error or a detector failed; 75 another scan is running, this one did nothing. See docs/scheduling.md.
+    Exit codes: 0 ok; 1 a new alert at or above --fail-on; 2 bad input (a rejected file, a bad option); 3 internal error or a detector failed (named on stderr; this wins over 1 and 2); 75 another scan is running, this one did nothing. See docs/scheduling.md.
     """
     if baseline and replay:
         raise InputError("--baseline and --replay cannot be combined: --baseline judges nothing")
@@ -145,6 +146,8 @@ def scan(
         emit_json(result.to_json())
     elif not quiet or _noteworthy(result):
         typer.echo(result.summary())
+    for det, why in result.detector_errors:  # the detector and the cause, whatever the format
+        typer.echo(f"error in {det}: {why} (the other detectors ran)", err=True)
     return exit_code(result, fail_on)
 
 

@@ -9,8 +9,12 @@ run.findings, run.skipped, run.errors, run.explained_access
 Each detector is declared once in `registry.py` (id, title, needs, severity policy, params) and
 written as Ibis expressions over two shared aggregates of the events (`context.py`), so it runs on
 the embedded DuckDB store and, unchanged, on Spark (`run_detectors(ws, engine=open_engine("spark", ws))`,
-see `audit_kit.engine`). A detector whose data is missing is
-skipped with the reason; one that fails becomes an error entry and the others still run.
+see `audit_kit.engine`). A detector whose data is missing, or that needs a history the window does
+not have, is skipped with the reason; one that fails becomes an error entry and the others still run.
+
+Each finding's severity comes from the strength of its evidence against chance (`evidence.py`);
+then each user's findings are combined into one risk and the alert budget is applied (`risk.py`):
+`run.user_risks`, `run.budget`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from audit_kit.detectors.base import DetectorSpec
 from audit_kit.detectors.context import DetectionContext
 from audit_kit.detectors.explained import rates_for_context
 from audit_kit.detectors.registry import REGISTRY
+from audit_kit.detectors.risk import BudgetReport, UserRisk, apply_risk_and_budget
 from audit_kit.engine.base import Engine
 from audit_kit.errors import InputError
 from audit_kit.models.findings import Finding
@@ -48,6 +53,8 @@ class DetectionRun:
     errors: list[tuple[str, str]] = field(default_factory=list)
     explained_access: list[ExplainedAccess] = field(default_factory=list)
     detectors: list[str] = field(default_factory=list)
+    user_risks: list[UserRisk] = field(default_factory=list)
+    budget: BudgetReport | None = None
 
     @property
     def window(self) -> tuple[datetime, datetime]:
@@ -68,7 +75,7 @@ class DetectionRun:
         for f in self.findings:
             by_sev[f.severity.value] = by_sev.get(f.severity.value, 0) + 1
         return {"findings": len(self.findings), "by_severity": by_sev, "skipped": dict(self.skipped),
-                "errors": dict(self.errors)}
+                "errors": dict(self.errors), "budget": self.budget.to_json() if self.budget else None}
 
 
 def resolve_detectors(detectors: list[str] | None) -> list[str]:
@@ -92,6 +99,10 @@ def _missing(ctx: DetectionContext, spec: DetectorSpec) -> list[str]:
     return out
 
 
+# Detectors that judge against a baseline need at least this much history before the window.
+MIN_HISTORY_DAYS = 7.0
+
+
 def run_detectors(
     ws: Workspace,
     config: AuditConfig,
@@ -109,6 +120,9 @@ def run_detectors(
     and per-organisation explained-access rates written to `explained_access`, in one transaction.
     `engine` runs the queries (default: DuckDB over `ws`; see `audit_kit.engine.open_engine` for
     Spark); its caller closes it. Results are stored in `ws` whichever engine computed them.
+    With less than MIN_HISTORY_DAYS of history before the window (a first run, or a window covering
+    the whole log), detectors that need a baseline are skipped with that reason; the others run.
+    Severities then follow per-user risk and the alert budget (`config.alert_budget`).
     Raises InputError for unknown detector ids or an empty window (since ≥ until).
     """
     ids = resolve_detectors(detectors)
@@ -142,6 +156,11 @@ def run_detectors(
                     if missing:
                         run.skipped.append((det_id, "dataset lacks " + ", ".join(missing)))
                         continue
+                    if spec.history and ctx.baseline_days < MIN_HISTORY_DAYS:
+                        run.skipped.append((det_id, f"no history before the window ({ctx.baseline_days:.1f} "
+                                                    f"days; it needs {MIN_HISTORY_DAYS:.0f}): judged once "
+                                                    "there is a baseline"))
+                        continue
                     params = ctx.params_for(det_id, spec.params)
                     run.findings.extend(spec.fn(ctx, params))
                 except Exception as exc:  # collect, don't abort: the other detectors still run
@@ -155,6 +174,8 @@ def run_detectors(
                                             for r in df.itertuples(index=False)]
                 except Exception as exc:
                     run.errors.append(("explained_access", f"{type(exc).__name__}: {exc}"))
+            run.user_risks, run.budget = apply_risk_and_budget(
+                run.findings, _active_users(ctx), config.alert_budget)
             run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
             progress.advance()
             if store:
@@ -179,6 +200,13 @@ def _store(ws: Workspace, run: DetectionRun, started: datetime, config: AuditCon
         ))
 
 
+def _active_users(ctx: DetectionContext) -> int:
+    """Users with any event in the window (what the alert budget is a share of)."""
+    uh = ctx.user_hour
+    w = uh.filter(uh.period == "window")
+    return int(w.user_id.nunique().to_pandas() or 0)
+
+
 def _naive_utc(v: datetime | None) -> datetime | None:
     if v is None or v.tzinfo is None:
         return v
@@ -189,4 +217,5 @@ def _py(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-__all__ = ["REGISTRY", "DetectorSpec", "DetectionRun", "ExplainedAccess", "run_detectors", "resolve_detectors"]
+__all__ = ["MIN_HISTORY_DAYS", "REGISTRY", "BudgetReport", "DetectorSpec", "DetectionRun", "ExplainedAccess",
+           "UserRisk", "run_detectors", "resolve_detectors"]

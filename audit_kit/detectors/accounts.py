@@ -12,8 +12,18 @@ import ibis
 import pandas as pd
 
 from audit_kit.config import role_matches
-from audit_kit.detectors.base import FindingBuilder, Params, severity_for
+from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, WINDOW
+from audit_kit.detectors.evidence import (
+    MAX_STRENGTH,
+    corrected,
+    evidence_fields,
+    numeric,
+    poisson_tail,
+    score_of,
+    severity_of,
+    strength,
+)
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -53,37 +63,48 @@ def leaver_account(ctx: DetectionContext, p: LeaverParams) -> list[Finding]:
             evidence={"end_date": str(end.date()), "events_after_leaving": r.events,
                       "record_accesses_after_leaving": r.records, "active_days": r.days,
                       "days_after_end_to_first_use": after,
-                      "baseline": f"none needed: any successful use after users.end_date (+{p.grace_days} days)"},
+                      "baseline": f"none needed: any successful use after users.end_date (+{p.grace_days} days)",
+                      **evidence_fields(0.0, MAX_STRENGTH, "policy: an account used after its holder left",
+                                        policy=True)},
             record_count=int(r.records), first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
 
 
 class DormantParams(Params):
-    dormant_days: int = 90
+    dormant_days: int = 56
     min_history_days: int = 28
+    prior_strength: float = 60.0
 
 
 def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
-    """An account idle for `dormant_days` (90) or more that suddenly becomes active in the window.
+    """An account idle for `dormant_days` (56, eight weeks) or more that becomes active in the window, scored by what it does.
 
     Idle time is measured from the last activity before the window; when the account shows none in
-    the baseline history, from its start date (the logs show no use since at least the start of the
-    history). New accounts (started within `dormant_days`) and leavers (their own detector) are excluded.
+    the baseline history, from the start of the history (or the account's start date). New accounts
+    (started within `dormant_days`) and leavers (their own detector) are excluded. A holder back
+    from leave opens their own caseload; someone else reusing the account opens children no one in
+    the organisation works with. Strength: the account's window count of children with no
+    involvement, entitlement or colleague to explain them, against the peer group's baseline share
+    (Poisson, shrunk with `prior_strength` records). A reactivation with nothing unusual is listed
+    low (worth a look in the register); reuse on unrelated children is medium or high.
     """
     x = ctx.without_exempt("dormant_account", ctx.user_hour_x())
     act = x.filter((x.n_login + x.n_rec + x.n_search) > 0)
-    prev = act.filter(act.period == BASELINE).group_by(pv_user=act.user_id).aggregate(prev=act.last_ts.max())
+    ab = act.filter(act.period == BASELINE)
+    prev = ab.group_by(pv_user=ab.user_id).aggregate(prev=ab.last_ts.max())
     w = act.filter(act.period == WINDOW)
     first = w.group_by(w.user_id, w.org_id, w.role).aggregate(
-        first=w.first_ts.min(), last=w.last_ts.max(), events=(w.n_login + w.n_rec + w.n_search).sum(), records=w.n_rec.sum()
+        first=w.first_ts.min(), last=w.last_ts.max(), events=(w.n_login + w.n_rec + w.n_search).sum(),
+        records=w.n_rec.sum()
     )
     u = ctx.users.select(d_user="user_id", start_date="start_date", end_date="end_date")
     j = first.left_join(prev, first.user_id == prev.pv_user).left_join(u, first.user_id == u.d_user)
     df = j.select("user_id", "org_id", "role", "first", "last", "events", "records", "prev", "start_date",
                   "end_date").to_pandas()
+    df = numeric(df, ["events", "records"])
     history_start = max(pd.Timestamp(ctx.baseline_start), pd.Timestamp(ctx.data_start))
-    fb = FindingBuilder(ctx, "dormant_account")
+    cands = []
     for r in df.itertuples(index=False):
         first_ts = pd.Timestamp(r.first)
         if pd.notna(r.end_date) and pd.Timestamp(r.end_date) < first_ts.normalize():
@@ -94,137 +115,199 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
         if pd.notna(r.prev):
             idle = (first_ts - pd.Timestamp(r.prev)).days
             since_txt = f"last used {pd.Timestamp(r.prev).date()}"
-            observed = True
+            if idle < p.dormant_days:
+                continue
         else:
-            if (first_ts - history_start).days < p.min_history_days:
-                continue
-            idle = (first_ts - history_start).days
-            observed = idle >= p.dormant_days
-            if start is None and not observed:
-                continue
+            # No use in the whole history: idle at least that long (enough when the history is)
+            idle = max((first_ts - history_start).days, 0)
             since_txt = f"no use in the logs since {history_start.date()}"
-            if start is not None:
-                idle = max(idle, 0)
-        if observed and idle < p.dormant_days:
-            continue
-        sev = Severity.HIGH if observed else Severity.MEDIUM
+            if idle < p.min_history_days:
+                continue
+        cands.append((r, idle, since_txt, pd.isna(r.prev)))
+    if not cands:
+        return []
+    users = [c[0].user_id for c in cands]
+    ux = ctx.user_record_xc()
+    uw = ux.filter(ux.period == WINDOW, ux.user_id.isin(users))
+    unexpl = ~uw.explained & ~uw.colleague
+    wr = numeric(uw.group_by(uw.user_id).aggregate(recs=uw.count(), hits=uw.count(where=unexpl)).to_pandas(),
+                 ["recs", "hits"])
+    per_user = {r.user_id: (r.recs, r.hits) for r in wr.itertuples(index=False)}
+    ub = ux.filter(ux.period == BASELINE)
+    peer = numeric(ub.group_by(ub.org_type, ub.role).aggregate(
+        p_recs=ub.count(), p_hits=ub.count(where=~ub.explained & ~ub.colleague)).to_pandas(), ["p_recs", "p_hits"])
+    roles = ctx.users.select("user_id", "role").to_pandas()
+    org_types = ctx.orgs.select("org_id", "org_type").to_pandas()
+    role_of = dict(zip(roles.user_id, roles.role, strict=True))
+    type_of = dict(zip(org_types.org_id, org_types.org_type, strict=True))
+    peer_rate = {(t, r): (h + 0.5) / (n + 1.0) for t, r, n, h in peer.itertuples(index=False)}
+    all_rate = (float(peer.p_hits.sum()) + 0.5) / (float(peer.p_recs.sum()) + 1.0)
+    fb = FindingBuilder(ctx, "dormant_account")
+    for r, idle, since_txt, inferred in cands:
+        recs, hits = per_user.get(r.user_id, (0.0, 0.0))
+        q = peer_rate.get((type_of.get(r.org_id), role_of.get(r.user_id)), all_rate)
+        expected = max(recs * q, 0.05)
+        pv = poisson_tail(hits, expected)
+        st = strength(pv)
+        first_ts = pd.Timestamp(r.first)
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=str(first_ts.date()), severity=sev,
-            score=0.75 if observed else 0.5,
+            org_id=r.org_id, user_id=r.user_id, bucket=str(first_ts.date()), severity=severity_of(st),
+            score=score_of(st),
             summary=(f"The account of {r.user_id} ({r.role}) was dormant ({since_txt}, at least {idle} days) "
-                     f"and became active again on {first_ts.date()}."),
-            evidence={"idle_days_at_least": idle, "last_activity_before_window": r.prev,
-                      "history_start": history_start, "account_start_date": start,
+                     f"and became active again on {first_ts.date()}, opening {int(recs)} children's records, "
+                     f"{int(hits)} of them with no involvement or colleague to explain it."),
+            evidence={"idle_days_at_least": idle, "idle_inferred_from_history_start": bool(inferred),
+                      "last_activity_before_window": r.prev, "history_start": history_start,
                       "window_events": r.events, "window_record_accesses": r.records,
-                      "dormant_days": p.dormant_days},
-            record_count=int(r.records), first_seen=r.first, last_seen=r.last,
+                      "window_records": recs, "unexplained_records": hits, "expected_unexplained": round(expected, 3),
+                      "dormant_days": p.dormant_days,
+                      **evidence_fields(pv, st, "Poisson: the peer group's share of unexplained children, "
+                                        "for an account back from idleness")},
+            record_count=int(recs), first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
 
 
 class ConcurrentParams(Params):
-    min_overlaps: int = 2
+    min_conflicts: int = 1
     min_overlap_minutes: float = 1.0
+    travel_minutes: float = 5.0
+    base_rate: float = 0.01
 
 
 def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Finding]:
-    """One account in two places at once: sessions that overlap in time from different networks.
+    """One account in two places at once: sessions from different networks that overlap, or follow each other within minutes.
 
-    Window sessions (first to last event) of the same user are paired; a pair that overlaps by at
-    least `min_overlap_minutes` with source addresses in different /16 networks is a sign of a shared
-    account or stolen credentials. `min_overlaps` (2) such pairs make a finding; high with 4 or more.
+    Window sessions (the log's session ids, or sessions derived from account, network,
+    authentication method and time gaps where the log has none) of the same user are paired. A pair
+    from different networks (/16) that overlaps by at least `min_overlap_minutes`, or starts within
+    `travel_minutes` of the other's end, is a conflict: one person cannot be in both places. Chance:
+    conflicts per active user in the window across the population (at least `base_rate`, the
+    occasional VPN switch), a Poisson tail corrected for the users tested; a conflict in which one
+    side signed in with a password alone counts twice.
     """
     s = ctx.sessions
-    a = s.select(user_id="user_id", org_id="org_id", a_sid="session_id", a_start="s_start", a_end="s_end",
-                 a_net="net", a_ip="ip")
-    b = s.select(b_user="user_id", b_sid="session_id", b_start="s_start", b_end="s_end", b_net="net", b_ip="ip")
+    a = s.select(user_id="user_id", org_id="org_id", a_sid="session_key", a_start="s_start", a_end="s_end",
+                 a_net="net", a_ip="ip", a_strong="strong")
+    b = s.select(b_user="user_id", b_sid="session_key", b_start="s_start", b_end="s_end", b_net="net", b_ip="ip",
+                 b_strong="strong")
     j = a.join(b, (a.user_id == b.b_user) & (a.a_sid < b.b_sid))
-    overlap_s = (ibis.least(j.a_end, j.b_end).epoch_seconds() - ibis.greatest(j.a_start, j.b_start).epoch_seconds())
-    j = j.filter(overlap_s >= p.min_overlap_minutes * 60, j.a_net.notnull(), j.b_net.notnull(), j.a_net != j.b_net)
+    j = j.mutate(overlap_s=ibis.least(j.a_end, j.b_end).epoch_seconds()
+                 - ibis.greatest(j.a_start, j.b_start).epoch_seconds())
+    j = j.filter(j.overlap_s >= -p.travel_minutes * 60, j.a_net.notnull(), j.b_net.notnull(), j.a_net != j.b_net)
+    weak = (j.a_strong == False) | (j.b_strong == False)  # noqa: E712 - a three-valued column
     agg = j.group_by(j.user_id, j.org_id).aggregate(
-        overlaps=j.count(), networks=j.b_net.nunique() + 1, first=ibis.least(j.a_start, j.b_start).min(),
-        last=ibis.greatest(j.a_end, j.b_end).max(), ips=j.b_ip.collect(distinct=True),
-        own_ips=j.a_ip.collect(distinct=True),
+        conflicts=j.count(), overlaps=j.count(where=j.overlap_s >= p.min_overlap_minutes * 60),
+        weak=j.count(where=weak.fill_null(False)), networks=j.b_net.nunique() + 1,
+        first=ibis.least(j.a_start, j.b_start).min(), last=ibis.greatest(j.a_end, j.b_end).max(),
+        ips=j.b_ip.collect(distinct=True), own_ips=j.a_ip.collect(distinct=True),
     )
-    df = agg.filter(agg.overlaps >= p.min_overlaps).to_pandas()
+    df = agg.filter(agg.conflicts >= p.min_conflicts).to_pandas()
     if df.empty:
         return []
+    df = numeric(df, ["conflicts", "overlaps", "weak", "networks"])
+    active = max(int(s.user_id.nunique().to_pandas()), 1)
+    total = float((df.conflicts + df.weak).sum())
     roles = ctx.users.select("user_id", "role").to_pandas().set_index("user_id").role.to_dict()
     dc = ctx.config.detector("concurrent_sessions")
 
     fb = FindingBuilder(ctx, "concurrent_sessions")
     for r in df.itertuples(index=False):
-        role = roles.get(r.user_id) or "(unknown)"
+        role = roles.get(r.user_id)
+        role = role if isinstance(role, str) and role else "(unknown)"
         if role_matches(role, dc.exempt_roles):
             continue
-        score = min(1.0, 0.35 + 0.12 * r.overlaps)
+        k = r.conflicts + r.weak
+        # the population's rate without this user (one shared account must not hide itself)
+        lam = max((total - k) / max(active - 1, 1), p.base_rate)
+        pv = corrected(poisson_tail(k, lam), active)
+        st = strength(pv)
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"),
-            severity=Severity.HIGH if r.overlaps >= 4 else Severity.MEDIUM, score=score,
-            summary=(f"{r.user_id} ({role}) was signed in from two different networks at the same time "
-                     f"{int(r.overlaps)} times: a shared account or stolen credentials."),
-            evidence={"overlapping_session_pairs": r.overlaps, "networks": r.networks,
+            severity=severity_of(st), score=score_of(st),
+            summary=(f"{r.user_id} ({role}) was signed in from two different networks at the same time or minutes "
+                     f"apart {int(r.conflicts)} time(s)"
+                     + (f", {int(r.weak)} of them with a password alone" if r.weak else "")
+                     + ": a shared account or stolen credentials."),
+            evidence={"conflicting_session_pairs": r.conflicts, "overlapping_pairs": r.overlaps,
+                      "password_only_pairs": r.weak, "networks": r.networks,
                       "source_ips": sorted(set(list(r.ips) + list(r.own_ips))),
-                      "baseline": "no overlapping sessions expected: one person works one session at a time",
-                      "min_overlap_minutes": p.min_overlap_minutes},
+                      "baseline": {"conflicts_per_active_user": round(lam, 4), "active_users": active},
+                      "min_overlap_minutes": p.min_overlap_minutes, "travel_minutes": p.travel_minutes,
+                      **evidence_fields(pv, st, "Poisson: conflicts per active user across the population, "
+                                        "corrected for the users tested")},
             first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
 
 
 class WeakAuthParams(Params):
-    min_events: int = 5
-    user_share: float = 0.5
+    min_sessions: int = 1
+    max_user_share: float = 0.2
     max_org_share: float = 0.2
+    prior_strength: float = 50.0
 
 
 def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
-    """Password-only sign-in by a user whose organisation otherwise signs in with MFA or smartcards.
+    """Password-only sessions by a user who signs in with MFA or smartcards, in an organisation that does.
 
-    The user's window share of password-authenticated events must be at least `user_share` (and at
-    least `min_events`), while the rest of their organisation's share over baseline and window is at
-    most `max_org_share`. A switch from stronger sign-in to passwords is medium or high; a user who
-    has always used a password (never enrolled) is low. Organisations that use passwords throughout
-    are a questionnaire matter, not a user alert.
+    Sessions as `concurrent_sessions` sees them (derived where the log has no session ids, so a
+    password-only use from another network is never folded into the owner's MFA session). A user whose
+    baseline events were at most `max_user_share` password-only, in an organisation whose other users'
+    were at most `max_org_share`, is scored on their window count of password-only sessions against
+    that share (shrunk to the organisation's with a prior of `prior_strength` events): a Poisson tail.
+    A user who has always used a password (never enrolled) is an enrolment gap the organisation knows
+    about: listed low. Organisations that use passwords throughout are a questionnaire matter, not a
+    user alert.
     """
     x = ctx.without_exempt("weak_auth", ctx.user_hour_x())
     org = x.group_by(o_org=x.org_id).aggregate(o_pw=x.n_password.sum(), o_auth=x.n_auth.sum())
     usr_all = x.group_by(a_user=x.user_id).aggregate(a_pw=x.n_password.sum(), a_auth=x.n_auth.sum())
-    w = x.filter(x.period == WINDOW)
-    uw = w.group_by(w.user_id, w.org_id, w.role).aggregate(
-        pw=w.n_password.sum(), auth=w.n_auth.sum(), first=w.first_ts.min(where=w.n_password > 0),
-        last=w.last_ts.max(where=w.n_password > 0),
-    )
     b = x.filter(x.period == BASELINE)
     ub = b.group_by(b_user=b.user_id).aggregate(b_pw=b.n_password.sum(), b_auth=b.n_auth.sum())
-    j = (uw.filter(uw.pw >= p.min_events).join(org, uw.org_id == org.o_org)
-         .join(usr_all, uw.user_id == usr_all.a_user).left_join(ub, uw.user_id == ub.b_user))
-    df = j.select("user_id", "org_id", "role", "pw", "auth", "first", "last", "o_pw", "o_auth", "a_pw", "a_auth",
-                  "b_pw", "b_auth").to_pandas()
+    s = ctx.sessions
+    sw = s.filter(s.strong.notnull())
+    us = sw.group_by(sw.user_id, sw.org_id).aggregate(
+        sessions=sw.count(), weak=sw.count(where=~sw.strong), first=sw.s_start.min(where=~sw.strong),
+        last=sw.s_end.max(where=~sw.strong), nets=sw.net.nunique(where=~sw.strong),
+    )
+    roles = ctx.users.select(r_user="user_id", role="role")
+    j = (us.filter(us.weak >= p.min_sessions).join(org, us.org_id == org.o_org)
+         .join(usr_all, us.user_id == usr_all.a_user).left_join(ub, us.user_id == ub.b_user)
+         .left_join(roles, us.user_id == roles.r_user))
+    df = j.select("user_id", "org_id", "role", "sessions", "weak", "first", "last", "nets", "o_pw", "o_auth", "a_pw",
+                  "a_auth", "b_pw", "b_auth").to_pandas()
+    df = numeric(df, ["sessions", "weak", "nets", "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth"])
     fb = FindingBuilder(ctx, "weak_auth")
     for r in df.itertuples(index=False):
-        share = r.pw / max(r.auth, 1)
         rest_auth = r.o_auth - r.a_auth
         rest_share = (r.o_pw - r.a_pw) / rest_auth if rest_auth > 0 else 1.0
-        if share < p.user_share or rest_share > p.max_org_share:
+        if rest_share > p.max_org_share:
             continue
-        b_share = None if pd.isna(r.b_auth) or not r.b_auth else float(r.b_pw) / float(r.b_auth)
-        score = min(1.0, share * (1 - rest_share))
-        always = b_share is not None and r.b_auth >= p.min_events and b_share >= p.user_share
+        role = r.role if isinstance(r.role, str) else "(unknown)"
+        b_share = r.b_pw / r.b_auth if r.b_auth > 0 else None
+        always = b_share is not None and b_share > p.max_user_share
+        q = (r.b_pw + p.prior_strength * max(rest_share, 0.005)) / (r.b_auth + p.prior_strength)
+        expected = max(r.sessions * q, 0.01)
+        pv = poisson_tail(r.weak, expected)
+        st = strength(pv)
         if always:
             # Never enrolled: an enrolment gap the organisation knows about, not a change to chase today.
-            sev, score = Severity.LOW, min(score, 0.25)
+            st = min(st, 1.0)
             why = "as they always have"
         else:
-            sev = severity_for(score, medium=0.3, high=0.9)
             why = "after using stronger sign-in before" if b_share is not None else "with no earlier history"
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=sev, score=score,
-            summary=(f"{r.user_id} ({r.role}) signed in with a password alone for {share:.0%} of their activity "
-                     f"{why}, while the rest of their organisation uses stronger sign-in ({1 - rest_share:.0%})."),
-            evidence={"password_events": r.pw, "authenticated_events": r.auth, "password_share": share,
-                      "baseline_user_password_share": b_share, "organisation_password_share_others": rest_share},
+            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
+            score=score_of(st),
+            summary=(f"{r.user_id} ({role}) signed in with a password alone in {int(r.weak)} of {int(r.sessions)} "
+                     f"session(s) {why}, while the rest of their organisation uses stronger sign-in "
+                     f"({1 - rest_share:.0%})."),
+            evidence={"password_only_sessions": r.weak, "sessions": r.sessions, "networks_of_password_sessions": r.nets,
+                      "baseline_user_password_share": b_share, "organisation_password_share_others": rest_share,
+                      "expected_password_sessions": round(expected, 3),
+                      **evidence_fields(pv, st, "Poisson: the user's baseline password share shrunk to the "
+                                        "organisation's")},
             first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
-

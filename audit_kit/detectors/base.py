@@ -50,6 +50,7 @@ class DetectorSpec:
     severity_policy: str = ""
     portable: bool = True
     entity: str = "user"  # what a finding is about: user, org or record
+    history: bool = True  # judges against a baseline: skipped when the window has no history before it
 
     @property
     def doc(self) -> str:

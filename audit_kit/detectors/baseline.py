@@ -9,16 +9,18 @@ comparison runs in the engine; only the flagged rows come back as a small pandas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import pandas as pd
 
 from audit_kit.detectors.context import BASELINE, WINDOW, DetectionContext
+from audit_kit.detectors.evidence import corrected, numeric, strength
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    import pandas as pd
 
 Metric = Callable[["ir.Table"], "ir.NumericValue"]
 Filter = Callable[["ir.Table"], "ir.BooleanValue"]
@@ -53,24 +55,50 @@ def spikes(
         v=metric(x), first_hour=x.first_ts.min(), last_hour=x.last_ts.max()
     ))
     b = g.filter(g.period == BASELINE)
+    b = b.mutate(lv=(ibis.greatest(b.v.cast("float64"), 0.0) + 1.0).ln())
     # Only users with a window bucket above the floor can be flagged: learn only their own baselines
     # (peer baselines still use every user of the group).
     cand = g.filter(g.period == WINDOW, g.v > floor).select(c_user=g.user_id).distinct()
+    # Every user's own high quantile: the population's spikes over their own bars calibrate the tail.
+    ub = ctx.materialise("spike_ub", b.group_by(u_user=b.user_id).aggregate(
+        u_days=b.count(), u_med=b.v.median(), u_q=b.v.quantile(quantile), u_max=b.v.max(),
+        u_lmed=b.lv.median(), u_mean=b.v.mean(), u_var=b.v.var(how="pop"),
+    ))
     bu = b.filter(b.user_id.isin(cand.c_user))
-    ub = bu.group_by(u_user=bu.user_id).aggregate(
-        u_days=bu.count(), u_med=bu.v.median(), u_q=bu.v.quantile(quantile), u_max=bu.v.max()
-    )
     # Median absolute deviation, the robust spread (a second pass over the small baseline frame).
     bm = bu.join(ub, bu.user_id == ub.u_user)
-    umad = bm.group_by(m_user=bm.user_id).aggregate(u_mad=(bm.v - bm.u_med).abs().median())
-    pb = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
-        p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median()
+    umad = bm.group_by(m_user=bm.user_id).aggregate(
+        u_mad=(bm.v - bm.u_med).abs().median(), u_lmad=(bm.lv - bm.u_lmed).abs().median()
     )
+    pb = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
+        p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median(), p_lmed=b.lv.median(),
+        p_mean=b.v.mean(), p_var=b.v.var(how="pop"),
+    )
+    pm = b.join(pb, (b.org_type == pb.p_type) & (b.role == pb.p_role))
+    pmad = pm.group_by(pm_type=pm.org_type, pm_role=pm.role).aggregate(p_lmad=(pm.lv - pm.p_lmed).abs().median())
+    pb = pb.join(pmad, (pb.p_type == pmad.pm_type) & (pb.p_role == pmad.pm_role)).select(
+        "p_type", "p_role", "p_users", "p_q", "p_med", "p_lmed", "p_lmad", "p_mean", "p_var")
+    # How many window buckets each user had (the looks a spike test takes), and how many users of
+    # each peer group were active in the window (for spikes the whole group shares: a census day).
+    gw = g.filter(g.period == WINDOW)
+    wn = gw.group_by(n_user=gw.user_id).aggregate(w_buckets=gw.count())
+    # The population's window buckets over their own bar (the user's high quantile where they have
+    # history, else the peers'): the upper tail of log(value / bar) across everyone is the null.
+    pop = gw.filter(gw.v > 0).left_join(ub, gw.user_id == ub.u_user).left_join(
+        pb, (gw.org_type == pb.p_type) & (gw.role == pb.p_role))
+    own = ibis.ifelse(pop.u_days.fill_null(0) >= min_support, pop.u_q.fill_null(0), 0)
+    peers = ibis.ifelse(pop.p_users.fill_null(0) >= min_peers, pop.p_q.fill_null(0), 0)
+    bar = ibis.greatest(own, peers, 1.0)
+    lr = (pop.v.cast("float64") + 1.0).ln() - (bar.cast("float64") + 1.0).ln()
+    pop = pop.mutate(lr=lr)
+    tail = numeric(pop.aggregate(n=pop.count(), r95=pop.lr.quantile(0.95), r99=pop.lr.quantile(0.99)).to_pandas(),
+                   ["n", "r95", "r99"], fill=None)
     w = g.filter(g.period == WINDOW, g.v > floor)
     j = (
         w.left_join(ub, w.user_id == ub.u_user)
         .left_join(umad, w.user_id == umad.m_user)
         .left_join(pb, (w.org_type == pb.p_type) & (w.role == pb.p_role))
+        .left_join(wn, w.user_id == wn.n_user)
     )
     user_ok = j.u_days.fill_null(0) >= min_support
     peer_ok = j.p_users.fill_null(0) >= min_peers
@@ -84,10 +112,67 @@ def spikes(
     z = (j.v - j.u_med.fill_null(0)) / mad_sd
     z_ok = ~user_ok | z.isnull() | (z >= z_min)
     out = j.mutate(threshold=threshold, z=z).filter(j.v > threshold, z_ok)
-    return out.select(
+    df = out.select(
         "user_id", "org_id", "role", "org_type", "bucket", "v", "first_hour", "last_hour",
         "u_days", "u_med", "u_mad", "u_q", "u_max", "p_users", "p_q", "p_med", "threshold", "z",
+        "u_lmed", "u_lmad", "p_lmed", "p_lmad", "w_buckets", "u_mean", "u_var", "p_mean", "p_var",
     ).order_by(["user_id", "bucket"]).to_pandas()
+    df = numeric(df, ["v", "u_days", "u_med", "u_mad", "u_q", "u_max", "p_users", "p_q", "p_med", "threshold", "z",
+                      "u_lmed", "u_lmad", "p_lmed", "p_lmad", "w_buckets", "u_mean", "u_var", "p_mean", "p_var"],
+                 fill=None)
+    t = tail.iloc[0]
+    return spike_strength(df, float(t.n or 0), float(t.r95), float(t.r99), min_support, min_peers)
+
+
+# Dispersion (negative binomial "size") used when a peer group's counts are no more variable than
+# Poisson's, and the least trusted (the most overdispersed a group may look).
+MAX_SIZE = 50.0
+MIN_SIZE = 0.5
+
+
+def nb_tail(v: float, mean: float, size: float) -> float:
+    """P(X ≥ v) for a negative binomial with this mean and size (dispersion)."""
+    from scipy.special import betainc
+
+    if not (v > 0) or not (mean > 0):
+        return 1.0 if not (v > 0) else 1e-12
+    size = min(max(size, MIN_SIZE), MAX_SIZE)
+    # P(X >= v) = I_{1-p}(v, size) with p = size / (size + mean): real-valued size allowed
+    return float(betainc(math.ceil(v), size, mean / (size + mean)))
+
+
+def _size(mean: float, var: float) -> float:
+    if not (mean > 0) or not (var == var):
+        return MAX_SIZE
+    return MAX_SIZE if var <= mean else mean * mean / (var - mean)
+
+
+def spike_strength(
+    df: pd.DataFrame, n: float, r95: float, r99: float, min_support: int = 5, min_peers: int = 3
+) -> pd.DataFrame:
+    """Add `p_value` and `strength` to flagged spike rows: how improbable the value is for the user AND their peers.
+
+    Chance model: a bucket's count is negative binomial (Poisson with overdispersion), with the
+    user's own baseline mean and the peer group's dispersion (moments of their active buckets), and
+    again with the peer group's mean: the value must be improbable against both (the larger tail
+    probability counts), corrected for the user's window buckets. A user with little history is
+    judged on the peers; with neither, a value above twice the floor is a weak signal (p = 0.01).
+    """
+    if df.empty:
+        return df.assign(p_value=[], strength=[], excess=[])
+    user_ok = df.u_days.fillna(0) >= min_support
+    peer_ok = df.p_users.fillna(0) >= min_peers
+    out = []
+    for r, u_ok, pr_ok in zip(df.itertuples(index=False), user_ok, peer_ok, strict=True):
+        size = _size(float(r.p_mean), float(r.p_var)) if pr_ok else _size(float(r.u_mean), float(r.u_var))
+        pu = nb_tail(float(r.v), float(r.u_mean), size) if u_ok else 0.0
+        pp = nb_tail(float(r.v), float(r.p_mean), size) if pr_ok else 0.0
+        p = max(pu, pp) if (u_ok or pr_ok) else 0.01
+        out.append(corrected(p, r.w_buckets if r.w_buckets == r.w_buckets else 1))
+    df["p_value"] = out
+    df["strength"] = [strength(x) for x in out]
+    df["excess"] = 0.0
+    return df
 
 
 def baseline_evidence(row: Any, quantile: float, unit: str) -> dict[str, object]:

@@ -224,7 +224,8 @@ class DetectionContext:
                 n_export=e.count(where=e.f_ok & e.f_exp & ~e.f_allowed),
                 n_export_rows=e.records_returned.sum(where=e.f_ok & e.f_exp & ~e.f_allowed).fill_null(0),
                 n_search=e.count(where=e.action == "search"),
-                n_search_rows=e.records_returned.sum(where=e.action == "search").fill_null(0),
+                # rows returned by searches, an allow-listed purpose's (a statutory return's) left out
+                n_search_rows=e.records_returned.sum(where=(e.action == "search") & ~e.f_allowed).fill_null(0),
                 n_denied=e.count(where=(e.outcome == "denied") & ~login),
                 n_failed_login=e.count(where=login & ~e.f_ok),
                 n_login=e.count(where=login & e.f_ok),
@@ -236,20 +237,19 @@ class DetectionContext:
 
     @property
     def sessions(self) -> ir.Table:
-        """Per session in the window: user, org, network (/16 of the source IP), first and last event.
+        """Per session in the window (`audit_kit.detectors.sessions.session_table`): user, org, network, method, span.
 
+        The log's `session_id` where it has one, else sessions derived from account, network,
+        authentication method and time gaps: one definition shared with the assessment's measures.
         A third, smaller pass over the window's events only (never the baseline): concurrent sessions
         need real overlaps, which hourly counts cannot show.
         """
         if "sessions" not in self._cache:
+            from audit_kit.detectors.sessions import session_table
+
             e = self.table("events")
-            e = e.filter(e.timestamp >= self.since, e.timestamp < self.until, e.session_id.notnull())
-            agg = e.group_by(e.user_id, e.org_id, e.session_id).aggregate(
-                s_start=e.timestamp.min(), s_end=e.timestamp.max(), n=e.count(),
-                net=e.source_ip.re_extract(r"^(\d+\.\d+)\.", 1).max(), ip=e.source_ip.max(),
-                auth=e.auth_method.max(),
-            )
-            self._cache["sessions"] = self._materialise("sessions", agg)
+            e = e.filter(e.timestamp >= self.since, e.timestamp < self.until)
+            self._cache["sessions"] = self._materialise("sessions", session_table(e))
         return self._cache["sessions"]
 
     def user_hour_x(self) -> ir.Table:
@@ -395,6 +395,39 @@ class DetectionContext:
         )
         self._cache["user_record_x"] = self._materialise("user_record_x", x)
         return self._cache["user_record_x"]
+
+    def user_record_xc(self) -> ir.Table:
+        """`user_record_x` plus `colleague`: another user of the same organisation and role opened the child too.
+
+        A weak explanation (explanation-based auditing, Fabbri & LeFevre): where involvement data is
+        incomplete, a child the team works on is read by several colleagues, while a snooper's
+        children are usually read by no one else in their organisation. Only colleagues in the same
+        role count (a safeguarding hub in the same council reads children across the area: that is
+        not a team's caseload). Counted over baseline and window; `org_readers` is how many users of
+        the organisation in that role opened the child.
+        """
+        if "user_record_xc" not in self._cache:
+            x = self.user_record_x()
+            rr = x.group_by(rr_org=x.org_id, rr_role=x.role, rr_record=x.record_id).aggregate(
+                org_readers=x.user_id.nunique())
+            j = x.left_join(rr, (x.org_id == rr.rr_org) & (x.role == rr.rr_role) & (x.record_id == rr.rr_record))
+            j = j.select(*[x[c] for c in x.columns], org_readers=j.org_readers.fill_null(1))
+            j = j.mutate(colleague=j.org_readers >= 2)
+            self._cache["user_record_xc"] = self._materialise("user_record_xc", j)
+        return self._cache["user_record_xc"]
+
+    def shielded_share(self) -> float:
+        """Share of children in `subjects` who are shielded (0.01 when unknown): the base rate."""
+        if "shielded_share" not in self._cache:
+            share = 0.01
+            if self.has_data("subjects", "shielded"):
+                s = self.table("subjects")
+                row = s.aggregate(n=s.count(), k=s.shielded.fill_null(False).cast("int64").sum()).to_pandas()
+                n = float(row.n.iloc[0] or 0)
+                if n > 0:
+                    share = float(row.k.iloc[0] or 0) / n
+            self._cache["shielded_share"] = max(share, 1e-4)
+        return float(self._cache["shielded_share"])
 
     def _param_grace(self) -> int:
         # The lingering-access detector's grace period decides when an ended involvement stops

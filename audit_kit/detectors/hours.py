@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import ibis
-
-from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
+from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
+from audit_kit.detectors.evidence import (
+    evidence_fields,
+    numeric,
+    poisson_tail,
+    score_of,
+    severity_of,
+    strength,
+)
 from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
@@ -20,7 +26,7 @@ class AfterHoursParams(Params):
     min_events: int = 10
     min_support: int = 50
     smoothing: float = 0.5
-    high_events: int = 40
+    prior_hours: float = 50.0
 
 
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
@@ -36,6 +42,11 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     Duty, out-of-hours and emergency roles are exempt by default (config `entitlements.out_of_hours_roles`),
     as are system accounts running scheduled jobs (`entitlements.system_roles`).
     A user with fewer than `min_support` baseline events is judged on the peer profile alone.
+
+    Strength: the number of distinct local hours (day × hour) with unusual activity, against the
+    share of the user's baseline working hours that fell that far outside working hours (shrunk to
+    the peer group's share with a prior of `prior_hours` hours), times their active hours in the
+    window: a Poisson tail. A shift worker whose history holds nights is not surprised by a night.
     """
     dc = ctx.config.detector("after_hours")
     x = ctx.user_hour_x()
@@ -83,31 +94,62 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         max_p_user=p_user.max(where=j.rare),
         max_p_peer=p_peer.max(where=j.rare),
     )
-    df = per_user.filter(per_user.rare_events.fill_null(0) >= p.min_events).to_pandas()
+    flagged = per_user.filter(per_user.rare_events.fill_null(0) >= p.min_events)
+    df = flagged.to_pandas()
+    if df.empty:
+        return []
+    users = list(df.user_id)
+    # Distinct local hours with unusual activity (the unit of evidence: one night is a few hours,
+    # not a hundred events), and the user's and peers' baseline share of hours that deep off hours.
+    rare_b = j.filter(j.rare).select(r_user=j.user_id, r_how=j.how)
+    rare_cells = w.join(rare_b, (w.user_id == rare_b.r_user) & (w.dhow == rare_b.r_how))
+    cells = rare_cells.group_by(c_user=rare_cells.user_id).aggregate(rare_cells=rare_cells.hour.nunique())
+    xx = x.mutate(deep=(x.off_hours & deep).fill_null(False))
+    xx = xx.filter(xx.user_id.isin(users))
+    hours_u = xx.group_by(h_user=xx.user_id).aggregate(
+        b_cells=xx.count(where=xx.period == BASELINE), b_off=xx.count(where=(xx.period == BASELINE) & xx.deep),
+        w_cells=xx.count(where=xx.period == WINDOW),
+    )
+    xb = x.filter(x.period == BASELINE).mutate(deep=(x.off_hours & deep).fill_null(False))
+    hours_p = xb.group_by(q_type=xb.org_type, q_role=xb.role).aggregate(p_cells=xb.count(), p_off=xb.count(where=xb.deep))
+    extra = numeric(
+        cells.to_pandas().rename(columns={"c_user": "user_id"})
+        .merge(hours_u.to_pandas().rename(columns={"h_user": "user_id"}), on="user_id", how="outer"),
+        ["rare_cells", "b_cells", "b_off", "w_cells"])
+    pdf = numeric(hours_p.to_pandas(), ["p_cells", "p_off"])
+    df = df.merge(extra, on="user_id", how="left").merge(
+        pdf, left_on=["org_type", "role"], right_on=["q_type", "q_role"], how="left")
+    df = numeric(df, ["rare_events", "rare_records", "off_events", "rare_hours", "baseline_events", "peer_users",
+                      "rare_cells", "b_cells", "b_off", "w_cells", "p_cells", "p_off"])
     wins = ctx.user_hour
-    ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(list(df.user_id)) if len(df) else ibis.literal(False))
+    ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(users))
     totals = dict(ww.group_by("user_id").aggregate(n=ww.n.sum()).to_pandas().itertuples(index=False, name=None))
     fb = FindingBuilder(ctx, "after_hours")
     for r in df.itertuples(index=False):
         total = int(totals.get(r.user_id, 0))
-        expected = max(total * p.rare_probability, 1.0)
-        score = ratio_score(r.rare_events, expected * p.min_events / 2, full_at=20)
-        sev = severity_for(score, medium=0.0, high=0.5)
-        if r.rare_events >= p.high_events:
-            sev = max(sev, severity_for(1.0, high=0.5))
+        peer_share = (r.p_off + 1.0) / (r.p_cells + 100.0)
+        q = (r.b_off + p.prior_hours * peer_share) / (r.b_cells + p.prior_hours)
+        expected = max(r.w_cells, r.rare_cells) * q
+        pv = poisson_tail(r.rare_cells, expected)
+        st = strength(pv)
         week = r.first.strftime("%G-W%V")
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=week, severity=sev, score=score,
-            summary=(f"{r.user_id} ({r.role}) was active {int(r.rare_events)} times out of hours at times of the "
-                     f"week when neither they nor other {r.role}s normally work."),
+            org_id=r.org_id, user_id=r.user_id, bucket=week, severity=severity_of(st), score=score_of(st),
+            summary=(f"{r.user_id} ({r.role}) was active {int(r.rare_events)} times in {int(r.rare_cells)} hour(s) "
+                     f"out of hours at times of the week when neither they nor other {r.role}s normally work."),
             evidence={
                 "unusual_events": r.rare_events, "unusual_record_accesses": r.rare_records,
-                "distinct_hours_of_week": r.rare_hours, "out_of_hours_events": r.off_events,
-                "window_events": total,
+                "unusual_hours": r.rare_cells, "distinct_hours_of_week": r.rare_hours,
+                "out_of_hours_events": r.off_events, "window_events": total, "window_active_hours": r.w_cells,
+                "expected_unusual_hours": round(expected, 3),
                 "baseline": {"user_events": r.baseline_events, "peer_users": r.peer_users,
+                             "user_active_hours": r.b_cells, "user_hours_far_off": r.b_off,
+                             "peer_share_far_off": round(peer_share, 4),
                              "rare_below_probability": p.rare_probability,
                              "highest_user_probability": r.max_p_user, "highest_peer_probability": r.max_p_peer},
                 "judged_in": "organisation local time",
+                **evidence_fields(pv, st, "Poisson: the user's share of hours far outside working hours, "
+                                  "shrunk to the peer group's"),
             },
             first_seen=r.first, last_seen=r.last,
         )

@@ -13,7 +13,8 @@ import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE
-from audit_kit.models.findings import Finding, Severity
+from audit_kit.detectors.evidence import corrected, evidence_fields, score_of, severity_of, strength
+from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
     from audit_kit.detectors.context import DetectionContext
@@ -23,7 +24,7 @@ class LogGapParams(Params):
     min_gap_days: int = 2
     usual_share: float = 0.8
     min_baseline_days: int = 14
-    high_gap_days: int = 7
+    shared_share: float = 0.5
 
 
 def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
@@ -32,7 +33,10 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     For each organisation and weekday, the baseline share of days with any event is learnt; a
     weekday is "expected" when that share is at least 80%. A run of at least `min_gap_days`
     expected days with no events in the window (other days in between do not break the run) is a
-    finding about the organisation (user_id null): high, since the evidence is missing.
+    finding about the organisation (user_id null). A day on which at least `shared_share` of the
+    organisations of the same type that expect it are silent too (a school holiday, a bank holiday)
+    is a calendar day, not a gap. Strength: the chance of so many silent expected days at the
+    organisation's usual presence on those weekdays, corrected for the window's expected days.
     """
     uh = ctx.user_hour
     od = uh.group_by(uh.org_id, uh.period, day=uh.hour.date()).aggregate(n=uh.n.sum())
@@ -40,6 +44,7 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     if df.empty:
         return []
     df["day"] = pd.to_datetime(df["day"])
+    df["n"] = pd.to_numeric(df["n"].astype(object), errors="coerce").fillna(0).astype(float)
     base_start = max(pd.Timestamp(ctx.baseline_start), pd.Timestamp(ctx.data_start)).normalize()
     base_days = pd.date_range(base_start, pd.Timestamp(ctx.since).normalize() - pd.Timedelta(days=1), freq="D")
     win_end = min(pd.Timestamp(ctx.until), pd.Timestamp(ctx.data_end) + pd.Timedelta(microseconds=1))
@@ -47,7 +52,9 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
                              freq="D")
     if len(base_days) < p.min_baseline_days or len(win_days) == 0:
         return []
-    fb = FindingBuilder(ctx, "log_gap")
+    types = dict(ctx.orgs.select("org_id", "org_type").to_pandas().itertuples(index=False, name=None))
+    # Each organisation's expected weekdays and presence, from its own baseline.
+    plans: dict[str, tuple[dict[int, float], set[pd.Timestamp], float, pd.DatetimeIndex]] = {}
     for org, grp in df.groupby("org_id", sort=True):
         base = grp[grp.period == BASELINE]
         # An organisation's history starts with its first event; days before it are not "silence".
@@ -62,15 +69,28 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
         cal["active"] = cal.day.isin(active)
         cal["wd"] = cal.day.dt.day_of_week
         share = cal.groupby("wd").active.mean()
-        expected = {wd for wd, s in share.items() if s >= p.usual_share}
+        expected = {int(wd): float(v) for wd, v in share.items() if v >= p.usual_share}
         if not expected:
             continue
         per_day = grp.groupby("day").n.sum()
         usual = float(per_day[per_day.index.isin(bdays)].median()) if len(per_day) else 0.0
+        plans[str(org)] = (expected, active, usual, bdays)
+    # Days most organisations of a type are silent on are calendar days for that type.
+    silent_share: dict[tuple[object, pd.Timestamp], float] = {}
+    for d in win_days:
+        per_type: dict[object, list[bool]] = {}
+        for org, (expected, active, _, _) in plans.items():
+            if d.day_of_week in expected:
+                per_type.setdefault(types.get(org), []).append(d not in active)
+        for t, flags in per_type.items():
+            silent_share[(t, d)] = sum(flags) / len(flags) if len(flags) >= 3 else 0.0
+    fb = FindingBuilder(ctx, "log_gap")
+    for org, (expected, active, usual, bdays) in plans.items():
+        n_expected = sum(1 for d in win_days if d.day_of_week in expected)
         runs: list[list[pd.Timestamp]] = []
         cur: list[pd.Timestamp] = []
         for d in win_days:
-            if d.day_of_week not in expected:
+            if d.day_of_week not in expected or silent_share.get((types.get(org), d), 0.0) >= p.shared_share:
                 continue
             if d in active:
                 if cur:
@@ -84,16 +104,22 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
             if len(run) < p.min_gap_days:
                 continue
             first, last = run[0], run[-1]
-            sev = Severity.HIGH if len(run) >= p.high_gap_days else Severity.MEDIUM
+            pv = 1.0
+            for d in run:
+                pv *= max(1.0 - expected[d.day_of_week], 0.1 / max(len(bdays) / 7.0, 1.0))
+            pv = corrected(pv, max(n_expected, 1))
+            st = strength(pv)
             fb.add(
-                org_id=str(org), user_id=None, bucket=str(first.date()), severity=sev,
-                score=min(1.0, 0.4 + 0.08 * len(run)),
+                org_id=str(org), user_id=None, bucket=str(first.date()), severity=severity_of(st), score=score_of(st),
                 summary=(f"Organisation {org} sent no access logs on {len(run)} working days from {first.date()} "
                          f"to {last.date()}, though it normally logs about {usual:,.0f} events a day."),
                 evidence={"silent_expected_days": len(run), "from": str(first.date()), "to": str(last.date()),
                           "baseline": {"days": len(bdays), "usual_events_per_day": usual,
-                                       "expected_weekdays": sorted(int(w) for w in expected),
-                                       "usual_share": p.usual_share}},
+                                       "expected_weekdays": sorted(expected),
+                                       "presence_share": {str(k): round(v, 3) for k, v in sorted(expected.items())},
+                                       "usual_share": p.usual_share},
+                          **evidence_fields(pv, st, "the organisation's presence on those weekdays, corrected for "
+                                            "the window's expected days")},
                 first_seen=first.to_pydatetime(), last_seen=(last + pd.Timedelta(days=1)).to_pydatetime(),
             )
     return fb.findings

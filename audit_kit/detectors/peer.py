@@ -19,8 +19,16 @@ import numpy as np
 import pandas as pd
 
 from audit_kit.config import role_matches
-from audit_kit.detectors.base import FindingBuilder, Params, severity_for
+from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
+from audit_kit.detectors.evidence import (
+    corrected,
+    evidence_fields,
+    normal_tail,
+    score_of,
+    severity_of,
+    strength,
+)
 from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
@@ -31,14 +39,16 @@ if TYPE_CHECKING:
     from audit_kit.store.workspace import Workspace
 
 FIT_COLUMNS = ["user_id", "org_id", "community", "fit", "records"]
+MIN_STRENGTH = 2.0
 
 
 class PeerParams(Params):
     min_records: int = 8
     min_peers: int = 4
     min_community: int = 3
-    max_fit: float = 0.35
-    max_fit_ratio: float = 0.45
+    max_fit_ratio: float = 0.6
+    min_spread: float = 0.15
+    max_effective_records: int = 15
 
 
 def _pair_expr(ctx: DetectionContext, org_id: str | None) -> ir.Table:
@@ -109,8 +119,10 @@ def community_fit_frame(
     communities whose members read it in the baseline, in proportion to their reads. A user's fit
     is the mean, over the children they opened in the window that anyone in the organisation read
     in the baseline, of the share of that child's baseline reads made by the user's own community:
-    1 = they work their community's children, 0 = only other communities' children. Users with no
-    baseline have no community yet (fit NaN).
+    1 = they work their community's children, 0 = only other communities' children. A child no one
+    in the organisation read in the baseline and no one else reads in the window counts 0 (a child
+    no team works with); one the user shares with colleagues in the window is left out. Users with
+    no baseline have no community yet (fit NaN).
     """
     import networkx as nx
     from scipy import sparse
@@ -166,8 +178,13 @@ def community_fit_frame(
         seen_any = total > 0
         share = np.divide(comm_reads, total, out=np.zeros_like(comm_reads), where=seen_any)
         # Vectorised over the window's (user, child) pairs: each pair's share for the user's community.
+        # A child nobody in the organisation read in the baseline and nobody else reads in the window
+        # belongs to no community: it counts against the reader's fit (snooping on unrelated children),
+        # where a new case the team shares does not count at all.
+        win_readers = np.asarray((win > 0).sum(axis=0)).ravel()
         win = win.tocoo()
-        ok = seen_any[win.col] & has_base[win.row]
+        lone = ~seen_any[win.col] & (win_readers[win.col] == 1)
+        ok = (seen_any[win.col] | lone) & has_base[win.row]
         rows, cols = win.row[ok], win.col[ok]
         counts = np.bincount(rows, minlength=n_u)
         sums = np.bincount(rows, weights=share[label[rows], cols], minlength=n_u)
@@ -227,12 +244,17 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
 
     Communities are learnt per organisation from the baseline (see `community_fit_frame`). A user
     with a baseline, at least `min_records` children in the window and a community of at least
-    `min_community` people is flagged when their fit is below `max_fit` (0.35) and below
-    `max_fit_ratio` (0.45) of the median fit of the others in the same organisation and role
-    (at least `min_peers` of them). Out-of-hours, cross-area (MASH, national), organisation-wide
+    `min_community` people is a candidate when their fit is below `max_fit_ratio` of the median fit
+    of the others in the same organisation and role (at least `min_peers` of them). Strength: how far
+    below their peers the fit lies (robust z over the peers' fits, corrected for the group's size),
+    and how improbable so few of their children in their own community would be if each fell there
+    at the peers' median rate (binomial over at most `max_effective_records`, reads being clustered);
+    the weaker of the two counts. Out-of-hours, cross-area (MASH, national), organisation-wide
     (managers, supervisors, admins) and system roles read across the organisation by design and are
     not judged; more exempt roles can be set in config.
     """
+    from scipy.special import bdtr
+
     dc = ctx.config.detector("peer_outlier")
     fits = community_fit(ctx, None, p)
     if fits.empty:
@@ -245,7 +267,8 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
     df = df.merge(org_types, on="org_id", how="left")
     cross_types = set(ctx.config.entitlements.cross_area_org_types) | set(dc.exempt_org_types)
     org_wide = tuple(ctx.config.entitlements.org_wide_roles)
-    exempt = (df.org_type.isin(cross_types) | df.role.map(lambda r: _glob(r, org_wide)) | df.role.map(lambda r: _glob(r, dc.exempt_roles)) | df.cross_area_role.fillna(False).astype(bool)
+    exempt = (df.org_type.isin(cross_types) | df.role.map(lambda r: _glob(r, org_wide))
+              | df.role.map(lambda r: _glob(r, dc.exempt_roles)) | df.cross_area_role.fillna(False).astype(bool)
               | df.ooh_role.fillna(False).astype(bool))
     df = df[~exempt & df.fit.notna() & (df.records >= p.min_records)]
     fb = FindingBuilder(ctx, "peer_outlier")
@@ -253,19 +276,29 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
         if len(grp) < p.min_peers + 1:
             continue
         for r in grp.itertuples(index=False):
-            others = grp.fit[grp.user_id != r.user_id]
+            others = grp.fit[grp.user_id != r.user_id].astype(float)
             med = float(others.median())
-            if r.fit >= p.max_fit or r.fit > p.max_fit_ratio * med or r.community_size < p.min_community:
+            if not med > 0 or r.fit > p.max_fit_ratio * med or r.community_size < p.min_community:
                 continue
-            score = min(1.0, 0.4 + 0.6 * (1 - r.fit / med)) if med > 0 else 0.4
+            spread = max(1.4826 * float((others - med).abs().median()), p.min_spread)
+            p_z = corrected(normal_tail((med - float(r.fit)) / spread), len(grp))
+            n_eff = int(min(float(r.records), p.max_effective_records))
+            p_b = float(bdtr(int(np.floor(float(r.fit) * n_eff)), n_eff, min(med, 1.0)))
+            pv = max(p_z, p_b)
+            st = strength(pv)
+            if st < MIN_STRENGTH:
+                continue
             fb.add(
-                org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_for(score, medium=0.0, high=0.85),
-                score=score,
+                org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_of(st), score=score_of(st),
                 summary=(f"{r.user_id} ({role}) opened {int(r.records)} children's records that their own colleagues "
                          f"do not work with (fit {r.fit:.2f} against a usual {med:.2f} for {role}s here)."),
                 evidence={"fit": r.fit, "community": r.community, "community_size": r.community_size,
                           "window_records": r.records,
-                          "peer_baseline": {"group": f"{org} / {role}", "users": len(grp) - 1, "median_fit": med}},
+                          "peer_baseline": {"group": f"{org} / {role}", "users": len(grp) - 1, "median_fit": med,
+                                            "fit_spread": round(spread, 4)},
+                          "p_value_peer_fits": float(f"{p_z:.3g}"), "p_value_records": float(f"{p_b:.3g}"),
+                          **evidence_fields(pv, st, "the peers' fits (robust z) and a binomial over the user's "
+                                            "children at the peers' median fit; the weaker counts")},
                 record_count=int(r.records),
             )
     return fb.findings

@@ -10,9 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
+import pandas as pd
+
+from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.baseline import Metric, baseline_evidence, spikes
 from audit_kit.detectors.context import matches_any
+from audit_kit.detectors.evidence import CUTOFFS, evidence_fields, score_of, severity_of
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -51,26 +54,60 @@ def _spike_findings(
         ctx, metric, grain=grain, quantile=p.quantile, floor=p.floor, user_factor=p.user_factor,
         peer_factor=p.peer_factor, min_support=p.min_support, z_min=p.z_min, keep=both,
     )
+    df = _synchronous(df, p.synchronous_share)
+    entitled = _entitled(ctx, df) if p.entitled_low else pd.Series(False, index=df.index, dtype=bool)
+    if entitled.any():
+        df.loc[entitled, "strength"] = df.loc[entitled, "strength"].clip(upper=CUTOFFS.medium - 0.01)
     fb = FindingBuilder(ctx, det_id)
     for row in df.itertuples(index=False):
         r = row._asdict()
         basis = max(r["u_q"] if r["u_q"] == r["u_q"] and r["u_q"] is not None else 0,
                     r["p_q"] if r["p_q"] == r["p_q"] and r["p_q"] is not None else 0, 1.0)
-        score = ratio_score(r["v"], basis, full_at=p.full_at)
-        sev = severity_for(score, medium=0.0, high=p.high_score)
+        st = float(r["strength"])
         label = _bucket_label(r["bucket"], grain)
+        shared = int(r["synchronous"])
         fb.add(
-            org_id=r["org_id"], user_id=r["user_id"], bucket=label, severity=sev, score=score,
+            org_id=r["org_id"], user_id=r["user_id"], bucket=label, severity=severity_of(st), score=score_of(st),
             summary=(f"{r['user_id']} ({r['role']}) {what} {int(r['v']):,} {unit} on {label}, "
-                     f"against a usual high of {basis:,.0f} for them and their peers."),
-            evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit)},
+                     f"against a usual high of {basis:,.0f} for them and their peers"
+                     + (f"; {shared} of their peers did the same that day (a shared event, such as a return)."
+                        if shared >= 3 and st < CUTOFFS.medium else ".")),
+            evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit),
+                      "peers_spiking_same_day": shared,
+                      **evidence_fields(float(r["p_value"]), st, "log-normal: the user's and the peer group's "
+                                        "baseline buckets (robust spread), corrected for the window's buckets")},
             record_count=int(r["v"]) if unit.startswith("record") else 0,
             first_seen=r["first_hour"], last_seen=r["last_hour"],
         )
     return fb.findings
 
 
+def _entitled(ctx: DetectionContext, df: pd.DataFrame) -> pd.Series:
+    """Rows of readers entitled to read anywhere (national partners, MASH): their volume varies with the task."""
+    from audit_kit.config import role_matches
+
+    ent = ctx.config.entitlements
+    roles = ent.cross_area_roles + ent.system_roles
+    by_role = df.role.map(lambda r: role_matches(r if isinstance(r, str) else None, roles)).astype(bool)
+    return df.org_type.isin(list(ent.cross_area_org_types)).astype(bool) | by_role
+
+
+def _synchronous(df: pd.DataFrame, share: float) -> pd.DataFrame:
+    """Mark spikes a good part of the peer group shared on the same day (a census or annual return):
+    a calendar event, not one person's behaviour; their strength is capped below medium."""
+    if df.empty:
+        return df.assign(synchronous=[])
+    day = pd.to_datetime(df.bucket).dt.normalize()
+    n = df.assign(_day=day).groupby(["org_type", "role", "_day"]).user_id.transform("nunique")
+    df["synchronous"] = n.astype(int)
+    shared = (n >= 3) & (n >= share * df.p_users.fillna(0))
+    df.loc[shared, "strength"] = df.loc[shared, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+    return df
+
+
 class SpikeParams(Params):
+    synchronous_share: float = 0.25
+    entitled_low: bool = False
     quantile: float = 0.99
     floor: float = 30
     user_factor: float = 2.0
@@ -82,6 +119,7 @@ class SpikeParams(Params):
 
 
 class VolumeParams(SpikeParams):
+    entitled_low: bool = True
     floor: float = 60
     user_factor: float = 2.5
     peer_factor: float = 1.0
@@ -99,6 +137,7 @@ def volume_spike(ctx: DetectionContext, p: VolumeParams) -> list[Finding]:
 
 
 class BulkParams(SpikeParams):
+    entitled_low: bool = True
     floor: float = 50
     user_factor: float = 3.0
     peer_factor: float = 3.0

@@ -10,11 +10,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
+from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, LINGERING_GRACE_DAYS, WINDOW
+from audit_kit.detectors.evidence import (
+    CUTOFFS,
+    binomial_tail,
+    corrected,
+    evidence_fields,
+    nb_tail,
+    numeric,
+    poisson_tail,
+    score_of,
+    severity_of,
+    strength,
+)
 from audit_kit.models.findings import Finding, Severity
+
+# Findings weaker than this (p > 0.01) are not kept at all: chance gives them to many users.
+MIN_STRENGTH = 2.0
+# Records of everyone's rate a peer group's own rate is shrunk toward.
+PEER_PRIOR = 20.0
+# Prior share of a shielded open that is a break-glass override, for a peer group with no history.
+OVERRIDE_PRIOR = 0.1
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -23,12 +43,13 @@ if TYPE_CHECKING:
 
 
 class ExcessParams(Params):
-    min_records: int = 3
-    alpha: float = 1e-4
-    rate_alpha: float = 1e-6
+    min_records: int = 2
     share_alpha: float = 0.05
-    prior_strength: float = 30.0
-    high_records: int = 10
+    rate_penalty: float = 2.0
+    rate_min_baseline: int = 5
+    prior_strength: float = 60.0
+    dispersion: float = 5.0
+    colleague_explains: bool = True
 
 
 def unexplained_excess(
@@ -37,18 +58,21 @@ def unexplained_excess(
     """Users whose window count of records meeting `cond` is improbably high against their baseline.
 
     The user's baseline share of such records is shrunk toward their peer group's share (prior of
-    `prior_strength` records), the expected window count is that share × records opened, and the
-    observed count is tested against a Poisson upper tail (`alpha`). Where a user's background of
-    such reads is high, extra reads hide in the share; so a second test compares the count per
-    active day with the baseline's (`rate_alpha`, stricter), provided the share is also up
-    (`share_alpha`). Returns the flagged users.
+    `prior_strength` records); the expected window count is that share × records opened, and the
+    chance of at least the observed count is a negative-binomial upper tail (a Poisson whose rate
+    varies from fortnight to fortnight; size `dispersion`). Where a user's background of such
+    reads is high, extra reads hide in the share, so the count per active day is tested against the
+    baseline's too (a stricter test: its strength counts `rate_penalty` less), when the share is
+    also up (`share_alpha`) and the baseline holds at least `rate_min_baseline` such records. With `colleague_explains`, a child someone else in the organisation
+    also opened is not counted (a weak explanation where involvement data is incomplete). Returns one
+    row per user with at least `min_records` such records, with `p_value`, `strength`.
     """
-    from scipy.special import pdtrc  # Poisson upper tail; lighter to import than scipy.stats
-
-    x = ctx.without_exempt(det_id, ctx.user_record_x())
+    x = ctx.without_exempt(det_id, ctx.user_record_xc())
     # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
     x = x.filter(~x.allowed)
     hit = cond(x)
+    if p.colleague_explains:
+        hit = hit & ~x.colleague
     g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
         recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
         first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
@@ -68,31 +92,38 @@ def unexplained_excess(
                   "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days").to_pandas()
     if df.empty:
         return df
-    df = df.fillna({"b_recs": 0, "b_hits": 0, "p_recs": 0, "p_hits": 0, "w_days": 0, "b_days": 0})
-    peer_rate = (df.p_hits + 0.5) / (df.p_recs + 1.0)
+    df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days"])
+    # A peer group with little history (or an account missing from users.csv) leans on everyone's rate.
+    tot = numeric(b.aggregate(t_recs=b.recs.sum(), t_hits=b.hits.sum()).to_pandas(), ["t_recs", "t_hits"])
+    overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
+    peer_rate = (df.p_hits + PEER_PRIOR * overall) / (df.p_recs + PEER_PRIOR)
     rate = (df.b_hits + p.prior_strength * peer_rate) / (df.b_recs + p.prior_strength)
-    df["expected"] = (rate * df.recs).clip(lower=0.05)
+    df["expected"] = (rate * df.recs).clip(lower=0.1)
     df["user_rate"] = (df.b_hits / df.b_recs.where(df.b_recs > 0)).round(4)
     df["peer_rate"] = peer_rate.round(4)
-    df["p_value"] = pdtrc(df.hits - 1, df.expected)  # P(X >= hits)
+    df["p_value"] = [nb_tail(k, m, p.dispersion) for k, m in zip(df.hits, df.expected, strict=True)]
     # Rate test: matching records per active day against the baseline's (needs a real baseline).
-    per_day = (df.b_hits + 0.5) / df.b_days.where(df.b_days >= 5)
+    per_day = df.b_hits / df.b_days.where((df.b_days >= 5) & (df.b_hits >= p.rate_min_baseline))
     df["expected_by_rate"] = (per_day * df.w_days.clip(lower=1)).round(2)
-    p_rate = pdtrc(df.hits - 1, df.expected_by_rate.fillna(float("inf")))
-    df["p_rate"] = p_rate
-    keep = (df.p_value < p.alpha) | ((p_rate < p.rate_alpha) & (df.p_value < p.share_alpha))
-    return df[keep].reset_index(drop=True)
+    df["p_rate"] = [nb_tail(k, m, p.dispersion) if m == m else 1.0
+                    for k, m in zip(df.hits, df.expected_by_rate, strict=True)]
+    s_share = df.p_value.map(strength)
+    s_rate = (df.p_rate.map(strength) - p.rate_penalty).clip(lower=0)
+    both = df.p_value < p.share_alpha
+    df["strength"] = s_share.where(~both, np.maximum(s_share, s_rate))
+    df["p_final"] = 10.0 ** (-df.strength)
+    return df.reset_index(drop=True)
 
 
-def _excess_findings(
-    ctx: DetectionContext, det_id: str, df: pd.DataFrame, p: ExcessParams, what: str
-) -> list[Finding]:
+def _excess_findings(ctx: DetectionContext, det_id: str, df: pd.DataFrame, what: str) -> list[Finding]:
     fb = FindingBuilder(ctx, det_id)
     for r in df.itertuples(index=False):
-        score = max(ratio_score(r.hits, r.expected, full_at=20), 0.3)
-        sev = Severity.HIGH if r.hits >= p.high_records else severity_for(score, medium=0.0, high=0.6)
+        st = float(r.strength)
+        if st < MIN_STRENGTH:
+            continue
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=sev, score=score,
+            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
+            score=score_of(st),
             summary=(f"{r.user_id} ({r.role}) opened {int(r.hits)} children's records {what}, "
                      f"where about {r.expected:.1f} would be usual for them and their peers."),
             evidence={
@@ -102,6 +133,7 @@ def _excess_findings(
                 "expected_by_daily_rate": r.expected_by_rate, "p_value_daily_rate": float(f"{r.p_rate:.3g}"),
                 "baseline": {"user_records": r.b_recs, "user_matching": r.b_hits, "user_rate": r.user_rate,
                              "peer_group": f"{r.org_type} / {r.role}", "peer_rate": r.peer_rate},
+                **evidence_fields(float(r.p_final), st, "negative binomial: the user's baseline share shrunk to the peer group's"),
             },
             record_count=int(r.hits), first_seen=r.first, last_seen=r.last,
         )
@@ -112,11 +144,12 @@ def out_of_area(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     """Browsing children who live outside the organisation's area, with no involvement to explain it.
 
     Counts window records of children whose home area differs from the organisation's, not
-    explained by an involvement, a cross-area entitlement (MASH roles, national partners) or an
-    allow-list, and tests the count against the user's own baseline share shrunk to their peers'.
+    explained by an involvement, a cross-area entitlement (MASH roles, national partners), an
+    allow-list or a colleague's reads of the same child, and scores the count against the user's own
+    baseline share shrunk to their peers' (see `no_relationship`).
     """
     df = unexplained_excess(ctx, "out_of_area", lambda x: x.out_of_area & ~x.explained, p)
-    return _excess_findings(ctx, "out_of_area", df, p, "of children living outside their organisation's area "
+    return _excess_findings(ctx, "out_of_area", df, "of children living outside their organisation's area "
                             "with no involvement to explain it")
 
 
@@ -124,67 +157,117 @@ def no_relationship(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     """Opening records of children the organisation has no legitimate relationship with (the SCR model).
 
     An access is unexplained when no involvement of the user's organisation covers it, no role
-    entitlement applies and no allow-list matches; a user with improbably many unexplained children
-    in the window against their own and their peers' baseline is flagged.
+    entitlement applies, no allow-list matches and (with `colleague_explains`) no colleague in the
+    organisation opened the child too. The user's count of such children in the window is scored
+    against their own baseline share shrunk toward their peer group's (Poisson), and against their
+    baseline count per active day; a handful more than usual is a weak signal (low), a count
+    chance would almost never give is medium or high.
     """
     df = unexplained_excess(ctx, "no_relationship", lambda x: ~x.explained, p)
-    return _excess_findings(ctx, "no_relationship", df, p,
+    return _excess_findings(ctx, "no_relationship", df,
                             "with no involvement, entitlement or allow-list to explain it")
 
 
 class ShieldedParams(Params):
     flag_explained_overrides: bool = True
+    prior_strength: float = 200.0
 
 
 def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
-    """Access to a shielded (restricted) child's record without a relationship to explain it, and every override.
+    """Opening shielded (restricted) children's records with no relationship to explain it, scored against chance; every override listed.
 
-    Unexplained access to a shielded record is high severity; a break-glass override by an
-    organisation that is involved is still listed (low) so each override is seen by a reviewer.
+    Involvement data is incomplete, so ordinary work touches a few children with no recorded
+    involvement, and some of those are shielded at their base rate. For each user the number of
+    distinct shielded children among the unexplained children they opened in the window is scored
+    against the share their peer group's unexplained reads hit shielded children in the baseline
+    (shrunk toward the share of shielded children in `subjects` with a prior of `prior_strength`
+    records): a binomial tail. One such open by an in-area worker whose peers do the same is low
+    (kept in the register); several across days, or any by someone whose peers never open shielded
+    children, is medium or high. A break-glass override on a child the organisation is involved with
+    is listed (low) so every override is seen by a reviewer.
     """
-    x = ctx.without_exempt("shielded_access", ctx.user_record_x())
-    w = x.filter(x.period == WINDOW, x.shielded)
-    if not p.flag_explained_overrides:
-        w = w.filter(~w.explained)
-    else:
-        w = w.filter(~w.explained | (w.n_break_glass > 0))
-    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
-    df = w.select("user_id", "org_id", "role", "pseudonym", "n", "n_break_glass", "first_ts", "last_ts",
-                  "explained", "involved").to_pandas()
+    x = ctx.without_exempt("shielded_access", ctx.user_record_xc())
+    x = x.filter(~x.allowed)
+    unexpl = ~x.explained
+    hit = unexpl & x.shielded
+    g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
+        n_unexpl=x.count(where=unexpl), k=x.count(where=hit), k_out=x.count(where=hit & x.out_of_area),
+        k_bg=x.count(where=hit & (x.n_break_glass > 0)), first=x.first_ts.min(where=hit),
+        last=x.last_ts.max(where=hit),
+    )
+    b = g.filter(g.period == BASELINE)
+    peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
+        p_n=b.n_unexpl.sum(), p_k=b.k.sum(), p_kbg=b.k_bg.sum(), p_users=b.user_id.nunique()
+    )
+    w = g.filter(g.period == WINDOW, g.k > 0)
+    j = w.left_join(peer, (w.org_type == peer.p_type) & (w.role == peer.p_role))
+    df = j.select("user_id", "org_id", "role", "org_type", "n_unexpl", "k", "k_out", "k_bg", "first", "last",
+                  "p_n", "p_k", "p_kbg", "p_users").to_pandas()
+    df = numeric(df, ["n_unexpl", "k", "k_out", "k_bg", "p_n", "p_k", "p_kbg", "p_users"])
+    base = ctx.shielded_share()
     fb = FindingBuilder(ctx, "shielded_access")
-    for r in df.itertuples(index=False):
-        if r.explained:
-            sev, score = Severity.LOW, 0.2
-            summary = (f"{r.user_id} ({r.role}) used a break-glass override to open shielded record {r.pseudonym}; "
-                       "their organisation is involved, but every override should be reviewed.")
-        else:
-            sev, score = Severity.HIGH, 0.8 if r.n_break_glass else 0.7
-            summary = (f"{r.user_id} ({r.role}) opened shielded record {r.pseudonym} {int(r.n)} time(s) with no "
-                       "involvement or entitlement to explain it.")
-        fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=sev, score=score, summary=summary,
-            evidence={"record": r.pseudonym, "accesses": r.n, "break_glass_overrides": r.n_break_glass,
-                      "explained": bool(r.explained), "involvement": bool(r.involved)},
-            record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
-        )
+    if not df.empty:
+        recs = x.filter(x.period == WINDOW, hit, x.user_id.isin(list(df.user_id)))
+        recs = recs.mutate(pseudonym=ctx.pseudonymise_expr(recs.record_id))
+        rdf = recs.select("user_id", "pseudonym", "first_ts", "out_of_area").to_pandas()
+        by_user = {u: grp for u, grp in rdf.groupby("user_id")}
+        for r in df.itertuples(index=False):
+            q = (r.p_k + p.prior_strength * base) / (r.p_n + p.prior_strength)
+            n = max(r.n_unexpl, r.k)
+            pv = binomial_tail(r.k, n, q)
+            # Overrides: break-glass on unexplained shielded children, against the peers' habit (an
+            # emergency team overrides every week; a caseworker's team never does).
+            q_bg = (r.p_kbg + p.prior_strength * base * OVERRIDE_PRIOR) / (r.p_n + p.prior_strength)
+            pv = min(pv, binomial_tail(r.k_bg, n, q_bg))
+            st = strength(pv)
+            grp = by_user.get(r.user_id)
+            days = int(grp.first_ts.dt.date.nunique()) if grp is not None else 1
+            records = sorted(grp.pseudonym) if grp is not None else []
+            fb.add(
+                org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
+                score=score_of(st),
+                summary=(f"{r.user_id} ({r.role}) opened {int(r.k)} shielded children's record(s) with no involvement "
+                         f"or entitlement to explain it, on {days} day(s)"
+                         + (f", {int(r.k_out)} outside their area" if r.k_out else "") + "."),
+                evidence={"records": records, "shielded_records": r.k, "outside_area": r.k_out,
+                          "break_glass": r.k_bg, "unexplained_records_in_window": r.n_unexpl, "days": days,
+                          "baseline": {"peer_group": f"{r.org_type} / {r.role}", "peer_users": r.p_users,
+                                       "peer_unexplained_records": r.p_n, "peer_unexplained_shielded": r.p_k,
+                                       "shielded_share_of_children": round(base, 4),
+                                       "peer_unexplained_overrides": r.p_kbg,
+                                       "expected_shielded_share": round(q, 5), "expected_override_share": round(q_bg, 6)},
+                          **evidence_fields(pv, st, "binomial: peers' share of shielded among unexplained children")},
+                record_count=int(r.k), first_seen=r.first, last_seen=r.last,
+            )
+    if p.flag_explained_overrides:
+        ov = x.filter(x.period == WINDOW, x.shielded, x.explained, x.n_break_glass > 0)
+        odf = ov.group_by(ov.user_id, ov.org_id, ov.role).aggregate(
+            k=ov.count(), first=ov.first_ts.min(), last=ov.last_ts.max()).to_pandas()
+        for r in odf.itertuples(index=False):
+            fb.add(
+                org_id=r.org_id, user_id=r.user_id, bucket="override:" + r.first.strftime("%G-W%V"),
+                severity=Severity.LOW, score=0.2,
+                summary=(f"{r.user_id} ({r.role}) used a break-glass override on {int(r.k)} shielded record(s) "
+                         "their organisation is involved with; every override should be reviewed."),
+                evidence={"overrides": int(r.k), "explained": True,
+                          **evidence_fields(1.0, 0.0, "none: listed for review, not scored")},
+                record_count=int(r.k), first_seen=r.first, last_seen=r.last,
+            )
     return fb.findings
 
 
 class LingeringParams(ExcessParams):
     grace_days: int = LINGERING_GRACE_DAYS
-    alpha: float = 2e-3
-    min_records: int = 3
-    high_records: int = 6
 
 
 def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]:
     """Opening children's records after the organisation's involvement with them ended, more than usual.
 
     An access counts when every involvement of the user's organisation with the child had ended more
-    than `grace_days` (default 14) before it and no entitlement or allow-list explains it. Closed
-    cases are sometimes read legitimately (a late report, a re-referral), so the user's count in the
-    window is tested against their own baseline share shrunk to their peers' (as `no_relationship`).
-    One finding per user and week, listing the pseudonymised records.
+    than `grace_days` (default 14) before it and no entitlement, allow-list or colleague's reads
+    explain it. Closed cases are sometimes read legitimately (a late report, a re-referral), so the
+    user's count in the window is scored against their own baseline share shrunk to their peers'
+    (as `no_relationship`). One finding per user and week, listing the pseudonymised records.
     """
     def cond(x: ir.Table) -> ir.BooleanValue:
         return x.ended & ~x.involved & ~x.entitled & ~x.allowed
@@ -192,19 +275,27 @@ def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]
     flagged = unexplained_excess(ctx, "lingering_access", cond, p)
     if flagged.empty:
         return []
-    x = ctx.user_record_x()
-    w = x.filter(x.period == WINDOW, cond(x), x.user_id.isin(list(flagged.user_id)))
+    flagged = flagged[flagged.strength >= MIN_STRENGTH]
+    if flagged.empty:
+        return []
+    x = ctx.user_record_xc()
+    keep = cond(x) & ~x.colleague if p.colleague_explains else cond(x)
+    w = x.filter(x.period == WINDOW, keep, x.user_id.isin(list(flagged.user_id)))
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id),
                  days_after=(w.first_ts.date().delta(w.inv_end, unit="day")))
-    recs = w.select("user_id", "pseudonym", "days_after").to_pandas().groupby("user_id")
+    recs = w.select("user_id", "pseudonym", "days_after").to_pandas()
+    recs = numeric(recs, ["days_after"])
+    groups = {u: grp for u, grp in recs.groupby("user_id")}
     fb = FindingBuilder(ctx, "lingering_access")
     for r in flagged.itertuples(index=False):
-        grp = recs.get_group(r.user_id)
+        grp = groups.get(r.user_id)
+        if grp is None or grp.empty:
+            continue
         n_rec = len(grp)
-        sev = Severity.HIGH if n_rec >= p.high_records else Severity.MEDIUM
+        st = float(r.strength)
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=sev,
-            score=max(ratio_score(r.hits, r.expected, full_at=20), 0.3),
+            org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
+            score=score_of(st),
             summary=(f"{r.user_id} ({r.role}) opened {n_rec} children's records a median of "
                      f"{int(grp.days_after.median())} days after their organisation's involvement ended, "
                      f"where about {r.expected:.1f} would be usual."),
@@ -212,7 +303,9 @@ def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]
                       "days_after_involvement_ended": sorted(int(d) for d in grp.days_after),
                       "grace_days": p.grace_days, "expected": r.expected, "p_value": float(f"{r.p_value:.3g}"),
                       "baseline": {"user_records": r.b_recs, "user_matching": r.b_hits, "user_rate": r.user_rate,
-                                   "peer_group": f"{r.org_type} / {r.role}", "peer_rate": r.peer_rate}},
+                                   "peer_group": f"{r.org_type} / {r.role}", "peer_rate": r.peer_rate},
+                      **evidence_fields(float(r.p_final), st, "negative binomial: the user's baseline share shrunk "
+                                        "to the peer group's")},
             record_count=n_rec, first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
@@ -226,8 +319,9 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     """A user opening the record of a child in their own household or family (matching `family_key`).
 
     Needs `family_key` on users and subjects (a keyed hash supplied by the data holder, so no names
-    are seen). Unexplained lookups are high; ones the organisation's involvement explains are medium
-    (16–43% of family flags have a simple explanation, but a conflict of interest is still one to review).
+    are seen). A lookup no involvement explains is a conflict of interest whatever the baseline: a
+    policy finding, high. One the organisation's involvement explains is listed low (16–43% of
+    family flags have a simple explanation: the family is on the organisation's books).
     """
     x = ctx.without_exempt("family_lookup", ctx.user_record_x())
     w = x.filter(x.period == WINDOW, x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
@@ -237,60 +331,154 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     df = w.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "explained").to_pandas()
     fb = FindingBuilder(ctx, "family_lookup")
     for r in df.itertuples(index=False):
-        sev, score = (Severity.MEDIUM, 0.45) if r.explained else (Severity.HIGH, 0.85)
+        if r.explained:
+            sev, score, basis = Severity.LOW, 0.3, evidence_fields(1.0, 0.0, "none: explained, listed for review")
+        else:
+            sev, score = Severity.HIGH, 0.85
+            basis = evidence_fields(0.0, CUTOFFS.high, "policy: an unexplained look-up of one's own family",
+                                    policy=True)
         why = "; their organisation is involved with the child" if r.explained else " with no involvement to explain it"
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=sev, score=score,
             summary=f"{r.user_id} ({r.role}) opened record {r.pseudonym} of a child in their own family{why}.",
-            evidence={"record": r.pseudonym, "accesses": r.n, "match": "family_key", "explained": bool(r.explained)},
+            evidence={"record": r.pseudonym, "accesses": r.n, "match": "family_key", "explained": bool(r.explained),
+                      **basis},
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings
 
 
 class VipParams(Params):
-    min_users: int = 4
     min_orgs: int = 3
-    factor: float = 4.0
+    min_users: int = 3
+    span_days: int = 3
+    hot_readers: int = 8
 
 
 def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
-    """Children suddenly read by many unrelated users across organisations (a child in the news), and who read them.
+    """Children suddenly read by many unrelated organisations within days (a child in the news), and who read them.
 
-    A record is "in the news" when, in the window, at least `min_users` users from `min_orgs`
-    organisations opened it without an explanation, at least `factor`× its baseline count of
-    unexplained readers (scaled to the window's length). Each such unexplained reader gets a finding.
+    For each child, the organisations whose users opened it with no explanation are counted within
+    the busiest day and the busiest `span_days` (3) of the window. By chance a child of an area gets
+    about λ such organisations in the window, λ estimated from the area itself (twice the number of
+    children read by two unrelated organisations over those read by one: the rate at which a second
+    body stumbles on a child), or the child's own baseline count scaled to the window if higher; the
+    chance of the observed count within a span is a Poisson tail at λ × span / window, corrected for
+    the children of the area and the spans tested. A busy child (read by at least `hot_readers`
+    people from more than `min_orgs` bodies in the window: a serious incident, a child in the news)
+    is also judged among the busy children alone: its unrelated bodies against what busy children
+    usually get (a trimmed mean), corrected for the busy children only. A child read by at least
+    `min_orgs` organisations and `min_users` users gets one finding per unexplained reader, as strong
+    as the child's evidence (the best of the tests, corrected for all of them): four readers from
+    three bodies over a fortnight is usually chance (low or nothing); half a dozen bodies in two
+    days is not.
     """
     x = ctx.without_exempt("vip_snooping", ctx.user_record_x())
     win = x.filter(x.period == WINDOW, ~x.explained)
     pop = win.group_by(v_record=win.record_id).aggregate(
-        w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique()
+        w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max()
     )
-    # The news is about unrelated readers: the record's baseline count of unexplained readers.
+    per_area = pop.group_by(a_area=pop.v_area).aggregate(
+        n1=pop.count(where=pop.w_orgs == 1), n2=pop.count(where=pop.w_orgs == 2),
+        pairs=pop.w_orgs.sum(),
+    )
     base = x.filter(x.period == BASELINE, ~x.explained)
-    bpop = base.group_by(b_record=base.record_id).aggregate(b_users=base.user_id.nunique())
-    hot = pop.left_join(bpop, pop.v_record == bpop.b_record)
-    # Baseline readership scaled to the window's length: a record read by 3 people over 8 weeks of
-    # history expects under 1 in a 2-week window.
+    bpop = base.group_by(b_record=base.record_id).aggregate(b_orgs=base.org_id.nunique(), b_users=base.user_id.nunique())
+    # A child in the news: readers of every kind jump (a serious incident, a strategy meeting) -
+    # `hot_readers` or more in the window and `hot_factor` times the baseline readership.
     scale = min(ctx.window_days / max(ctx.baseline_days, 1.0), 1.0)
-    hot = hot.filter(
-        hot.w_users >= p.min_users, hot.w_orgs >= p.min_orgs,
-        hot.w_users >= hot.b_users.fill_null(0) * scale * p.factor,
-    )
-    j = win.join(hot, win.record_id == hot.v_record)
+    xw = x.filter(x.period == WINDOW)
+    allr = xw.group_by(h_record=xw.record_id).aggregate(
+        h_win=xw.user_id.nunique(), h_orgs=xw.org_id.nunique(), h_unrel=xw.org_id.nunique(where=~xw.explained))
+    allr = allr.filter(allr.h_win >= p.hot_readers, allr.h_orgs >= p.min_orgs + 1)
+    busy = numeric(allr.to_pandas(), ["h_win", "h_orgs", "h_unrel"])
+    busy_set = set(busy.h_record)
+    n_hot = len(busy_set)
+    # the unrelated bodies a busy child usually gets: a trimmed mean (the top tenth left out)
+    trimmed = busy.h_unrel.sort_values().iloc[: max(int(len(busy) * 0.9), 1)] if len(busy) else busy.h_unrel
+    lam_busy = float(trimmed.mean()) if len(trimmed) else 0.0
+    hot = pop.filter(pop.w_orgs >= p.min_orgs, pop.w_users >= p.min_users)
+    hot = hot.left_join(bpop, hot.v_record == bpop.b_record)
+    hdf = hot.select("v_record", "w_users", "w_orgs", "v_area", "b_orgs", "b_users").to_pandas()
+    if hdf.empty:
+        return []
+    hdf = numeric(hdf, ["w_users", "w_orgs", "b_orgs", "b_users"])
+    hdf["is_hot"] = hdf.v_record.isin(busy_set)
+    adf = numeric(per_area.to_pandas(), ["n1", "n2", "pairs"])
+    children = _children_per_area(ctx)
+    total_children = max(sum(children.values()), int(adf.pairs.sum()), 1)
+    lam_area: dict[object, float] = {}
+    for r in adf.itertuples(index=False):
+        n_children = children.get(r.a_area, 0) or total_children
+        crude = float(r.pairs) / max(n_children, 1)
+        # The second body's rate from the area's own counts; the crude rate where too few to say.
+        lam_area[r.a_area] = 2.0 * r.n2 / r.n1 if r.n1 >= 50 else crude
+    # Organisations per child within the busiest span of days (reads of a child in the news cluster).
+    days = win.filter(win.record_id.isin(list(hdf.v_record)))
+    ddf = days.group_by("record_id", "org_id").aggregate(day=days.first_ts.min().date()).to_pandas()
+    window_days = max(ctx.window_days, 1.0)
+    span = min(float(p.span_days), window_days)
+    strong: dict[str, tuple[float, float, float, float, int, float]] = {}
+    spans = sorted({1.0, span})
+    for r in hdf.itertuples(index=False):
+        grp = pd.to_datetime(ddf.loc[ddf.record_id == r.v_record, "day"]).sort_values().to_numpy()
+        rate = max(lam_area.get(r.v_area, 0.0), r.b_orgs * scale, 1e-4)
+        best: tuple[float, float, float, float, int, float] | None = None
+        for sp in spans:  # the busiest day, and the busiest `span_days`: each a test of its own
+            k_span = _max_in_span(grp, int(sp))
+            lam = rate * sp / window_days
+            tests = (children.get(r.v_area, 0) or total_children) * max(window_days / sp, 1.0) * (len(spans) + 1)
+            pv = corrected(poisson_tail(k_span, lam), tests)
+            if best is None or pv < best[0]:
+                best = (pv, strength(pv), lam, tests, k_span, sp)
+        if bool(r.is_hot) and n_hot:
+            # Among the few children whose readership jumped, unrelated bodies are judged over the
+            # window and only those children are tested.
+            lam = max(lam_busy, rate, 1e-3)
+            pv = corrected(poisson_tail(r.w_orgs, lam), n_hot * (len(spans) + 1))
+            if best is None or pv < best[0]:
+                best = (pv, strength(pv), lam, float(n_hot), int(r.w_orgs), window_days)
+        if best is not None and best[1] >= MIN_STRENGTH:
+            strong[r.v_record] = best
+    if not strong:
+        return []
+    j = win.filter(win.record_id.isin(list(strong)))
     j = j.mutate(pseudonym=ctx.pseudonymise_expr(j.record_id))
-    df = j.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "w_users", "w_orgs",
-                  "b_users").to_pandas()
+    df = j.select("user_id", "org_id", "role", "record_id", "pseudonym", "n", "first_ts", "last_ts").to_pandas()
+    stats = {rec: r for rec, r in zip(hdf.v_record, hdf.itertuples(index=False), strict=True)}
     fb = FindingBuilder(ctx, "vip_snooping")
     for r in df.itertuples(index=False):
-        b_users = 0 if pd.isna(r.b_users) else int(r.b_users)
+        pv, st, lam, tests, k_span, sp = strong[r.record_id]
+        h = stats[r.record_id]
         fb.add(
-            org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=Severity.HIGH,
-            score=min(1.0, 0.5 + r.w_users / 100),
-            summary=(f"{r.user_id} ({r.role}) opened record {r.pseudonym}, one of {int(r.w_users)} unrelated readers "
-                     f"from {int(r.w_orgs)} organisations this period (usually {b_users}): a child in the news."),
-            evidence={"record": r.pseudonym, "accesses": r.n, "window_unexplained_readers": r.w_users,
-                      "window_organisations": r.w_orgs, "baseline_readers": b_users},
+            org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=severity_of(st), score=score_of(st),
+            summary=(f"{r.user_id} ({r.role}) opened record {r.pseudonym}, one of {int(h.w_users)} unrelated readers "
+                     f"from {int(h.w_orgs)} organisations this period ({k_span} within {int(sp)} day(s), where "
+                     f"about {lam:.2g} would be usual by chance): a child in the news."),
+            evidence={"record": r.pseudonym, "accesses": r.n, "window_unexplained_readers": h.w_users,
+                      "window_organisations": h.w_orgs, "organisations_within_span": k_span,
+                      "baseline_readers": h.b_users, "baseline_organisations": h.b_orgs,
+                      "expected_organisations_in_span": lam, "tests": round(tests),
+                      **evidence_fields(pv, st, "Poisson: unrelated bodies per child of the area within a span "
+                                        "of days, corrected for the children and spans tested")},
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings
+
+
+def _max_in_span(days: np.ndarray, span: int) -> int:
+    """Most entries of a sorted datetime64 array within any `span` consecutive days."""
+    if len(days) == 0:
+        return 0
+    d = days.astype("datetime64[D]").astype(np.int64)
+    hi = np.searchsorted(d, d + max(span, 1), side="left")
+    return int((hi - np.arange(len(d))).max())
+
+
+def _children_per_area(ctx: DetectionContext) -> dict[object, int]:
+    """Children per home area (from subjects; {} when unknown)."""
+    if not ctx.has_data("subjects", "home_area"):
+        return {}
+    s = ctx.table("subjects")
+    df = s.group_by(area=s.home_area).aggregate(n=s.count()).to_pandas()
+    return {a: int(n) for a, n in zip(df.area, df.n, strict=True)}

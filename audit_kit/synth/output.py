@@ -86,6 +86,8 @@ def write_reference(world: World, out: Path) -> list[Path]:
             "trained_on": _dates(w.user_trained),
         }
     )
+    if "family_key" in w.params.drop_columns:
+        users = users.drop_columns(["family_key"])
     paths.append(out / "users.csv")
     write_table(users, paths[-1])
 
@@ -99,16 +101,19 @@ def write_reference(world: World, out: Path) -> list[Path]:
             "birth_year": pa.array(w.child_birth_year),
         }
     )
+    if "family_key" in w.params.drop_columns:
+        subjects = subjects.drop_columns(["family_key"])
     paths.append(out / "subjects.csv")
     write_table(subjects, paths[-1])
 
+    rec = w.inv_recorded  # the stress knob `missing_involvements` leaves some out of the file
     involvements = pa.table(
         {
-            "record_id": rids.take(pa.array(w.inv_rec)),
-            "org_id": _decode(w.inv_org, org_ids),
-            "role": _decode(w.org_type[w.inv_org].astype(np.int32), pa.array(INVOLVEMENT_ROLE)),
-            "start_date": _dates(w.inv_start),
-            "end_date": _dates(w.inv_end),
+            "record_id": rids.take(pa.array(w.inv_rec[rec])),
+            "org_id": _decode(w.inv_org[rec], org_ids),
+            "role": _decode(w.org_type[w.inv_org[rec]].astype(np.int32), pa.array(INVOLVEMENT_ROLE)),
+            "start_date": _dates(w.inv_start[rec]),
+            "end_date": _dates(w.inv_end[rec]),
         }
     )
     paths.append(out / "involvements.csv")
@@ -159,6 +164,8 @@ def write_events(world: World, events: dict[str, np.ndarray], out: Path, progres
             "break_glass": pa.array(sl["bg"] == 1, mask=sl["bg"] < 0),
         }
         assert tuple(cols) == EVENT_INPUT_FIELDS
+        for dropped in w.params.drop_columns:  # a stress cell's log without these optional columns
+            cols.pop(dropped, None)
         month = str(months[lo])
         path = folder / f"events-{month}.csv"
         write_table(pa.table(cols), path)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from audit_kit.schema import DETECTOR_IDS
 
@@ -14,6 +15,10 @@ CATEGORIES: tuple[str, ...] = DETECTOR_IDS
 
 # Detectors judge the last SCAN_DAYS days of the period against the history before it.
 SCAN_DAYS = 14
+# Optional columns a stress cell may leave out of the files (events: session_id, purpose,
+# auth_method; users and subjects: family_key).
+DROPPABLE_COLUMNS: tuple[str, ...] = ("session_id", "purpose", "auth_method", "family_key")
+OrgMix = Literal["default", "small_orgs", "health"]
 
 
 class SynthParams(BaseModel):
@@ -31,6 +36,39 @@ class SynthParams(BaseModel):
     )
     adversarial: bool = Field(False, description="snoopers hide among peer-like cover accesses")
     end_date: date = Field(date(2026, 10, 31), description="last day of the period (fixed: deterministic)")
+    # -- the stress matrix (docs/detection-quality.md): each knob at its default leaves the world as before
+    missing_involvements: float = Field(
+        0.0, ge=0.0, le=0.4, description="share of true involvements left out of involvements.csv (work still follows them)"
+    )
+    browsing: float = Field(
+        0.0, ge=0.0, le=0.1,
+        description="share of ordinary staff's reads of in-area children with no involvement (shielded ones included)",
+    )
+    drop_columns: tuple[str, ...] = Field(
+        (), description="optional columns left out of the files: session_id, purpose, auth_method, family_key"
+    )
+    bursts: bool = Field(False, description="legitimate bursts in the scan window: inspections, census returns, duty rotas")
+    popular: int = Field(0, ge=0, le=50, description="children read by many involved staff in the scan window")
+    org_mix: OrgMix = Field("default", description="default, small_orgs (many small practices and schools) or health")
+    quiet: bool = Field(False, description="misuse in office hours, weaker, with cover reads")
+    misuse_share: float | None = Field(
+        None, gt=0.0, le=0.2,
+        description="misuse users as a share of all users, one per category drawn (default: every category, orgs/8 each)",
+    )
+
+    @field_validator("drop_columns")
+    @classmethod
+    def _known_columns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = sorted(set(v) - set(DROPPABLE_COLUMNS))
+        if bad:
+            raise ValueError(f"cannot drop {', '.join(bad)}; droppable: {', '.join(DROPPABLE_COLUMNS)}")
+        return tuple(c for c in DROPPABLE_COLUMNS if c in v)
+
+    @property
+    def stressed(self) -> bool:
+        """True when any stress knob is away from its default."""
+        return bool(self.missing_involvements or self.browsing or self.drop_columns or self.bursts
+                    or self.popular or self.org_mix != "default" or self.quiet or self.misuse_share)
 
     @property
     def start_date(self) -> date:
@@ -55,6 +93,7 @@ class SynthSummary(BaseModel):
     involvements: int
     events: int
     injected: dict[str, int] = Field(description="truth.csv rows per category (detector id)")
+    legit: dict[str, int] = Field(default_factory=dict, description="truth_legit.csv users per kind")
     injected_events: int = Field(description="events that belong to injected scenarios")
     files: list[Path]
     questionnaires: bool = Field(False, description="questionnaires/ written by audit_kit.questionnaires")

@@ -172,9 +172,16 @@ class World:
     ip_strings: list[str]
     declared_networks: list[str]
     user_ids: list[str] = field(default_factory=list)
+    # involvements written to involvements.csv (the stress knob `missing_involvements` leaves some out)
+    inv_recorded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     ended_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # child*n_orgs+org
 
     def __post_init__(self) -> None:
+        if len(self.inv_recorded) != len(self.inv_rec):
+            missing = self.params.missing_involvements
+            # its own stream: the world is otherwise the one the same seed gives without the knob
+            r = np.random.default_rng([self.params.seed, 16_001]).random(len(self.inv_rec))
+            self.inv_recorded = r >= missing
         ended = ~np.isnat(self.inv_end)
         self.ended_keys = np.sort(
             self.inv_rec[ended].astype(np.int64) * len(self.org_type) + self.inv_org[ended]
@@ -224,12 +231,23 @@ def _choose_weak(rng: np.random.Generator, eligible: np.ndarray, share: float) -
     return weak
 
 
-def _org_layout(n: int) -> tuple[np.ndarray, np.ndarray, int]:
+# The order in which each area gets its organisations, per organisation mix (then practices and
+# schools alternate): `small_orgs` has about three times as many practices and schools (and small
+# ones, see SMALL_ORG_STAFF); `health` more trusts and practices.
+ORG_SEQUENCES: dict[str, tuple[int, ...]] = {
+    "default": (LA, GP, SCHOOL, NHS, POLICE),
+    "small_orgs": (LA, GP, SCHOOL, NHS, GP, SCHOOL, POLICE, GP, SCHOOL),
+    "health": (LA, GP, NHS, GP, NHS, POLICE, SCHOOL),
+}
+SMALL_ORG_STAFF = 0.45  # staffing factor of practices and schools in the small_orgs mix (2-5 users)
+
+
+def _org_layout(n: int, mix: str = "default") -> tuple[np.ndarray, np.ndarray, int]:
     """Organisation types and areas: each area gets a council, then practices, schools, a trust, police."""
     n_nat = max(1, round(n * 0.05))
     n_local = n - n_nat
-    n_areas = max(2, round(n / 6))
-    sequence = (LA, GP, SCHOOL, NHS, POLICE)
+    sequence = ORG_SEQUENCES[mix]
+    n_areas = max(2, round(n / (6 if mix == "default" else len(sequence) + 1)))
     types = np.empty(n, dtype=np.int8)
     areas = np.empty(n, dtype=np.int32)
     for k in range(n_local):
@@ -252,7 +270,7 @@ def build_world(params: SynthParams) -> World:
     start = params.start_date
 
     # -- organisations and their practice ------------------------------------------------------
-    org_type, org_area, n_areas = _org_layout(params.orgs)
+    org_type, org_area, n_areas = _org_layout(params.orgs, params.org_mix)
     n_orgs = params.orgs
     areas = [
         f"{TOWNS[a % len(TOWNS)]}{'' if a < len(TOWNS) else f' {a // len(TOWNS) + 1}'}"
@@ -373,7 +391,8 @@ def build_world(params: SynthParams) -> World:
     u_org, u_role = [], []
     for o in range(n_orgs):
         for role, count in STAFFING[int(org_type[o])]:
-            c = count if role in (R_SERVICE,) else max(1, round(count * factor * rng.uniform(0.8, 1.2)))
+            small = SMALL_ORG_STAFF if params.org_mix == "small_orgs" and int(org_type[o]) in (GP, SCHOOL) else 1.0
+            c = count if role in (R_SERVICE,) else max(1, round(count * factor * small * rng.uniform(0.8, 1.2)))
             u_org.extend([o] * c)
             u_role.extend([role] * c)
     user_org = np.array(u_org, dtype=np.int32)

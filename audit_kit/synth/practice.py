@@ -32,11 +32,12 @@ CROSS_READING_ROLES = (R_MASH, R_DUTY, R_ANALYST)
 def explained(world: World, rec: np.ndarray, org: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Whether each access is explained by an involvement of its org with the child active that day."""
     w = world
-    inv_key = w.inv_rec.astype(np.int64) * w.n_orgs + w.inv_org
+    r = w.inv_recorded  # explained by what involvements.csv says, as the detectors see it
+    inv_key = w.inv_rec[r].astype(np.int64) * w.n_orgs + w.inv_org[r]
     order = np.argsort(inv_key, kind="stable")
     keys = inv_key[order]
-    start = w.inv_start[order].astype(np.int64)
-    end = np.where(np.isnat(w.inv_end[order]), np.iinfo(np.int64).max, w.inv_end[order].astype(np.int64))
+    start = w.inv_start[r][order].astype(np.int64)
+    end = np.where(np.isnat(w.inv_end[r][order]), np.iinfo(np.int64).max, w.inv_end[r][order].astype(np.int64))
     key = rec.astype(np.int64) * w.n_orgs + org
     pos = np.clip(np.searchsorted(keys, key), 0, len(keys) - 1)
     day = ts // 86_400

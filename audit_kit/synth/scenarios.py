@@ -100,6 +100,11 @@ class Scenarios:
         self._used: set[int] = set()
         self.buf = EventBuffer()
 
+    @property
+    def used_users(self) -> set[int]:
+        """Every user a scenario was planned for (after `plan()`)."""
+        return set(self._used)
+
     # -- planning ---------------------------------------------------------------------------------
     def _eligible(self) -> np.ndarray:
         w = self.w
@@ -192,8 +197,23 @@ class Scenarios:
             for c in CATEGORIES
             if c not in {s[0] for s in specs} | {"log_gap", "vip_snooping"}
         ]
+        # With `misuse_share` (the stress matrix), a realistic prevalence: one user for each of a
+        # seeded draw of categories (a child in the news counts its six readers), not every category.
+        counts: dict[str, int] | None = None
+        if w.params.misuse_share:
+            draw = np.random.default_rng([w.params.seed, 16_003])
+            cats = [c for c in CATEGORIES if c != "log_gap"]
+            budget = max(3, round(w.params.misuse_share * w.n_users))
+            counts = {c: 0 for c in cats}
+            for c in [cats[i] for i in draw.permutation(len(cats))] * 4:
+                if budget <= 0:
+                    break
+                counts[c] += 1
+                budget -= 6 if c == "vip_snooping" else 1
         # VIP: a few children in the news, read by many unrelated staff across organisations
         n_vip = 1 if w.params.orgs < 8 else 2 if w.params.orgs < 40 else 3  # each needs many readers
+        if counts is not None:
+            n_vip = min(counts["vip_snooping"], 1)
         candidates = np.nonzero(~w.child_shielded)[0]
         plan.vip_kids = [int(k) for k in rng.choice(candidates, size=n_vip, replace=False)]
         local = (w.org_type != NATIONAL) & ~pr.log_gap
@@ -204,11 +224,12 @@ class Scenarios:
             vip_orgs[kid] = local & ~involved
             plan.vip_users[kid] = []
         # two rounds, so that a world too small for every instance still has every category
-        vip_k = int(np.clip(round(w.params.orgs / 2), 6, 25))
+        vip_k = int(np.clip(round(w.params.orgs / 2), 6, 25)) if counts is None else 6
         for per_cat, per_vip in ((1, 4), (self.per_category, vip_k)):
             for cat, orgs, users in specs:
+                want = per_cat if counts is None else min(per_cat, counts[cat])
                 have = plan.users.setdefault(cat, [])
-                have += self._pick(orgs, users, k=max(0, per_cat - len(have)))
+                have += self._pick(orgs, users, k=max(0, want - len(have)))
             for kid in plan.vip_kids:
                 have = plan.vip_users[kid]
                 have += self._pick(vip_orgs[kid], k=max(0, per_vip - len(have)))
@@ -272,7 +293,7 @@ class Scenarios:
             session=int(s.sid[row]),
             **extra,
         )
-        if cover and w.params.adversarial:  # its own random stream: labels stay identical
+        if cover and (w.params.adversarial or w.params.quiet):  # its own random stream: labels stay identical
             self._cover(row, ts)
         return ts
 
@@ -347,16 +368,17 @@ class Scenarios:
         w, rng, plan = self.w, self.rng, self.plan_
         users = plan.users
 
+        quiet = w.params.quiet  # the stress cell: weaker misuse, nearer ordinary hours, with cover
         for u in users["after_hours"]:
             nights = rng.choice(
                 self.scan_days[:-1], size=3, replace=False
             )  # the last night ends after the period
             for d in np.sort(nights):
-                recs = self._caseload(u, int(rng.integers(8, 20)))
+                recs = self._caseload(u, int(rng.integers(5, 10) if quiet else rng.integers(8, 20)))
                 ts = self._new_session(
                     u,
                     int(d),
-                    rng.uniform(22.0, 25.0),
+                    rng.uniform(20.5, 22.5) if quiet else rng.uniform(22.0, 25.0),
                     rng.uniform(25, 70),
                     recs,
                     int(w.user_ip[u]),
@@ -366,6 +388,8 @@ class Scenarios:
 
         for u in users["volume_spike"]:
             daily = max(200, int(10 * w.user_rate[u] * 4.5 * w.params.scale))
+            if quiet:
+                daily = max(90, daily // 2)
             for row in self._session_days(u, 2):
                 self._label(u, "volume_spike", self._in_session(row, self._caseload(u, daily)))
 
@@ -373,7 +397,7 @@ class Scenarios:
             for row in self._session_days(u, 1):
                 o = int(w.user_org[u])
                 pool = w.org_children(o)
-                n = int(rng.integers(250, 500))
+                n = int(rng.integers(150, 250) if quiet else rng.integers(250, 500))
                 if len(pool) < n:  # a small org's scraper runs on into the area (never past involvements)
                     area = w.area_children(int(w.org_area[o]))
                     pool = np.union1d(pool, area[~np.isin(area, w.inv_rec[w.inv_org == o])])
@@ -396,7 +420,7 @@ class Scenarios:
 
         for u in users["export_spike"]:
             for row in self._session_days(u, 2):
-                n = int(rng.integers(40, 100))
+                n = int(rng.integers(20, 40) if quiet else rng.integers(40, 100))
                 recs = self._caseload(u, n)
                 action = np.where(rng.random(n) < 0.8, EXPORT, PRINT)
                 self._label(u, "export_spike", self._in_session(row, recs, action))
@@ -404,13 +428,13 @@ class Scenarios:
         for u in users["out_of_area"]:
             recs_all = self._unrelated(u, 40, other_area=True)
             for i, row in enumerate(self._session_days(u, 4)):
-                recs = recs_all[i * 10 : i * 10 + int(rng.integers(5, 10))]
+                recs = recs_all[i * 10 : i * 10 + int(rng.integers(3, 6) if quiet else rng.integers(5, 10))]
                 self._label(u, "out_of_area", self._in_session(row, recs, cover=True))
 
         for u in users["no_relationship"]:
             recs_all = self._unrelated(u, 60)
             for i, row in enumerate(self._session_days(u, 5)):
-                recs = recs_all[i * 12 : i * 12 + int(rng.integers(6, 12))]
+                recs = recs_all[i * 12 : i * 12 + int(rng.integers(3, 7) if quiet else rng.integers(6, 12))]
                 self._label(u, "no_relationship", self._in_session(row, recs, cover=True))
 
         for u in users["shielded_access"]:
@@ -428,7 +452,7 @@ class Scenarios:
             for row in rows:
                 shielded_kid = np.array([rng.choice(pool)], dtype=np.int32)
                 # refused first, then the override: break-glass with an emergency reason
-                t1 = self._in_session(row, shielded_kid, outcome=DENIED)
+                t1 = np.zeros(0, np.int64) if quiet else self._in_session(row, shielded_kid, outcome=DENIED)
                 t2 = self._in_session(row, shielded_kid, cover=True, bg=1, purpose=P_EMERGENCY)
                 self._label(u, "shielded_access", np.concatenate([t1, t2]))
 
@@ -451,14 +475,20 @@ class Scenarios:
                 self._label(u, "leaver_account", ts)
 
         for u in users["dormant_account"]:
+            # someone else using a forgotten account: a few of the organisation's children for
+            # cover, mostly children of the area nobody there works with
+            unrelated = self._unrelated(u, 60)
             days = rng.choice(self.scan_workdays, size=min(3, len(self.scan_workdays)), replace=False)
-            for d in np.sort(days):
+            for i, d in enumerate(np.sort(days)):
+                n = int(rng.integers(6, 12) if quiet else rng.integers(15, 40))
+                k = int(round(n * 0.6))
+                recs = np.concatenate([unrelated[i * 20 : i * 20 + k], self._caseload(u, n - k)]).astype(np.int32)
                 ts = self._new_session(
                     u,
                     int(d),
                     rng.uniform(9, 16),
                     rng.uniform(30, 90),
-                    self._caseload(u, int(rng.integers(15, 40))),
+                    recs,
                     int(w.user_ip[u]),
                     int(session_auth(w, np.array([u]))[0]),
                 )
@@ -538,12 +568,12 @@ class Scenarios:
         for u in users["denied_spike"]:
             recs_all = self._unrelated(u, 80)
             for i, row in enumerate(self._session_days(u, 2)):
-                recs = recs_all[i * 40 : i * 40 + int(rng.integers(15, 35))]
+                recs = recs_all[i * 40 : i * 40 + int(rng.integers(10, 20) if quiet else rng.integers(15, 35))]
                 self._label(u, "denied_spike", self._in_session(row, recs, outcome=DENIED))
 
         for u in users["search_fishing"]:
             for row in self._session_days(u, 3):
-                n = int(rng.integers(40, 90))
+                n = int(rng.integers(30, 50) if quiet else rng.integers(40, 90))
                 nret = rng.integers(0, 4, n)
                 ts = self._in_session(row, np.full(n, -1, dtype=np.int32), SEARCH, nret=nret)
                 ts2 = self._in_session(row, self._caseload(u, int(rng.integers(0, 3))))
@@ -561,7 +591,7 @@ class Scenarios:
                 continue
             kids = rng.choice(ended, size=min(len(ended), int(rng.integers(4, 10))), replace=False)
             for row in self._session_days(u, 4):
-                recs = rng.choice(kids, size=int(rng.integers(2, 5)))
+                recs = rng.choice(kids, size=int(rng.integers(1, 3) if quiet else rng.integers(2, 5)))
                 self._label(u, "lingering_access", self._in_session(row, recs.astype(np.int32), cover=True))
 
         # weak_auth: an MFA user whose sessions in the scan window are password-only
@@ -579,6 +609,8 @@ class Scenarios:
                 [w.team_pool[w.team_pool_off[t] : w.team_pool_off[t + 1]] for t in teams if t != own_team]
             )
             m = (normal["user"] == u) & (normal["ts"] >= self.scan_utc) & (normal["rec"] >= 0)
+            if quiet:  # only part of their work moves to other teams' children
+                m &= rng.random(len(m)) < 0.6
             normal["rec"][m] = rng.choice(others, size=int(m.sum()))
             self._label(u, "peer_outlier", normal["ts"][m])
 

@@ -44,6 +44,7 @@ PURPOSES = (
     "statutory_return",
     "data_sync",
     "emergency",
+    "inspection",
 )
 (
     P_DIRECT,
@@ -55,6 +56,7 @@ PURPOSES = (
     P_STATUTORY,
     P_SYNC,
     P_EMERGENCY,
+    P_INSPECTION,
 ) = range(len(PURPOSES))
 ACT = {name: i for i, name in enumerate(ACTIONS)}
 OUT = {name: i for i, name in enumerate(OUTCOMES)}
@@ -261,6 +263,20 @@ def pick_records(world: World, users: np.ndarray, rng: np.random.Generator) -> t
         if len(idx) == 0:
             break
         rec[idx] = (rec[idx] + np.where(fam_all[idx] >= 0, 4, 1)) % n_children
+    browse = world.params.browsing
+    if browse > 0:
+        # The stress knob: ordinary staff read some children of their area the organisation has no
+        # involvement with (a sibling, a new referral, a name that came up) - shielded children
+        # and closed cases included, at their base rate. Legitimate, unlabelled.
+        m = np.isin(role, (*TEAM_ROLES, R_MANAGER)) & (area >= 0) & (rng.random(n) < browse)
+        if m.any():
+            a = area[m]
+            lo, hi = world.area_child_off[a], world.area_child_off[a + 1]
+            pick = lo + ((hi - lo) * rng.random(int(m.sum()))).astype(np.int64)
+            own = (fam_all[m] >= 0) & (world.child_family[pick] == fam_all[m])
+            pick = np.where(own, lo + (pick - lo + 4) % np.maximum(hi - lo, 1), pick)
+            rec[m] = pick
+            caseload[m] = False
     return rec.astype(np.int32), caseload
 
 

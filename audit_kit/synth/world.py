@@ -10,6 +10,7 @@ import numpy as np
 from audit_kit.errors import InputError
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.synth.clock import Clock
+from audit_kit.synth.legit import LEGIT_COLUMNS, LegitWork, legit_rows
 from audit_kit.synth.output import (
     EVENTS_DIR,
     TRUTH_COLUMNS,
@@ -32,6 +33,7 @@ WORLD_FILES = (
     "involvements.csv",
     "truth.csv",
     "truth_orgs.csv",
+    "truth_legit.csv",
 )
 
 
@@ -86,6 +88,8 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
     clock = Clock(params.start_date, params.days)
     scenarios = Scenarios(world, clock)
     scenarios.plan()
+    legit = LegitWork(world, clock, used=set(scenarios.used_users))
+    legit.label_standing()
     progress.advance(1)
 
     progress.start("drawing normal traffic", total=1)
@@ -99,8 +103,12 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
     progress.start("injecting scenarios", total=1)
     injected = scenarios.inject(sessions, ids, normal).concat()
     n_injected = len(injected["ts"])
-    events = {k: np.concatenate([normal[k], injected[k]]) for k in normal}
-    del normal, injected
+    parts = [normal, injected]
+    bursts = legit.inject(sessions, ids)
+    if bursts.parts:
+        parts.append(bursts.concat())
+    events = {k: np.concatenate([p[k] for p in parts]) for k in normal}
+    del normal, injected, parts
     events = scenarios.drop_gaps(events)
     # the period is whole local days: a night shift on the last day does not spill into the next month
     lo, hi = clock.utc_of_day(0), clock.utc_of_day(params.days)
@@ -118,6 +126,8 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
     files.append(write_rows(out / "truth.csv", TRUTH_COLUMNS, truth))
     orgs_rows = measure(world, events, scenarios.gaps, scenarios.scan_utc)
     files.append(write_rows(out / "truth_orgs.csv", TRUTH_ORG_COLUMNS, orgs_rows))
+    legit_truth = legit_rows(world, legit.rows)
+    files.append(write_rows(out / "truth_legit.csv", LEGIT_COLUMNS, legit_truth))
 
     (out / MARKER).write_text(params.model_dump_json(indent=2) + "\n")  # with the scale chosen
     files.append(out / MARKER)
@@ -132,6 +142,9 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
     per_cat: dict[str, int] = {}
     for row in truth:
         per_cat[row[2]] = per_cat.get(row[2], 0) + 1
+    per_kind: dict[str, int] = {}
+    for lrow in legit_truth:
+        per_kind[lrow[2]] = per_kind.get(lrow[2], 0) + 1
     return SynthSummary(
         out=out,
         params=params,
@@ -141,6 +154,7 @@ def generate(out: Path, params: SynthParams, progress: Progress = NULL_PROGRESS)
         involvements=len(world.inv_rec),
         events=n_events,
         injected=dict(sorted(per_cat.items())),
+        legit=dict(sorted(per_kind.items())),
         injected_events=n_injected,
         files=files,
         questionnaires=questionnaires,

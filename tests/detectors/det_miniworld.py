@@ -41,6 +41,7 @@ TRUTH = {
     "peer_outlier": "LA2-U11",
     "log_gap": "GP1",  # an organisation
 }
+ORG_IP = {"LA1": "10.1.0.5", "LA2": "10.2.0.5", "GP1": "10.3.0.5", "POL1": "10.4.0.5", "NP1": "10.9.0.5"}
 # Legitimate-but-odd users that must never be flagged at medium or above.
 LEGIT = {"LA1-DUTY", "LA1-MASH", "LA1-ADMIN", "NP1-U01"}
 
@@ -58,9 +59,10 @@ class _Events:
         self.rows: list[tuple] = []
 
     def add(self, d: date, hour: float, user: str, org: str, record: str | None, action: str = "view",
-            outcome: str = "success", ip: str = "10.1.0.5", auth: str = "mfa", purpose: str | None = "case_review",
+            outcome: str = "success", ip: str | None = None, auth: str = "mfa", purpose: str | None = "case_review",
             session: str | None = None, returned: int | None = None, bg: bool = False) -> None:
         utc, local = _utc(d, hour)
+        ip = ip or ORG_IP.get(org, "10.1.0.5")  # each organisation's own network unless said otherwise
         eid = f"E{len(self.rows):07d}"
         sess = session or f"S-{user}-{d.isoformat()}"
         self.rows.append((eid, utc, local, user, org, record, action, outcome, ip, auth, purpose, sess,
@@ -93,7 +95,7 @@ def build(ws: Workspace, seed: int = 1, gap_org: bool = True) -> dict[str, str]:
         area = "A" if i < 300 else "B"
         fam = f"K{i}"
         subjects.append((f"C{i:04d}", area, i % 50 == 7, fam, 2012 + i % 10))
-    subjects[320] = ("C0320", "B", False, "F-LA2-4", 2015)  # LA2-U04's own family
+    subjects[250] = ("C0250", "A", False, "F-LA2-4", 2015)  # LA2-U04's own family (area A: LA2 not involved)
     inv = []
     for i in range(300):
         inv.append((f"C{i:04d}", "LA1", "social_care", date(2025, 1, 1), None))
@@ -128,6 +130,8 @@ def build(ws: Workspace, seed: int = 1, gap_org: bool = True) -> dict[str, str]:
                 auth = "password" if (u == TRUTH["weak_auth"] and in_window) else "mfa"
                 ev.add(d, 8.5, u, org, None, "login", ip=ip, auth=auth)
                 p = pool(org, i)
+                if u == TRUTH["dormant_account"] and in_window:  # someone else on a forgotten account
+                    p = [f"C{k:04d}" for k in range(530, 580)]
                 if u == TRUTH["peer_outlier"] and in_window:
                     p = [f"C{k:04d}" for k in range(430, 480)] + [f"C{k:04d}" for k in range(480, 500)]
                 for _k in range(rng.randint(14, 22)):
@@ -191,19 +195,20 @@ def build(ws: Workspace, seed: int = 1, gap_org: bool = True) -> dict[str, str]:
         ev.add(w[6], 15, T["export_spike"], "LA1", f"C{rng.randint(0, 299):04d}", "export", returned=1)
     for k in range(20):  # out of area: LA1 user reading area-B children LA1 is not involved with
         ev.add(w[2 + k % 3], 10 + k / 20, T["out_of_area"], "LA1", f"C{400 + k:04d}")
-    for k in range(12):  # no relationship: area-B children only LA2 serves
-        ev.add(w[4], 10 + k / 12, T["no_relationship"], "LA1", f"C{500 + k:04d}")
-    ev.add(w[3], 11, T["shielded_access"], "LA1", "C0357", bg=True)  # shielded, area B, not involved
+    for k in range(30):  # no relationship: area-B children only LA2 serves, on three days
+        ev.add(w[4 + k % 3], 10 + k / 30, T["no_relationship"], "LA1", f"C{500 + k:04d}")
+    for k, kid in enumerate(("C0357", "C0407", "C0457")):  # shielded, area B, not involved: overrides on 3 days
+        ev.add(w[3 + k], 11, T["shielded_access"], "LA1", kid, bg=True)
     for d in w[3:6]:  # leaver: active after end date (end = WINDOW_START + 2)
         for _k in range(5):
             ev.add(d, 10 + rng.random(), T["leaver_account"], "LA1", rng.choice(pool("LA1", 10)))
-    # dormant: LA1-U11 has no baseline activity (see the loop) and works in the window
+    # dormant: LA1-U11 has no baseline activity and, in the window, reads children nobody there works with
     for d in w[2:6]:  # concurrent: second session from a far network each day
         for _k in range(4):
             ev.add(d, 10 + rng.random(), T["concurrent_sessions"], "LA2", rng.choice(pool("LA2", 3)),
                    ip="198.51.100.7", session=f"X-{d}")
-    ev.add(w[1], 12, T["family_lookup"], "LA2", "C0320")
-    ev.add(w[1], 12.1, T["family_lookup"], "LA2", "C0320")
+    ev.add(w[1], 12, T["family_lookup"], "LA2", "C0250")
+    ev.add(w[1], 12.1, T["family_lookup"], "LA2", "C0250")
     vip = "C0100"  # a GP child in area A: LA2 users have no relationship
     for i, u in enumerate(["LA2-U05", "LA2-U01", "LA2-U02", "NP1-U01", "GP1-U01", "POL1-U01", "POL1-U02"]):
         ev.add(w[2 + i % 3], 13, u, u.split("-")[0], vip)

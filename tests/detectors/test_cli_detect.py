@@ -25,7 +25,9 @@ def test_json_output_is_the_findings_contract(ws_path, tmp_path, capsys):
     assert code == 0
     data = json.loads(out.read_text())
     assert data and all(f["severity"] in ("medium", "high", "critical") for f in data)
-    assert {f["detector"] for f in data} >= set(TRUTH) - {"log_gap"} | {"log_gap"}
+    # every detector's case at medium or above, but a small world's child in the news (kept low: see
+    # test_detectors_fire.WEAK_IN_A_SMALL_WORLD)
+    assert {f["detector"] for f in data} >= set(TRUTH) - {"vip_snooping"}
     leaver = next(f for f in data if f["detector"] == "leaver_account")
     assert leaver["user_id"] == TRUTH["leaver_account"] and leaver["first_seen"].endswith("Z")
     gap = next(f for f in data if f["detector"] == "log_gap")
@@ -96,8 +98,11 @@ def test_evaluate_against_a_truth_file(ws_path, tmp_path, capsys):
             w.writerow(["" if det == "log_gap" else who, org, det, "", ""])
     code = run(["evaluate", str(truth), "-w", str(ws_path), "-f", "json", "-q"])
     data = json.loads(capsys.readouterr().out)
-    assert code == 0 and data["legit_flagged"] == []
-    assert all(d["recall"] == 1.0 for d in data["detectors"]), [d for d in data["detectors"] if d["recall"] != 1.0]
+    assert code == 0 and data["legit_flagged"] == [] and data["protected_flagged"] == []
+    low = [d for d in data["detectors"] if d["recall"] != 1.0]
+    assert [d["detector"] for d in low] == ["vip_snooping"], low  # kept low in a small world
+    assert data["cases"] == len(TRUTH) - 1 and data["strict_recall"] == round((len(TRUTH) - 2) / (len(TRUTH) - 1), 3)
+    assert data["active_users"] > 30 and 0 < data["flagged_share"] < 1
     bad = tmp_path / "bad.csv"
     bad.write_text("user,category\n")
     assert run(["evaluate", str(bad), "-w", str(ws_path)]) == 2

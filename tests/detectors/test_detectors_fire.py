@@ -18,11 +18,27 @@ def _flagged(findings, detector, floor=Severity.MEDIUM):
     return {f.user_id or f.org_id for f in findings if f.detector == detector and f.severity >= floor}
 
 
+# In a 35-user world a child read by six people from three unrelated bodies is not improbable enough
+# for an alert (chance gives it too easily): the mini world's case is found, and kept low.
+WEAK_IN_A_SMALL_WORLD = {"vip_snooping"}
+
+
 @pytest.mark.parametrize("detector", sorted(TRUTH))
 def test_detector_flags_its_injected_case(mini_run, detector):
     run, truth = mini_run
     assert not run.errors and not run.skipped
-    assert truth[detector] in _flagged(run.findings, detector), f"{detector} missed {truth[detector]}"
+    floor = Severity.LOW if detector in WEAK_IN_A_SMALL_WORLD else Severity.MEDIUM
+    assert truth[detector] in _flagged(run.findings, detector, floor), f"{detector} missed {truth[detector]}"
+
+
+def test_every_finding_states_its_strength_against_chance(mini_run):
+    run, _ = mini_run
+    for f in run.findings:
+        ev = f.evidence
+        assert isinstance(ev["strength"], float | int) and 0 <= ev["strength"] <= 30, f.detector
+        assert 0 <= ev["chance_probability"] <= 1 and ev["chance_model"], f.detector
+        if f.user_id:
+            assert ev["user_risk"] >= ev["strength"] - 1e-9, f.detector
 
 
 def test_every_registered_detector_has_a_fixture():
@@ -48,7 +64,10 @@ def test_leaver_is_critical_and_unexplained_shielded_access_high(mini_run):
     leaver = [f for f in run.findings if f.detector == "leaver_account" and f.user_id == truth["leaver_account"]]
     assert leaver and all(f.severity == Severity.CRITICAL for f in leaver)
     shielded = [f for f in run.findings if f.detector == "shielded_access" and f.user_id == truth["shielded_access"]]
-    assert shielded[0].severity == Severity.HIGH and shielded[0].evidence["break_glass_overrides"] == 1
+    # three shielded children out of area on three days, each by break-glass, by a caseworker whose
+    # peers never override: improbable by chance
+    assert shielded[0].severity == Severity.HIGH and shielded[0].evidence["break_glass"] == 3
+    assert shielded[0].evidence["days"] == 3 and len(shielded[0].evidence["records"]) == 3
 
 
 def test_findings_follow_the_contract_and_never_show_record_ids(mini_run):
@@ -63,7 +82,8 @@ def test_findings_follow_the_contract_and_never_show_record_ids(mini_run):
         # raw child ids of the mini world look like C0123; only keyed pseudonyms R-… may appear
         assert not re.search(r"\bC\d{4}\b", text), f"raw record id in {f.detector}: {text[:200]}"
     pseudo = [f for f in run.findings if f.detector in ("family_lookup", "shielded_access", "vip_snooping")]
-    assert pseudo and all(re.fullmatch(r"R-[0-9a-f]{16}", f.evidence["record"]) for f in pseudo)
+    named = [r for f in pseudo for r in ([f.evidence["record"]] if "record" in f.evidence else f.evidence["records"])]
+    assert named and all(re.fullmatch(r"R-[0-9a-f]{16}", r) for r in named)
 
 
 def test_rate_findings_carry_the_baseline_they_were_judged_against(mini_run):

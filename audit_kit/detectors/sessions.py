@@ -1,0 +1,95 @@
+"""Sessions, with or without the log's `session_id`: one definition for the detectors and the assessment.
+
+Many real logs carry no session id. A session is then **derived**: the events of one account from one
+network (the /16 of an IPv4 source address, else the whole address) with one authentication method,
+split where the account signs in again or falls silent for more than `gap_minutes` (30). Where the
+log gives a `session_id`, it is kept, but a session id that spans two networks or two authentication
+methods is split too (a second person on the same session token is exactly what must show).
+Failed and refused sign-ins belong to no session.
+
+So the same account used minutes apart from two networks, one of them outside and password-only, is
+two sessions (never folded into the owner's MFA session), which `concurrent_sessions`, `weak_auth`
+and the assessment's MFA corroboration all see the same way.
+
+    from audit_kit.detectors.sessions import session_table, sessions_sql
+    s = session_table(events_expr)          # an Ibis table, one row per session, on any engine
+    sql = sessions_sql(con_or_engine, ...)  # the same as DuckDB SQL over a table named `events`
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+SESSION_GAP_MINUTES = 30
+SESSION_COLUMNS = ("user_id", "org_id", "session_key", "derived", "s_start", "s_end", "n", "n_rec", "net", "ip",
+                   "auth", "strong")
+# Authentication methods that count as more than a password (case-insensitive).
+STRONG_METHODS = ("mfa", "smartcard", "token", "hardware_token", "otp", "fido", "fido2", "webauthn", "2fa")
+SERVICE_METHODS = ("api_key", "apikey", "service", "certificate", "client_certificate")
+
+
+def network_of(ip: ir.StringValue) -> ir.StringValue:
+    """The network an address belongs to: the /16 of an IPv4 address, else the address itself."""
+    v4 = ip.re_extract(r"^(\d+\.\d+)\.\d+\.\d+$", 1)
+    return ibis.ifelse(v4.isnull() | (v4 == ""), ip, v4)
+
+
+def session_events(events: ir.Table, gap_minutes: float = SESSION_GAP_MINUTES) -> ir.Table:
+    """`events` (canonical columns) with `session_key` and `derived` added; failed sign-ins dropped."""
+    e = events.filter(~((events.action == "login") & (events.outcome != "success")))
+    net = network_of(e.source_ip.fill_null(""))
+    auth = e.auth_method.lower().fill_null("")
+    e = e.mutate(_net=net, _auth=auth, _sid=e.session_id.fill_null(""))
+    part = ["user_id", "_sid", "_net", "_auth"]
+    w = ibis.window(group_by=part, order_by="timestamp")
+    prev = e.timestamp.lag().over(w)
+    gap = e.timestamp.epoch_seconds() - prev.epoch_seconds()
+    login = (e.action == "login") & (e.outcome == "success")
+    # A log's own session ids are trusted for time (a session may idle for hours); derived ones
+    # break on a new sign-in or a silence longer than the gap.
+    breaks = prev.isnull() | ((e._sid == "") & (login | (gap > gap_minutes * 60)))
+    e = e.mutate(_new=breaks.cast("int64"))
+    cum = ibis.cumulative_window(group_by=part, order_by="timestamp")
+    e = e.mutate(_seq=e._new.sum().over(cum))
+    key = ibis.literal("s:") + e._sid + "|" + e._net + "|" + e._auth
+    derived_key = ibis.literal("d:") + e.user_id + "|" + e._net + "|" + e._auth + "|" + e._seq.cast("string")
+    return e.mutate(session_key=ibis.ifelse(e._sid == "", derived_key, key), derived=(e._sid == ""))
+
+
+def session_table(events: ir.Table, gap_minutes: float = SESSION_GAP_MINUTES) -> ir.Table:
+    """One row per session (columns SESSION_COLUMNS): first and last event, network, address, method.
+
+    `strong` is True when the session's method is MFA-class, False for a password (or any other
+    interactive method), null when the log does not say or the method is a service's (an API key). Works on any engine Ibis compiles to.
+    """
+    from audit_kit.schema import RECORD_ACTIONS
+
+    e = session_events(events, gap_minutes)
+    rec = e.action.isin(list(RECORD_ACTIONS)) & (e.outcome == "success")
+    s = e.group_by(e.user_id, e.session_key).aggregate(
+        org_id=e.org_id.max(), derived=e.derived.max(), s_start=e.timestamp.min(), s_end=e.timestamp.max(),
+        n=e.count(), n_rec=e.count(where=rec), net=e._net.max(), ip=e.source_ip.max(), auth=e._auth.max(),
+    )
+    unknown = (s.auth == "") | s.auth.isin(list(SERVICE_METHODS))
+    strong = ibis.ifelse(unknown, ibis.null("boolean"), s.auth.isin(list(STRONG_METHODS)))
+    return s.mutate(strong=strong, net=s.net.nullif(""))
+
+
+def sessions_sql(gap_minutes: float = SESSION_GAP_MINUTES, table: str = "events") -> str:
+    """`session_table` over a DuckDB table named `table`, as SQL text (for the assessment's measures).
+
+    Use it as a sub-query: `WITH sessions AS (<this>) SELECT org_id, count(*) FILTER (WHERE NOT strong) ...`.
+    """
+    t = ibis.table({"timestamp": "timestamp", "user_id": "string", "org_id": "string", "record_id": "string",
+                    "action": "string", "outcome": "string", "source_ip": "string", "auth_method": "string",
+                    "session_id": "string"}, name=table)
+    return str(ibis.to_sql(session_table(t, gap_minutes), dialect="duckdb"))
+
+
+__all__ = ["SESSION_COLUMNS", "SESSION_GAP_MINUTES", "STRONG_METHODS", "network_of", "session_events",
+           "session_table", "sessions_sql"]

@@ -1,0 +1,56 @@
+"""The stress matrix: named cells of synthetic worlds that stress the detectors one way each.
+
+Every cell is a world of realistic size and prevalence (about 40 organisations, 650-850 users, 56
+days, misuse by about 1.2% of users) with one or more stress knobs set. `docs/detection-quality.md`
+says which seeds and cells are for tuning and which are held out; `benchmarks/detection_matrix.py`
+runs them.
+
+    from audit_kit.synth.matrix import CELLS, cell_params
+    params = cell_params("sparse", seed=1)          # a SynthParams
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit_kit.synth.params import DROPPABLE_COLUMNS, SynthParams
+
+# What every cell shares: the ordinary world, at a realistic misuse prevalence.
+BASE: dict[str, Any] = {
+    "orgs": 40, "days": 56, "children": 24_000, "misuse_share": 0.012,
+    "missing_involvements": 0.05, "browsing": 0.02,
+}
+
+CELLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "base": ("5% of involvements missing, 2% unexplained in-area browsing", {}),
+    "sparse": ("30% of involvements missing from involvements.csv", {"missing_involvements": 0.3}),
+    "browsing": ("8% of ordinary reads are in-area children with no involvement", {"browsing": 0.08}),
+    "no_optional": ("no session_id, purpose, auth_method or family_key", {"drop_columns": DROPPABLE_COLUMNS}),
+    "bursts": ("inspections, a census return and duty rotas in the judged fortnight", {"bursts": True}),
+    "popular": ("five children each read by 8-16 involved staff within days", {"popular": 5}),
+    "small_orgs": ("three times as many GP practices and schools, most with 2-5 users", {"org_mix": "small_orgs"}),
+    "quiet": ("misuse in office hours, weaker, with cover reads", {"quiet": True}),
+    # held out: never run before the end (docs/detection-quality.md)
+    "hostile": ("40% missing, 10% browsing, no optional columns, bursts, popular records, quiet misuse", {
+        "missing_involvements": 0.4, "browsing": 0.1, "drop_columns": DROPPABLE_COLUMNS, "bursts": True,
+        "popular": 5, "quiet": True,
+    }),
+    "health_mix": ("a health-heavy organisation mix, 15% missing, 5% browsing", {
+        "org_mix": "health", "missing_involvements": 0.15, "browsing": 0.05,
+    }),
+}
+TUNING_CELLS: tuple[str, ...] = ("base", "sparse", "browsing", "no_optional", "bursts", "popular", "small_orgs",
+                                 "quiet")
+HELD_OUT_CELLS: tuple[str, ...] = ("hostile", "health_mix")
+TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
+HELD_OUT_SEEDS: tuple[int, ...] = (71, 72)
+
+
+def cell_params(cell: str, seed: int, **overrides: Any) -> SynthParams:
+    """The SynthParams of one matrix cell and seed (KeyError naming the known cells)."""
+    if cell not in CELLS:
+        raise KeyError(f"unknown cell {cell!r}; known: {', '.join(CELLS)}")
+    return SynthParams(seed=seed, **{**BASE, **CELLS[cell][1], **overrides})
+
+
+__all__ = ["BASE", "CELLS", "HELD_OUT_CELLS", "HELD_OUT_SEEDS", "TUNING_CELLS", "TUNING_SEEDS", "cell_params"]
