@@ -129,13 +129,14 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
     users = [c[0].user_id for c in cands]
     ux = ctx.user_record_xc()
     uw = ux.filter(ux.period == WINDOW, ux.user_id.isin(users))
-    unexpl = ~uw.explained & ~uw.colleague
+    unexpl = ~uw.explained & ~uw.colleague & ~uw.worked
     wr = numeric(uw.group_by(uw.user_id).aggregate(recs=uw.count(), hits=uw.count(where=unexpl)).to_pandas(),
                  ["recs", "hits"])
     per_user = {r.user_id: (r.recs, r.hits) for r in wr.itertuples(index=False)}
     ub = ux.filter(ux.period == BASELINE)
     peer = numeric(ub.group_by(ub.org_type, ub.role).aggregate(
-        p_recs=ub.count(), p_hits=ub.count(where=~ub.explained & ~ub.colleague)).to_pandas(), ["p_recs", "p_hits"])
+        p_recs=ub.count(), p_hits=ub.count(where=~ub.explained & ~ub.colleague & ~ub.worked)).to_pandas(),
+        ["p_recs", "p_hits"])
     roles = ctx.users.select("user_id", "role").to_pandas()
     org_types = ctx.orgs.select("org_id", "org_type").to_pandas()
     role_of = dict(zip(roles.user_id, roles.role, strict=True))

@@ -106,26 +106,6 @@ def clamp01(x: float) -> float:
     return max(0.0, min(1.0, float(x)))
 
 
-def ratio_score(observed: float, expected: float, full_at: float = 10.0) -> float:
-    """Map observed/expected onto 0–1 on a log scale: 1× → 0, `full_at`× or more → 1."""
-    expected = max(float(expected), 1e-9)
-    r = max(float(observed), 0.0) / expected
-    if r <= 1:
-        return 0.0
-    return clamp01(math.log(r) / math.log(full_at))
-
-
-def severity_for(score: float, medium: float = 0.3, high: float = 0.6, critical: float | None = None) -> Severity:
-    """Severity bands on a 0–1 score (below `medium` is low)."""
-    if critical is not None and score >= critical:
-        return Severity.CRITICAL
-    if score >= high:
-        return Severity.HIGH
-    if score >= medium:
-        return Severity.MEDIUM
-    return Severity.LOW
-
-
 def _py_dt(v: Any) -> datetime | None:
     if v is None:
         return None

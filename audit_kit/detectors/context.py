@@ -404,14 +404,24 @@ class DetectionContext:
         children are usually read by no one else in their organisation. Only colleagues in the same
         role count (a safeguarding hub in the same council reads children across the area: that is
         not a team's caseload). Counted over baseline and window; `org_readers` is how many users of
-        the organisation in that role opened the child.
+        the organisation in that role opened the child. `worked`: the user created or updated the
+        child's record in the same period (a duty worker taking a referral writes it up; a snooper
+        reads).
         """
         if "user_record_xc" not in self._cache:
             x = self.user_record_x()
             rr = x.group_by(rr_org=x.org_id, rr_role=x.role, rr_record=x.record_id).aggregate(
                 org_readers=x.user_id.nunique())
+            # Work recorded on the child (a note, an update): a pass over the creates and updates only.
+            e = self.table("events")
+            e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until, e.record_id.notnull(),
+                         e.outcome == "success", e.action.isin(["create", "update"]))
+            e = e.mutate(w_period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
+            wk = e.group_by(wk_user=e.user_id, wk_record=e.record_id, wk_period=e.w_period).aggregate(n_work=e.count())
             j = x.left_join(rr, (x.org_id == rr.rr_org) & (x.role == rr.rr_role) & (x.record_id == rr.rr_record))
-            j = j.select(*[x[c] for c in x.columns], org_readers=j.org_readers.fill_null(1))
+            j = j.left_join(wk, (j.user_id == wk.wk_user) & (j.record_id == wk.wk_record) & (j.period == wk.wk_period))
+            j = j.select(*[x[c] for c in x.columns], org_readers=j.org_readers.fill_null(1),
+                         worked=(j.n_work.fill_null(0) > 0))
             j = j.mutate(colleague=j.org_readers >= 2)
             self._cache["user_record_xc"] = self._materialise("user_record_xc", j)
         return self._cache["user_record_xc"]

@@ -3,13 +3,13 @@
 Every detector states a chance model for what it counts (the user's own history, their peer group's,
 the population's base rate) and gives each finding the probability `p` that chance alone would
 produce at least what was seen, corrected for how many things were tested (days, hours, records).
-The finding's **strength** is `-log10 p` (4 = a one-in-ten-thousand coincidence), and severity comes
+The finding's **strength** is `-log10 p` (3.5 = a one-in-3,000 coincidence), and severity comes
 from fixed, calibrated cut-offs on strength (`CUTOFFS`), the same for every detector:
 
 | strength | severity | meaning |
 | --- | --- | --- |
-| below 4 | low | a weak signal: kept in the register and the DPO pack, not alerted |
-| 4 to 7 | medium | improbable by chance: a reviewer should look |
+| below 3.5 | low | a weak signal: kept in the register and the DPO pack, not alerted |
+| 3.5 to 7 | medium | improbable by chance: a reviewer should look |
 | 7 and above | high | very improbable by chance |
 
 A detector may also mark a finding **policy** (a rule broken whatever the baseline: an account used
@@ -37,7 +37,7 @@ MAX_STRENGTH = 30.0
 class Cutoffs:
     """Strength (-log10 p) at which a finding becomes medium and high."""
 
-    medium: float = 4.0
+    medium: float = 3.5
     high: float = 7.0
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import ibis
+
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
 from audit_kit.detectors.evidence import (
+    corrected,
     evidence_fields,
+    nb_tail,
     numeric,
     poisson_tail,
     score_of,
@@ -27,6 +31,7 @@ class AfterHoursParams(Params):
     min_support: int = 50
     smoothing: float = 0.5
     prior_hours: float = 50.0
+    session_dispersion: float = 2.0
 
 
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
@@ -43,10 +48,13 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     as are system accounts running scheduled jobs (`entitlements.system_roles`).
     A user with fewer than `min_support` baseline events is judged on the peer profile alone.
 
-    Strength: the number of distinct local hours (day × hour) with unusual activity, against the
-    share of the user's baseline working hours that fell that far outside working hours (shrunk to
-    the peer group's share with a prior of `prior_hours` hours), times their active hours in the
-    window: a Poisson tail. A shift worker whose history holds nights is not surprised by a night.
+    Strength, the better of two tests (corrected for both): the number of distinct local hours
+    (day × hour) with unusual activity against the share of the user's baseline hours that fell that
+    far outside working hours (shrunk to the peer group's with a prior of `prior_hours` hours) — a
+    Poisson tail; and the unusual events against the chance the user's and peers' hour-of-week
+    profiles give those hours, times the user's window events — a negative-binomial tail (size
+    `session_dispersion`: events come in sessions). A shift worker whose history holds nights is not
+    surprised by a night.
     """
     dc = ctx.config.detector("after_hours")
     x = ctx.user_hour_x()
@@ -93,6 +101,9 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         peer_users=j.p_users.max(),
         max_p_user=p_user.max(where=j.rare),
         max_p_peer=p_peer.max(where=j.rare),
+        # the user's chance of an event landing in those hours of the week, as their history and
+        # their peers' would have it
+        rare_mass=ibis.greatest(p_user, p_peer).sum(where=j.rare),
     )
     flagged = per_user.filter(per_user.rare_events.fill_null(0) >= p.min_events)
     df = flagged.to_pandas()
@@ -120,7 +131,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     df = df.merge(extra, on="user_id", how="left").merge(
         pdf, left_on=["org_type", "role"], right_on=["q_type", "q_role"], how="left")
     df = numeric(df, ["rare_events", "rare_records", "off_events", "rare_hours", "baseline_events", "peer_users",
-                      "rare_cells", "b_cells", "b_off", "w_cells", "p_cells", "p_off"])
+                      "rare_cells", "b_cells", "b_off", "w_cells", "p_cells", "p_off", "rare_mass"])
     wins = ctx.user_hour
     ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(users))
     totals = dict(ww.group_by("user_id").aggregate(n=ww.n.sum()).to_pandas().itertuples(index=False, name=None))
@@ -129,8 +140,14 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         total = int(totals.get(r.user_id, 0))
         peer_share = (r.p_off + 1.0) / (r.p_cells + 100.0)
         q = (r.b_off + p.prior_hours * peer_share) / (r.b_cells + p.prior_hours)
+        # Two chances: far-off hours at all (hour-cells against the share of the user's history spent
+        # that far off), and these particular hours of the week (events against the chance their own
+        # and their peers' profiles give those hours; negative binomial, events come in sessions).
         expected = max(r.w_cells, r.rare_cells) * q
-        pv = poisson_tail(r.rare_cells, expected)
+        p_cells = poisson_tail(r.rare_cells, expected)
+        expected_events = max(float(total) * float(r.rare_mass), 0.01)
+        p_events = nb_tail(r.rare_events, expected_events, p.session_dispersion)
+        pv = corrected(min(p_cells, p_events), 2)
         st = strength(pv)
         week = r.first.strftime("%G-W%V")
         fb.add(
@@ -141,7 +158,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 "unusual_events": r.rare_events, "unusual_record_accesses": r.rare_records,
                 "unusual_hours": r.rare_cells, "distinct_hours_of_week": r.rare_hours,
                 "out_of_hours_events": r.off_events, "window_events": total, "window_active_hours": r.w_cells,
-                "expected_unusual_hours": round(expected, 3),
+                "expected_unusual_hours": round(expected, 3), "expected_unusual_events": round(expected_events, 3),
                 "baseline": {"user_events": r.baseline_events, "peer_users": r.peer_users,
                              "user_active_hours": r.b_cells, "user_hours_far_off": r.b_off,
                              "peer_share_far_off": round(peer_share, 4),

@@ -74,8 +74,8 @@ def _spike_findings(
                         if shared >= 3 and st < CUTOFFS.medium else ".")),
             evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit),
                       "peers_spiking_same_day": shared,
-                      **evidence_fields(float(r["p_value"]), st, "log-normal: the user's and the peer group's "
-                                        "baseline buckets (robust spread), corrected for the window's buckets")},
+                      **evidence_fields(float(r["p_value"]), st, "negative binomial: the user's and the peer group's "
+                                        "baseline buckets, corrected for the window's buckets")},
             record_count=int(r["v"]) if unit.startswith("record") else 0,
             first_seen=r["first_hour"], last_seen=r["last_hour"],
         )
@@ -114,8 +114,6 @@ class SpikeParams(Params):
     peer_factor: float = 2.0
     min_support: int = 5
     z_min: float = 4.0
-    full_at: float = 10.0
-    high_score: float = 0.5
 
 
 class VolumeParams(SpikeParams):
@@ -129,9 +127,13 @@ class VolumeParams(SpikeParams):
 def volume_spike(ctx: DetectionContext, p: VolumeParams) -> list[Finding]:
     """A day on which a user opened far more children's records than they and their peers normally do.
 
-    Daily successful record accesses in the window are compared with the user's own baseline
-    (2.5 × the 99th percentile of their active days, median/MAD robust z ≥ 5) and with their peer
-    group's (organisation type + role) 99th percentile, above a floor of 60. One finding per user-day.
+    Daily successful record accesses in the window above a floor of 60, the user's own bar (2.5 × the
+    99th percentile of their active days, median/MAD robust z ≥ 5) and their peer group's
+    (organisation type + role) 99th percentile are candidates; the strength is how improbable the
+    day is for the user AND the peers (see `bulk_access`). A burst of readers entitled to read
+    anywhere (national partners, MASH: `entitled_low`) is kept low, as is a day the peer group shared
+    (`synchronous_share` of them spiking the same day: a return, an inspection season). One finding
+    per user-day.
     """
     return _spike_findings(ctx, "volume_spike", p, lambda x: x.n_rec.sum(), "record accesses", "made")
 
@@ -147,9 +149,11 @@ def bulk_access(ctx: DetectionContext, p: BulkParams) -> list[Finding]:
     """Bulk retrieval: one hour in which a user pulled far more records than anyone in their role does.
 
     The unit is record accesses per local hour plus the rows returned by that hour's searches
-    (allow-listed work such as statutory returns left out), judged against the user's and peers'
-    hourly 99th percentile × 3 and a floor of 50: the signature of an extraction (HMRC-style)
-    rather than a busy day. (Accesses, not distinct records: a distinct count per user-hour would
+    (allow-listed work such as statutory returns left out), above the user's and peers' hourly 99th
+    percentile × 3 and a floor of 50: the signature of an extraction (HMRC-style) rather than a busy
+    day. Strength (all rate detectors): the count is negative binomial with the user's baseline mean
+    and the peer group's dispersion, and again with the peers' mean; the bucket must be improbable
+    against both, corrected for the user's window buckets. (Accesses, not distinct records: a distinct count per user-hour would
     double the cost of the shared scan, and a scripted extraction reads each record once anyway.)
     """
     return _spike_findings(

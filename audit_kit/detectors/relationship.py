@@ -50,6 +50,7 @@ class ExcessParams(Params):
     prior_strength: float = 60.0
     dispersion: float = 5.0
     colleague_explains: bool = True
+    work_explains: bool = True
 
 
 def unexplained_excess(
@@ -63,9 +64,11 @@ def unexplained_excess(
     varies from fortnight to fortnight; size `dispersion`). Where a user's background of such
     reads is high, extra reads hide in the share, so the count per active day is tested against the
     baseline's too (a stricter test: its strength counts `rate_penalty` less), when the share is
-    also up (`share_alpha`) and the baseline holds at least `rate_min_baseline` such records. With `colleague_explains`, a child someone else in the organisation
-    also opened is not counted (a weak explanation where involvement data is incomplete). Returns one
-    row per user with at least `min_records` such records, with `p_value`, `strength`.
+    also up (`share_alpha`) and the baseline holds at least `rate_min_baseline` such records. With
+    `colleague_explains`, a child a colleague in the same organisation and role also opened is not
+    counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
+    one whose record the user wrote on. A peer group with little history leans on everyone's rate.
+    Returns one row per user with at least `min_records` such records, with `p_value`, `strength`.
     """
     x = ctx.without_exempt(det_id, ctx.user_record_xc())
     # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
@@ -73,6 +76,8 @@ def unexplained_excess(
     hit = cond(x)
     if p.colleague_explains:
         hit = hit & ~x.colleague
+    if p.work_explains:
+        hit = hit & ~x.worked
     g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
         recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
         first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
@@ -157,11 +162,12 @@ def no_relationship(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     """Opening records of children the organisation has no legitimate relationship with (the SCR model).
 
     An access is unexplained when no involvement of the user's organisation covers it, no role
-    entitlement applies, no allow-list matches and (with `colleague_explains`) no colleague in the
-    organisation opened the child too. The user's count of such children in the window is scored
-    against their own baseline share shrunk toward their peer group's (Poisson), and against their
-    baseline count per active day; a handful more than usual is a weak signal (low), a count
-    chance would almost never give is medium or high.
+    entitlement applies, no allow-list matches, (with `colleague_explains`) no colleague in the same
+    organisation and role opened the child too, and (with `work_explains`) the user wrote nothing on
+    the child's record (a referral taken and written up is work). The user's count of such children
+    in the window is scored against their own baseline share shrunk toward their peer group's
+    (negative binomial), and against their baseline count per active day; a handful more than usual
+    is a weak signal (low), a count chance would almost never give is medium or high.
     """
     df = unexplained_excess(ctx, "no_relationship", lambda x: ~x.explained, p)
     return _excess_findings(ctx, "no_relationship", df,
