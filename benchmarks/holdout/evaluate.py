@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -145,8 +145,8 @@ def score(world: Path, res: dict) -> dict:
     odd = pd.read_csv(world / "truth" / "legit_odd.csv", dtype=str, keep_default_na=False)
     users = pd.read_csv(world / "users.csv", dtype=str, keep_default_na=False)
     orgs = pd.read_csv(world / "organisations.csv", dtype=str, keep_default_na=False)
-    role = dict(zip(users.user_id, users.role))
-    org_type = dict(zip(orgs.org_id, orgs.type))
+    role = dict(zip(users.user_id, users.role, strict=True))
+    org_type = dict(zip(orgs.org_id, orgs.type, strict=True))
     windows = res["windows"]
     act = active_users(world, windows)
     slack = timedelta(days=1)
@@ -338,7 +338,7 @@ def markdown(results: list[dict], header: dict) -> str:
                 if r["cell"] == c and k in r["per_category"]:
                     v = r["per_category"][k]
                     x = [x[0] + v["cases"], x[1] + v["found"], x[2] + v["strict"]]
-            tot = [a + b for a, b in zip(tot, x)]
+            tot = [a + b for a, b in zip(tot, x, strict=True)]
             row.append(f"{x[1]}/{x[0]} ({x[2]})" if x[0] else "–")
         row.append(f"{tot[1]}/{tot[0]} ({tot[2]})")
         L.append("| " + " | ".join(row) + " |")
@@ -365,6 +365,12 @@ def markdown(results: list[dict], header: dict) -> str:
             L.append(f"- {kd}: {n} — " + ", ".join(f"{d} {m}" for d, m in dets[kd].most_common()))
     else:
         L.append("- none")
+    L += ["", "<details><summary>Legitimate-but-odd users flagged, one by one</summary>", ""]
+    for r in ok:
+        lst = "; ".join(f"{x['user_id']} ({x['kind']}, {x['role']}: {'/'.join(x['detectors'])})"
+                        for x in r["legit_odd_flagged"]) or "none"
+        L.append(f"- {r['cell']} seed {r['seed']}: {lst}")
+    L += ["", "</details>"]
     pd_ = Counter()
     roles = Counter()
     for r in ok:
@@ -458,6 +464,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="worlds evaluated at once")
     ap.add_argument("--format", choices=["markdown", "json"], default="markdown")
     ap.add_argument("-o", "--output", type=Path, help="write the report here (default stdout)")
+    ap.add_argument("--json-out", type=Path, help="also write the full results as JSON here")
     ap.add_argument("--allow-held-out", action="store_true",
                     help=f"needed to run the held-out seeds {HELD_OUT_SEEDS}")
     args = ap.parse_args(argv)
@@ -491,10 +498,10 @@ def main(argv=None):
               "commit": commit + (" (audit_kit modified)" if dirty else ""),
               "orgs": args.orgs, "users": args.users, "weeks": args.weeks,
               "cpus": os.cpu_count(), "seconds": round(time.time() - t0, 1)}
-    if args.format == "json":
-        text = json.dumps({"header": header, "results": results}, indent=1, default=str) + "\n"
-    else:
-        text = markdown(results, header)
+    blob = json.dumps({"header": header, "results": results}, indent=1, default=str) + "\n"
+    if args.json_out:
+        args.json_out.write_text(blob)
+    text = blob if args.format == "json" else markdown(results, header)
     if args.output:
         args.output.write_text(text)
     else:

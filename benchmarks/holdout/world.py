@@ -23,7 +23,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -302,6 +302,7 @@ class World:
         self.pending = []
         self.case_ts = {}
         self.drop_days = set()
+        self._odd_seen = set()
 
     # ---- small helpers ------------------------------------------------------------------
     def weekday(self, d):
@@ -478,7 +479,6 @@ class World:
         for a in range(self.A):
             kids = list(self.by_area[a])
             la = la_of[a]
-            fams = r.sample(range(len(self.fam_members)), 0) if False else None
             chosen = r.sample(kids, int(len(kids) * 0.055))
             # siblings often come as a group
             group = []
@@ -515,7 +515,7 @@ class World:
                 inv.append([c, pol, "police_ppu", s, e])
         self.inv = inv
         self.inv_by_rec = {}
-        for k, (c, o, _, s, e) in enumerate(inv):
+        for k, (c, *_rest) in enumerate(inv):
             self.inv_by_rec.setdefault(c, []).append(k)
         self.concern = {}
         la_kids = {inv[k][0] for k in self.la_cases}
@@ -714,7 +714,7 @@ class World:
                 u.special = "planned"
             return got
 
-        sc = lambda u: u.role in ("social_worker", "early_help_worker", "health_visitor",
+        def sc(u): return u.role in ("social_worker", "early_help_worker", "health_visitor",
                                   "ppu_officer", "school_nurse")
         # ordinary leavers: end_date set, activity stops
         for u in take(lambda u: u.role not in ("data_officer", "partner_data_manager"),
@@ -722,8 +722,10 @@ class World:
             e = r.randint(10, D - 3)
             u.end = self.dates[e]
             u.active_to = e
-            u.special = None      # still free for misuse that needs no future activity
+            u.special = None
             u.kind = "__leaver"
+            if e >= self.J0 - 14:     # judged weeks may still see its last night shift end
+                self.odd.append((u.i, u.org, "ordinary_leaver"))
         # new starters
         for u in take(lambda u: sc(u) or u.role in ("receptionist", "records_admin",
                                                      "business_support"), r.randint(2, 3)):
@@ -743,7 +745,7 @@ class World:
             self.add_odd(u, "busy_worker")
         # misuse that changes the account before any work is generated: the own-family
         # reader's family key, and the leaver whose login goes on being used
-        ordinary = lambda u: u.kind is None and self.orgs[u.org].type != "national_partner"
+        def ordinary(u): return u.kind is None and self.orgs[u.org].type != "national_partner"
         self.plan_family = []
         for u in take(lambda u: ordinary(u) and self.orgs[u.org].area >= 0, self.n_cases()):
             o = self.orgs[u.org]
@@ -765,9 +767,11 @@ class World:
             self.plan_leaver.append((u, e))
 
     def add_odd(self, u, kind):
-        if u.kind and not u.kind.startswith("__"):
+        if (u.i, u.org, kind) in self._odd_seen:
             return
-        u.kind = kind
+        self._odd_seen.add((u.i, u.org, kind))
+        if not u.kind or u.kind.startswith("__"):
+            u.kind = kind
         self.odd.append((u.i, u.org, kind))
 
     # ---- allocation of casework to workers -------------------------------------------------
@@ -1093,9 +1097,15 @@ class World:
             if r.random() < 0.08:
                 return t
         nv = views if views is not None else 1 + (r.random() < 0.35) + (r.random() < 0.1)
+        bg = 0
+        if self.shielded[rec] and u.role in ("ward_nurse", "paediatrician") and not tag:
+            # emergency care of a shielded child: the override is recorded with its purpose
+            bg = 1
+            ctx = (ctx[0], ctx[1], ctx[2], P["emergency_care"])
+            self.add_odd(u, "break_glass_emergency")
         for _ in range(nv):
             out = DENIED if r.random() < 0.004 else OK
-            self.emit(t, u, VIEW, rec, out=out, ctx=ctx, tag=tag)
+            self.emit(t, u, VIEW, rec, out=out, ctx=ctx, tag=tag, bg=bg)
             t += r.randint(15, 300)
         if r.random() < spec.pu:
             t += r.randint(60, 900)
@@ -1276,6 +1286,8 @@ class World:
                     for ctx, a, b, _ in self.sess.get((u.i, d), []):
                         for _ in range(r.randint(8, 18)):
                             c = self.area_child([o.area])
+                            if c in u.fam_recs:
+                                continue
                             self.task(u, d, r.randint(a + 60, max(a + 61, b - 60)), ctx, rec=c)
                 self.add_odd(u, "duty_rota")
         # own family, explained: a user works on a child of their own family their body serves
@@ -1444,7 +1456,6 @@ class World:
 
     def unexplained(self, u, d, areas=None, n=1, exclude=()):
         """n children with no (true) involvement with u's body, from areas (default own)."""
-        r = self.rng
         o = self.orgs[u.org]
         areas = areas if areas is not None else (o.covers or [0])
         out = set()
@@ -1463,8 +1474,8 @@ class World:
         r, J0, D = self.rng, self.J0, self.D
         NS = {"weak": 0, "medium": 1, "strong": 2}
         q = self.cell.quiet
-        ordinary = lambda u: u.kind is None and u.org not in self.by_type["national_partner"]
-        caseworker = lambda u: u.role in ("social_worker", "early_help_worker", "ppu_officer",
+        def ordinary(u): return u.kind is None and u.org not in self.by_type["national_partner"]
+        def caseworker(u): return u.role in ("social_worker", "early_help_worker", "ppu_officer",
                                           "health_visitor", "school_nurse")
 
         # family lookup (the account's family key was set in plan_accounts)
@@ -1493,7 +1504,7 @@ class World:
                       and ROLES[u.role].shift != "none"][:12]:
                 for d, ctx, t in self.hidden_slots(u, nd, nd + 3, r.randint(1, 2)):
                     self.task(u, d, t, ctx, rec=c)
-            snoop = self.free_users(lambda u: ordinary(u) and u.org not in involved_orgs
+            snoop = self.free_users(lambda u, io=involved_orgs, nd=nd: ordinary(u) and u.org not in io
                                     and u.active_from < nd)
             byorg = {}
             for u in snoop:
@@ -1552,7 +1563,7 @@ class World:
             ndays = 1 if s != "weak" else 2
             slots = list(self.place(case, u, ndays, d0, d1, odd_hours=False))
             per = math.ceil(len(recs) / max(1, len(slots)))
-            for j, (d, ctx, t) in enumerate(slots):
+            for j, (_d, ctx, t) in enumerate(slots):
                 for c in recs[j * per:(j + 1) * per]:
                     t += r.randint(5, 40)
                     self.ev_m(case, t, u, PRINT if r.random() < 0.3 else EXPORT, c, ctx=ctx)
@@ -1630,7 +1641,7 @@ class World:
             recs = r.sample(near, min(len(near), [1, 2, 4][NS[s]]))
             bg = 1 if r.random() < 0.5 else 0
             d0, d1 = self.window(10)
-            for d, ctx, t in self.place(case, u, len(recs) * [1, 1, 2][NS[s]], d0, d1,
+            for _d, ctx, t in self.place(case, u, len(recs) * [1, 1, 2][NS[s]], d0, d1,
                                         odd_hours=r.random() < 0.2):
                 c = recs[r.randrange(len(recs))]
                 if bg:
@@ -1646,12 +1657,13 @@ class World:
             s = self.strength()
             case = self.new_case("out_of_area", u, s, "")
             o = self.orgs[u.org]
-            away = [a for a in range(self.A) if a not in o.covers]
+            away = [a for a in range(self.A) if a not in o.covers] or \
+                [a for a in range(self.A) if a != o.area]
             n = [r.randint(3, 5), r.randint(10, 16), r.randint(30, 45)][NS[s]]
             recs = self.unexplained(u, 0, areas=away, n=n)
             d0, d1 = self.window(r.randint(4, 12))
             for (d, ctx, t), c in zip(self.place(case, u, len(recs), d0, d1,
-                                                 odd_hours=r.random() < 0.2), recs):
+                                                 odd_hours=r.random() < 0.2), recs, strict=False):
                 self.misuse_read(case, u, d, t, ctx, c, views=r.randint(1, 2))
                 case.recs.append(c)
 
@@ -1663,7 +1675,7 @@ class World:
             n = [r.randint(3, 5), r.randint(10, 16), r.randint(30, 45)][NS[s]]
             recs = self.unexplained(u, 0, n=n)
             d0, d1 = self.window(r.randint(4, 12))
-            for (d, ctx, t), c in zip(self.place(case, u, len(recs), d0, d1), recs):
+            for (d, ctx, t), c in zip(self.place(case, u, len(recs), d0, d1), recs, strict=False):
                 self.misuse_read(case, u, d, t, ctx, c, views=r.randint(1, 2))
                 case.recs.append(c)
 
@@ -1690,7 +1702,7 @@ class World:
             case = self.new_case("search_fishing", u, s, "")
             n = [r.randint(30, 50), r.randint(90, 140), r.randint(250, 350)][NS[s]]
             d0, d1 = self.window(r.randint(2, 6))
-            for d, ctx, t in self.place(case, u, max(1, n // 15), d0, d1):
+            for _d, ctx, t in self.place(case, u, max(1, n // 15), d0, d1):
                 for _ in range(15):
                     self.ev_m(case, t, u, SEARCH, ctx=ctx, rr=r.choice([0, 0, 1, 2, 3, 5, 8, 12]))
                     t += r.randint(8, 90)
@@ -1724,7 +1736,7 @@ class World:
             case = self.new_case("denied_spike", u, s, "")
             n = [r.randint(12, 18), r.randint(35, 50), r.randint(100, 140)][NS[s]]
             d0, d1 = self.window(r.randint(1, 4))
-            for d, ctx, t in self.place(case, u, max(1, n // 5), d0, d1):
+            for _d, ctx, t in self.place(case, u, max(1, n // 5), d0, d1):
                 for _ in range(5):
                     c = r.randrange(self.C)
                     self.ev_m(case, t, u, VIEW, c, out=DENIED, ctx=ctx)
@@ -1744,7 +1756,7 @@ class World:
             recs = r.sample(closed, min(len(closed), [1, 3, 6][NS[s]]))
             d0, d1 = self.window(r.randint(5, 14))
             for (d, ctx, t), c in zip(self.place(case, u, len(recs) * 2, d0, d1),
-                                      recs * 2):
+                                      recs * 2, strict=False):
                 self.misuse_read(case, u, d, t, ctx, c, views=1)
                 if c not in case.recs:
                     case.recs.append(c)
@@ -1782,7 +1794,7 @@ class World:
             n = [r.randint(8, 12), r.randint(25, 35), r.randint(60, 90)][NS[s]]
             recs = r.sample(other, min(n, len(other)))
             d0, d1 = self.window(r.randint(8, 14))
-            for (d, ctx, t), c in zip(self.place(case, u, len(recs), d0, d1), recs):
+            for (d, ctx, t), c in zip(self.place(case, u, len(recs), d0, d1), recs, strict=False):
                 self.misuse_read(case, u, d, t, ctx, c, views=r.randint(1, 2))
                 case.recs.append(c)
 
@@ -1842,9 +1854,8 @@ class World:
         o = self.orgs[case.org]
         day = max(0, min(self.D - 1, case.t0 // DAY)) if case.t1 >= 0 else self.J0
         recs = [c for c in case.recs if c >= 0]
-        if recs and case.category not in ("credential_stuffing", "leaver_account",
-                                          "dormant_account", "shared_account", "weak_auth",
-                                          "denied_spike", "export_spike", "peer_outlier"):
+        if recs and case.category not in ("denied_spike", "export_spike", "peer_outlier",
+                                          "shared_account", "weak_auth"):
             unexp = [c for c in recs if not self.involved(c, case.org, day, written=True)]
             if len(unexp) / len(recs) >= 0.5 and "no_relationship" not in exp:
                 exp.append("no_relationship")
@@ -1853,18 +1864,13 @@ class World:
                 exp.append("out_of_area")
             if any(self.shielded[c] for c in recs) and "shielded_access" not in exp:
                 exp.append("shielded_access")
-            if case.category == "family_lookup" and not opt and not exp:
-                exp.append("no_relationship")
         if case.category == "credential_stuffing" and case.note == "success" and opt and \
                 o.auth == MFA:
             exp.append("weak_auth")
-        if case.category in ("after_hours",) or (case.placement == "own_session" and
-                                                 case.category in ("family_lookup",
-                                                                   "shielded_access",
-                                                                   "out_of_area")
-                                                 and self.mostly_night(case)):
-            if "after_hours" not in exp:
-                exp.append("after_hours")
+        u = self.users[case.user]
+        if "after_hours" not in exp and u.shift in ("office", "school") and \
+                self.mostly_night(case):
+            exp.append("after_hours")
         if case.category == "export_spike" and len(recs) >= 150:
             exp.append("bulk_access")
         return exp
@@ -1914,11 +1920,11 @@ class World:
             .to_csv(out / "involvements.csv", index=False)
         # events
         ev = self.ev
-        cols = list(zip(*ev))
+        cols = list(zip(*ev, strict=True))
         t = np.array(cols[0], dtype=np.int64)
         order = np.argsort(t, kind="stable")
         t = t[order]
-        pick = lambda i, dt=None: np.array(cols[i], dtype=dt)[order]
+        def pick(i, dt=None): return np.array(cols[i], dtype=dt)[order]
         uidx, oidx, rec, act, outc = pick(1, np.int64), pick(2, np.int64), pick(3, np.int64), \
             pick(4, np.int64), pick(5, np.int64)
         ip, auth, pur, sid = pick(6, object), pick(7, np.int64), pick(8, np.int64), pick(9, object)
@@ -1991,7 +1997,7 @@ class World:
         m = tag > 0
         pd.DataFrame({"event_id": event_id[m], "case_id": [f"M{x:03d}" for x in tag[m]]}) \
             .to_csv(out / "truth" / "misuse_events.csv", index=False)
-        day = lambda d: (self.start + timedelta(d)).isoformat()
+        def day(d): return (self.start + timedelta(d)).isoformat()
         meta = {
             "generator": "benchmarks/holdout/world.py", "version": GENERATOR_VERSION,
             "seed": self.seed, "cell": self.cell.name, "cell_about": self.cell.about,
@@ -2014,11 +2020,11 @@ class World:
         self.build_involvements()
         self.inv_short = [(c, s, e) for (c, o, _, s, e) in self.inv]
         self.org_inv = {o.i: [] for o in self.orgs}
-        for k, (c, o, role, s, e) in enumerate(self.inv):
+        for k, (_c, o, role, _s, _e) in enumerate(self.inv):
             if role not in ("registered_gp", "school"):
                 self.org_inv[o].append(k)
         allk = {}
-        for k, (c, o, role, s, e) in enumerate(self.inv):
+        for k, (_c, o, *_rest) in enumerate(self.inv):
             allk.setdefault(o, []).append(k)
         for o in self.orgs:      # GP practices and schools: their whole list
             if not self.org_inv[o.i]:
