@@ -492,10 +492,13 @@ def main(argv=None):
         shutil.rmtree(base, ignore_errors=True)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "audit_kit"],
-                           capture_output=True, text=True).stdout.strip()
+    def dirty(path):
+        return subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", path],
+                              capture_output=True, text=True).stdout.strip()
+
+    notes = [f"{p} modified" for p in ("audit_kit", "benchmarks/holdout") if dirty(p)]
     header = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "commit": commit + (" (audit_kit modified)" if dirty else ""),
+              "commit": commit + (f" ({', '.join(notes)})" if notes else ""),
               "orgs": args.orgs, "users": args.users, "weeks": args.weeks,
               "cpus": os.cpu_count(), "seconds": round(time.time() - t0, 1)}
     blob = json.dumps({"header": header, "results": results}, indent=1, default=str) + "\n"

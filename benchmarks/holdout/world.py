@@ -71,6 +71,8 @@ PRIMARY = {
     "log_gap": ["log_gap"],
 }
 CATEGORIES = list(PRIMARY)
+# roles that may open a shielded child's record with no relationship, through break-glass
+EMERGENCY_ROLES = ("ward_nurse", "paediatrician", "edt_social_worker")
 
 # ---------------------------------------------------------------------------------------------
 # Calendar: bank holidays (England) and a typical English school-holiday pattern, 2025–2027.
@@ -303,6 +305,7 @@ class World:
         self.case_ts = {}
         self.drop_days = set()
         self._odd_seen = set()
+        self.family_explained = []
 
     # ---- small helpers ------------------------------------------------------------------
     def weekday(self, d):
@@ -975,6 +978,9 @@ class World:
                     c = self.area_child(o.covers) if o.covers else r.randrange(self.C)
             else:
                 c = self.pool_pick(u, d)
+            if self.shielded[c] and u.role not in EMERGENCY_ROLES and \
+                    not self.involved(c, u.org, d):
+                continue      # a shielded child's record does not open without a relationship
             if c not in u.fam_recs:
                 u.recent.append(c)
                 if len(u.recent) > 12:
@@ -1098,7 +1104,8 @@ class World:
                 return t
         nv = views if views is not None else 1 + (r.random() < 0.35) + (r.random() < 0.1)
         bg = 0
-        if self.shielded[rec] and u.role in ("ward_nurse", "paediatrician") and not tag:
+        if self.shielded[rec] and u.role in EMERGENCY_ROLES and not tag and \
+                not self.involved(rec, u.org, d):
             # emergency care of a shielded child: the override is recorded with its purpose
             bg = 1
             ctx = (ctx[0], ctx[1], ctx[2], P["emergency_care"])
@@ -1218,29 +1225,34 @@ class World:
             d0 = r.randint(J0 + 1, D - 8)
             days = [d for d in range(d0, d0 + 7) if self.workday(d)][:r.randint(4, 5)]
             for d in days:
+                # the inspection is the day's work: it replaces the ordinary day (tag -1 keeps
+                # these events when the ordinary ones of the day are dropped)
+                self.drop_days.add((u.i, d))
                 t = d * DAY + int(r.uniform(8.5, 9.5) * HOUR)
                 ctx = self.open_session(u, d, t, f"{self.orgs[u.org].vpn or self.orgs[u.org].net}"
                                         f"{r.randint(2, 250)}", self.auth_for(u, True),
-                                        purpose=P["inspection"])
+                                        purpose=P["inspection"], tag=-1)
                 recs = self.org_active(la, d)
                 for c in r.sample(recs, min(len(recs), r.randint(30, 70))):
                     t += r.randint(120, 600)
-                    self.task(u, d, t, ctx, rec=c)
-                self.emit(t + 300, u, LOGOUT, ctx=ctx)
+                    self.task(u, d, t, ctx, rec=c, tag=-1)
+                self.emit(t + 300, u, LOGOUT, ctx=ctx, tag=-1)
             self.add_odd(u, "inspection_burst")
         # an LA quality-assurance audit burst (bursty cell)
         if nb > 1:
             for u in [u for u in self.users if u.role == "qa_auditor" and u.kind is None][:nb - 1]:
                 d0 = r.randint(J0 + 1, D - 8)
                 for d in [d for d in range(d0, d0 + 7) if self.workday(d)][:4]:
+                    self.drop_days.add((u.i, d))
                     t = d * DAY + int(r.uniform(8.5, 9.5) * HOUR)
                     ctx = self.open_session(u, d, t, f"{self.orgs[u.org].net}{u.host}",
-                                            self.auth_for(u, False), purpose=P["inspection"])
+                                            self.auth_for(u, False), purpose=P["inspection"],
+                                            tag=-1)
                     recs = self.org_active(u.org, d)
                     for c in r.sample(recs, min(len(recs), r.randint(35, 60))):
                         t += r.randint(120, 500)
-                        self.task(u, d, t, ctx, rec=c)
-                    self.emit(t + 200, u, LOGOUT, ctx=ctx)
+                        self.task(u, d, t, ctx, rec=c, tag=-1)
+                    self.emit(t + 200, u, LOGOUT, ctx=ctx, tag=-1)
                 self.add_odd(u, "inspection_burst")
         # census / annual returns: a school exports its roll, an LA its children-in-need return
         dm = [u for u in self.users if u.role == "school_data_manager" and u.kind is None
@@ -1308,6 +1320,7 @@ class World:
             self.task(u, d, r.randint(a, max(a + 1, b - 600)), ctx, rec=c,
                       spec=Role(0, "office", "", ps=0.5, pu=0.8))
             self.add_odd(u, "family_explained")
+            self.family_explained.append((u, c, d))
         # coincidentally popular children (strategy meetings): many involved readers
         for _ in range(self.cell.popular):
             c = self.la_kids[r.randrange(len(self.la_kids))]
@@ -1989,6 +2002,12 @@ class World:
                                      "record_ids", "expected_detectors", "strength", "placement",
                                      "events", "org_type", "role", "note"]) \
             .to_csv(out / "truth" / "misuse.csv", index=False)
+        for u, c, d in self.family_explained:
+            if not self.involved(c, u.org, d, written=True):
+                # the explaining involvement is one of those missing from involvements.csv
+                self.odd = [(ui, oi, "family_explained_missing_involvement"
+                             if (ui == u.i and kind == "family_explained") else kind)
+                            for ui, oi, kind in self.odd]
         orows = [{"user_id": uid.get(ui, "") if ui >= 0 else "",
                   "org_id": self.orgs[oi].org_id, "kind": kind,
                   "role": self.users[ui].role if ui >= 0 else ""} for ui, oi, kind in self.odd]
