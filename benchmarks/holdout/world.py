@@ -1298,7 +1298,8 @@ class World:
                     for ctx, a, b, _ in self.sess.get((u.i, d), []):
                         for _ in range(r.randint(8, 18)):
                             c = self.area_child([o.area])
-                            if c in u.fam_recs:
+                            if c in u.fam_recs or (self.shielded[c] and
+                                                   not self.involved(c, u.org, d)):
                                 continue
                             self.task(u, d, r.randint(a + 60, max(a + 61, b - 60)), ctx, rec=c)
                 self.add_odd(u, "duty_rota")
