@@ -27,6 +27,7 @@ from rich.table import Table
 from audit_kit.errors import InputError
 from audit_kit.progress import NULL_PROGRESS
 from audit_kit.progress import Progress as ProgressSink
+from audit_kit.safetext import spreadsheet_cell
 from audit_kit.store.workspace import DEFAULT_WORKSPACE
 
 
@@ -119,15 +120,9 @@ def emit_json(obj: Any, out: Path | None = None) -> None:
         sys.stdout.write(text)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula: text from untrusted inputs (organisation
-    names, questionnaire answers) starting with = + - @ gets a leading apostrophe. Numbers pass."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    """A CSV cell a spreadsheet will not run as a formula (see audit_kit.safetext); None is empty."""
+    return "" if value is None else spreadsheet_cell(value)
 
 
 def emit_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: Path | None = None) -> None:

@@ -115,3 +115,27 @@ def test_thousands_of_problems_are_summarised_on_the_terminal(
     code, err = _run(["questionnaire", "import", str(q), "-w", str(ws)], capsys)
     assert code == ExitCode.OK
     assert err.count("problem: ") == 100 and "more problem(s): --format json lists every one" in err
+
+
+def test_catalogue_text_never_becomes_a_live_formula_in_a_template(tmp_path: Path) -> None:
+    import csv
+
+    import openpyxl
+    import yaml
+
+    from audit_kit.resources import checklists_dir
+
+    data = yaml.safe_load((checklists_dir() / "cyber-essentials.yaml").read_text())
+    data["id"] = "imported"
+    data["controls"][0]["title"] = '=HYPERLINK("http://attacker.invalid","open me")'
+    data["controls"][0]["question"] = '+cmd|" /C calc"!A0'
+    cat = tmp_path / "imported.yaml"
+    cat.write_text(yaml.safe_dump(data))
+    assert run(["questionnaire", "template", "-c", str(cat), "-f", "csv", "-o", str(tmp_path / "t.csv")]) == 0
+    assert run(["questionnaire", "template", "-c", str(cat), "-f", "xlsx", "-o", str(tmp_path / "t.xlsx")]) == 0
+    rows = list(csv.DictReader((tmp_path / "t.csv").open(encoding="utf-8")))
+    assert rows[0]["title"].startswith("'=") and rows[0]["question"].startswith("'+")
+    wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    cells = [c for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    risky = [c for c in cells if c.value.startswith(("=", "+"))]
+    assert risky and all(c.data_type == "s" for c in risky)  # stored as text, not as formulas
