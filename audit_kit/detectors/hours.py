@@ -9,9 +9,7 @@ import ibis
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
 from audit_kit.detectors.evidence import (
-    corrected,
     evidence_fields,
-    nb_tail,
     numeric,
     poisson_tail,
     score_of,
@@ -31,7 +29,6 @@ class AfterHoursParams(Params):
     min_support: int = 50
     smoothing: float = 0.5
     prior_hours: float = 50.0
-    session_dispersion: float = 2.0
 
 
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
@@ -48,13 +45,11 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     as are system accounts running scheduled jobs (`entitlements.system_roles`).
     A user with fewer than `min_support` baseline events is judged on the peer profile alone.
 
-    Strength, the better of two tests (corrected for both): the number of distinct local hours
-    (day × hour) with unusual activity against the share of the user's baseline hours that fell that
-    far outside working hours (shrunk to the peer group's with a prior of `prior_hours` hours) — a
-    Poisson tail; and the unusual events against the chance the user's and peers' hour-of-week
-    profiles give those hours, times the user's window events — a negative-binomial tail (size
-    `session_dispersion`: events come in sessions). A shift worker whose history holds nights is not
-    surprised by a night.
+    Strength: the number of distinct local hours (day × hour) with unusual activity, against the
+    share of the user's baseline hours that fell that far outside working hours (shrunk to the peer
+    group's share with a prior of `prior_hours` hours), times their active hours in the window: a
+    Poisson tail. Hours, not events, are counted (events come in sessions). A shift worker whose
+    history holds nights is not surprised by a night.
     """
     dc = ctx.config.detector("after_hours")
     x = ctx.user_hour_x()
@@ -140,14 +135,13 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         total = int(totals.get(r.user_id, 0))
         peer_share = (r.p_off + 1.0) / (r.p_cells + 100.0)
         q = (r.b_off + p.prior_hours * peer_share) / (r.b_cells + p.prior_hours)
-        # Two chances: far-off hours at all (hour-cells against the share of the user's history spent
-        # that far off), and these particular hours of the week (events against the chance their own
-        # and their peers' profiles give those hours; negative binomial, events come in sessions).
+        # Hours, not events, are the unit (events come in sessions): the unusual hours against the
+        # share of the user's history spent that far off, times their active hours in the window.
+        # (The hour-of-week profile says which hours are unusual; as a chance model it is too fine:
+        # any evening never worked before would look impossible.)
         expected = max(r.w_cells, r.rare_cells) * q
-        p_cells = poisson_tail(r.rare_cells, expected)
-        expected_events = max(float(total) * float(r.rare_mass), 0.01)
-        p_events = nb_tail(r.rare_events, expected_events, p.session_dispersion)
-        pv = corrected(min(p_cells, p_events), 2)
+        pv = poisson_tail(r.rare_cells, expected)
+        expected_events = float(total) * float(r.rare_mass)
         st = strength(pv)
         week = r.first.strftime("%G-W%V")
         fb.add(

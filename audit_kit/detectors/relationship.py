@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 class ExcessParams(Params):
     min_records: int = 2
-    share_alpha: float = 0.05
-    rate_penalty: float = 2.0
     rate_min_baseline: int = 5
     prior_strength: float = 60.0
     dispersion: float = 5.0
@@ -61,10 +59,10 @@ def unexplained_excess(
     The user's baseline share of such records is shrunk toward their peer group's share (prior of
     `prior_strength` records); the expected window count is that share × records opened, and the
     chance of at least the observed count is a negative-binomial upper tail (a Poisson whose rate
-    varies from fortnight to fortnight; size `dispersion`). Where a user's background of such
-    reads is high, extra reads hide in the share, so the count per active day is tested against the
-    baseline's too (a stricter test: its strength counts `rate_penalty` less), when the share is
-    also up (`share_alpha`) and the baseline holds at least `rate_min_baseline` such records. With
+    varies from fortnight to fortnight; size `dispersion`). Where the baseline holds at least
+    `rate_min_baseline` such records on 5 or more active days, the count per active day is tested
+    against the baseline's too, and the weaker of the two tests counts: the share can move for
+    reasons of its own (a census makes most of an admin's records allow-listed). With
     `colleague_explains`, a child a colleague in the same organisation and role also opened is not
     counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
     one whose record the user wrote on. A peer group with little history leans on everyone's rate.
@@ -112,10 +110,12 @@ def unexplained_excess(
     df["expected_by_rate"] = (per_day * df.w_days.clip(lower=1)).round(2)
     df["p_rate"] = [nb_tail(k, m, p.dispersion) if m == m else 1.0
                     for k, m in zip(df.hits, df.expected_by_rate, strict=True)]
+    # Both must agree where the baseline is solid: a census that makes most of an admin's window
+    # records allow-listed leaves a share out of proportion, not more unexplained children a day.
     s_share = df.p_value.map(strength)
-    s_rate = (df.p_rate.map(strength) - p.rate_penalty).clip(lower=0)
-    both = df.p_value < p.share_alpha
-    df["strength"] = s_share.where(~both, np.maximum(s_share, s_rate))
+    s_rate = df.p_rate.map(strength)
+    solid = df.expected_by_rate.notna()
+    df["strength"] = s_share.where(~solid, np.minimum(s_share, s_rate))
     df["p_final"] = 10.0 ** (-df.strength)
     return df.reset_index(drop=True)
 
@@ -368,8 +368,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     the busiest day and the busiest `span_days` (3) of the window. By chance a child of an area gets
     about λ such organisations in the window, λ estimated from the area itself (twice the number of
     children read by two unrelated organisations over those read by one: the rate at which a second
-    body stumbles on a child), or the child's own baseline count scaled to the window if higher; the
-    chance of the observed count within a span is a Poisson tail at λ × span / window, corrected for
+    body stumbles on a child), updated by the child's own baseline count of unrelated bodies (a gamma
+    prior of shape 2 on the area's rate); the chance of the observed count within a span is a Poisson tail at λ × span / window, corrected for
     the children of the area and the spans tested. A busy child (read by at least `hot_readers`
     people from more than `min_orgs` bodies in the window: a serious incident, a child in the news)
     is also judged among the busy children alone: its unrelated bodies against what busy children
@@ -428,7 +428,10 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     spans = sorted({1.0, span})
     for r in hdf.itertuples(index=False):
         grp = pd.to_datetime(ddf.loc[ddf.record_id == r.v_record, "day"]).sort_values().to_numpy()
-        rate = max(lam_area.get(r.v_area, 0.0), r.b_orgs * scale, 1e-4)
+        # The child's own history shrinks toward its area's rate (a gamma prior of shape 2): one
+        # unrelated reader in months of history says little.
+        area_rate = max(lam_area.get(r.v_area, 0.0), 1e-4)
+        rate = (r.b_orgs + 2.0) / (1.0 / max(scale, 1e-6) + 2.0 / area_rate)
         best: tuple[float, float, float, float, int, float] | None = None
         for sp in spans:  # the busiest day, and the busiest `span_days`: each a test of its own
             k_span = _max_in_span(grp, int(sp))

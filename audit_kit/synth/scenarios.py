@@ -176,7 +176,10 @@ class Scenarios:
         # their pools are the smallest
         specs: list[tuple[str, np.ndarray, np.ndarray | None]] = [
             ("leaver_account", pr.weak_leavers, None),
-            ("dormant_account", pr.weak_dormant, None),
+            # someone else on a forgotten account reads children nobody there works with: an
+            # organisation that does not serve every child of its area
+            ("dormant_account", pr.weak_dormant & unrelated if (pr.weak_dormant & unrelated).any() else pr.weak_dormant,
+             None),
             ("concurrent_sessions", pr.shared_accounts, None),
             ("shielded_access", pr.overrides, None),
             ("export_spike", pr.uncontrolled_exports, None),
@@ -251,6 +254,13 @@ class Scenarios:
         for u in plan.users["family_lookup"]:
             a = w.org_area[w.user_org[u]]
             kid = int(rng.integers(w.area_child_off[a], w.area_child_off[a + 1]))
+            # a family the organisation does not serve: looking them up has no reason but kinship (a
+            # family on the organisation's books is the legitimate-but-odd case, listed low)
+            served = set(w.inv_rec[w.inv_org == w.user_org[u]].tolist())
+            for _ in range(50):
+                if not served & set(np.nonzero(w.child_family == w.child_family[kid])[0].tolist()):
+                    break
+                kid = int(rng.integers(w.area_child_off[a], w.area_child_off[a + 1]))
             fam = w.child_family[kid]
             plan.family_kids[u] = np.nonzero(w.child_family == fam)[0]
             w.user_family_key[u] = w.family_keys[fam]

@@ -83,7 +83,7 @@ def _load(ws: Workspace, w: dict[str, list[tuple]]) -> None:
 def test_every_detector_survives_hostile_rows(tmp_path):
     ws = Workspace.open(tmp_path / "ws", create=True)
 
-    @settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+    @settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(hostile_world())
     def check(w: dict[str, list[tuple]]) -> None:
