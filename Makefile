@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 SEED   ?= 7
 
-.PHONY: demo test bench holdout lint typecheck lock clean help
+.PHONY: demo test bench holdout matrix lint typecheck lock clean help
 
 help:
 	@echo "make demo   build .venv, generate a synthetic review world, assess it, print the PDF path"
 	@echo "make test   build .venv and run the test suite"
 	@echo "make bench  build .venv and run the benchmarks (writes benchmarks/RESULTS.md)"
 	@echo "make holdout  build .venv and measure detection on independent worlds (benchmarks/holdout/RESULTS.md)"
+	@echo "make matrix  build .venv and measure detection over the synthetic stress matrix (tuning seeds)"
 	@echo "make lint   ruff over the code, tests and benchmarks (part of make test)"
 	@echo "make typecheck  mypy over the library (part of make test)"
 	@echo "make lock   re-pin every package with hashes (requirements/runtime.txt, dev.txt)"
@@ -51,6 +52,11 @@ holdout: $(STAMP)
 	$(BIN)/python benchmarks/holdout/evaluate.py --cells $(HOLDOUT_CELLS) --seeds $(HOLDOUT_SEEDS) \
 		--jobs $(HOLDOUT_JOBS) -o benchmarks/holdout/RESULTS.md --json-out benchmarks/holdout/results.json
 	@cat benchmarks/holdout/RESULTS.md
+
+# The synthetic stress matrix (docs/detection-quality.md): tuning cells x tuning seeds; the held-out
+# seeds and cells need --held-out and are run once, by hand.
+matrix: $(STAMP)
+	$(BIN)/python benchmarks/detection_matrix.py --jobs 2 -o benchmarks/matrix-tuning.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check audit_kit tests benchmarks

@@ -90,8 +90,9 @@ class Entitlements(_Strict):
     # EDT: the Emergency Duty Team, the usual name of children's social care out of hours in England.
     area_wide_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*", "*ooh*",
                                         "edt*", "*_edt*", "*-edt*")
-    # Admins who make recurring statutory returns export in bulk on a schedule.
-    bulk_export_roles: tuple[str, ...] = ()
+    # Data officers and managers make the statutory returns (school census, annual returns) in bulk:
+    # left out of export_spike, and their volume and bulk spikes kept low.
+    bulk_export_roles: tuple[str, ...] = ("*data_manager*", "*data_officer*")
     # Managers, supervisors and administrators read across their organisation's teams by design:
     # not judged by peer_outlier (a team's community is not theirs).
     org_wide_roles: tuple[str, ...] = ("*manager*", "*supervisor*", "*admin*")

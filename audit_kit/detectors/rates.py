@@ -83,11 +83,12 @@ def _spike_findings(
 
 
 def _entitled(ctx: DetectionContext, df: pd.DataFrame) -> pd.Series:
-    """Rows of readers entitled to read anywhere (national partners, MASH): their volume varies with the task."""
+    """Rows of readers entitled to read anywhere (national partners, MASH) or to return in bulk (data
+    officers): their volume varies with the task."""
     from audit_kit.config import role_matches
 
     ent = ctx.config.entitlements
-    roles = ent.cross_area_roles + ent.system_roles
+    roles = ent.cross_area_roles + ent.system_roles + ent.bulk_export_roles
     by_role = df.role.map(lambda r: role_matches(r if isinstance(r, str) else None, roles)).astype(bool)
     return df.org_type.isin(list(ent.cross_area_org_types)).astype(bool) | by_role
 
@@ -131,7 +132,8 @@ def volume_spike(ctx: DetectionContext, p: VolumeParams) -> list[Finding]:
     99th percentile of their active days, median/MAD robust z ≥ 5) and their peer group's
     (organisation type + role) 99th percentile are candidates; the strength is how improbable the
     day is for the user AND the peers (see `bulk_access`). A burst of readers entitled to read
-    anywhere (national partners, MASH: `entitled_low`) is kept low, as is a day the peer group shared
+    anywhere (national partners, MASH) or to make returns in bulk (`entitlements.bulk_export_roles`:
+    data officers and managers by default) is kept low (`entitled_low`), as is a day the peer group shared
     (`synchronous_share` of them spiking the same day: a return, an inspection season). One finding
     per user-day.
     """

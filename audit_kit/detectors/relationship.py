@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 class ExcessParams(Params):
     min_records: int = 2
+    rate_penalty: float = 2.0
+    allowed_shift: float = 0.2
     rate_min_baseline: int = 5
     prior_strength: float = 60.0
     dispersion: float = 5.0
@@ -61,8 +63,10 @@ def unexplained_excess(
     chance of at least the observed count is a negative-binomial upper tail (a Poisson whose rate
     varies from fortnight to fortnight; size `dispersion`). Where the baseline holds at least
     `rate_min_baseline` such records on 5 or more active days, the count per active day is tested
-    against the baseline's too, and the weaker of the two tests counts: the share can move for
-    reasons of its own (a census makes most of an admin's records allow-listed). With
+    against the baseline's too (its strength counting `rate_penalty` less), and the stronger test
+    counts — unless the share of allow-listed records moved by more than `allowed_shift` between
+    the periods (a census makes most of an admin's window records allow-listed, so the share is out
+    of proportion): then the weaker counts. With
     `colleague_explains`, a child a colleague in the same organisation and role also opened is not
     counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
     one whose record the user wrote on. A peer group with little history leans on everyone's rate.
@@ -70,6 +74,9 @@ def unexplained_excess(
     """
     x = ctx.without_exempt(det_id, ctx.user_record_xc())
     # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
+    # How much of each period it was is kept: where it changes, the share is not comparable.
+    allowed_n = x.group_by(a_user=x.user_id, a_period=x.period).aggregate(
+        all_recs=x.count(), allowed_recs=x.count(where=x.allowed))
     x = x.filter(~x.allowed)
     hit = cond(x)
     if p.colleague_explains:
@@ -80,9 +87,11 @@ def unexplained_excess(
         recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
         first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
     )
+    g = g.left_join(allowed_n, (g.user_id == allowed_n.a_user) & (g.period == allowed_n.a_period)).select(
+        *[g[c] for c in g.columns], allowed_share=(allowed_n.allowed_recs / allowed_n.all_recs.nullif(0)).fill_null(0))
     b = g.filter(g.period == BASELINE)
     peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
-    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits)
+    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share)
     w = g.filter(g.period == WINDOW, g.hits >= p.min_records)
     uh = ctx.user_hour_x()
     days = uh.filter(uh.n_rec > 0).group_by(d_user=uh.user_id).aggregate(
@@ -92,10 +101,11 @@ def unexplained_excess(
         peer, (w.org_type == peer.p_type) & (w.role == peer.p_role)
     ).left_join(days, w.user_id == days.d_user)
     df = j.select("user_id", "org_id", "role", "org_type", "recs", "hits", "hit_accesses", "first", "last",
-                  "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days").to_pandas()
+                  "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days", "allowed_share", "b_allowed").to_pandas()
     if df.empty:
         return df
-    df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days"])
+    df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days",
+                      "allowed_share", "b_allowed"])
     # A peer group with little history (or an account missing from users.csv) leans on everyone's rate.
     tot = numeric(b.aggregate(t_recs=b.recs.sum(), t_hits=b.hits.sum()).to_pandas(), ["t_recs", "t_hits"])
     overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
@@ -110,12 +120,16 @@ def unexplained_excess(
     df["expected_by_rate"] = (per_day * df.w_days.clip(lower=1)).round(2)
     df["p_rate"] = [nb_tail(k, m, p.dispersion) if m == m else 1.0
                     for k, m in zip(df.hits, df.expected_by_rate, strict=True)]
-    # Both must agree where the baseline is solid: a census that makes most of an admin's window
-    # records allow-listed leaves a share out of proportion, not more unexplained children a day.
+    # Either test may carry the evidence (the daily rate one counting `rate_penalty` less), except
+    # where allow-listed work changed the mix between the periods: a census that makes most of an
+    # admin's window records allow-listed leaves a share out of proportion, not more unexplained
+    # children a day, so there the weaker test counts.
     s_share = df.p_value.map(strength)
     s_rate = df.p_rate.map(strength)
     solid = df.expected_by_rate.notna()
-    df["strength"] = s_share.where(~solid, np.minimum(s_share, s_rate))
+    mixed = (df.allowed_share - df.b_allowed).abs() > p.allowed_shift
+    either = np.maximum(s_share, (s_rate - p.rate_penalty).clip(lower=0))
+    df["strength"] = either.where(~(solid & mixed), np.minimum(s_share, s_rate))
     df["p_final"] = 10.0 ** (-df.strength)
     return df.reset_index(drop=True)
 

@@ -15,7 +15,7 @@ user's strongest finding carries the user's severity; every user finding carries
 window (and never fewer than MIN_ALLOWED, 5) are alerted at medium or above on *moderate* evidence; the rest of those users, the least
 risky first, are held at low (`held_by_budget` in their evidence; nothing is dropped). Users whose
 evidence is conclusive — a policy finding (an account used after its holder left, an unexplained
-look-up of one's own family) or a risk of at least CONCLUSIVE (5.5) — are never held back, so a
+look-up of one's own family) or a risk of at least CONCLUSIVE (4.5) — are never held back, so a
 window with more real misuse than the budget still shows it all; the run reports how many users
 were over the budget and why (`BudgetReport`).
 """
@@ -30,8 +30,8 @@ from audit_kit.detectors.evidence import CUTOFFS, MAX_STRENGTH, Cutoffs, score_o
 from audit_kit.models.findings import Finding, Severity
 
 CORROBORATION = 0.5
-# Risk at which evidence is conclusive: chance gives it less than once in 300,000; never held back.
-CONCLUSIVE = 5.5
+# Risk at which evidence is conclusive: chance gives it less than once in 30,000; never held back.
+CONCLUSIVE = 4.5
 MIN_CORROBORATING = 2.0
 REPEAT = 0.5
 REPEAT_DAYS = 3
