@@ -256,9 +256,9 @@ class Scenarios:
             kid = int(rng.integers(w.area_child_off[a], w.area_child_off[a + 1]))
             # a family the organisation does not serve: looking them up has no reason but kinship (a
             # family on the organisation's books is the legitimate-but-odd case, listed low)
-            served = set(w.inv_rec[w.inv_org == w.user_org[u]].tolist())
+            served_kids: set[int] = set(w.inv_rec[w.inv_org == w.user_org[u]].tolist())
             for _ in range(50):
-                if not served & set(np.nonzero(w.child_family == w.child_family[kid])[0].tolist()):
+                if not served_kids & set(np.nonzero(w.child_family == w.child_family[kid])[0].tolist()):
                     break
                 kid = int(rng.integers(w.area_child_off[a], w.area_child_off[a + 1]))
             fam = w.child_family[kid]
