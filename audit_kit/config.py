@@ -19,7 +19,16 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from audit_kit.errors import ConfigError
 from audit_kit.schema import DETECTOR_IDS
@@ -97,6 +106,21 @@ class Entitlements(_Strict):
     system_roles: tuple[str, ...] = ("service*", "*system*", "*sync*")
 
 
+Thresholds = dict[str, StrictFloat | StrictInt]
+
+
+class CorroborationConfig(_Strict):
+    """Thresholds of the corroboration tests (names and defaults: `audit_kit.catalogue.log_checks`).
+
+    `thresholds`: log measure -> threshold -> value, for every control the measure tests.
+    `controls`: checklist id -> control id -> log measure -> threshold -> value, for one control (this
+    wins over the catalogue's own `corroboration.thresholds`, which wins over `thresholds`).
+    """
+
+    thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+    controls: dict[str, dict[str, dict[str, Thresholds]]] = Field(default_factory=dict)
+
+
 class AuditConfig(_Strict):
     """The whole audit-kit configuration (`audit-kit.yaml`)."""
 
@@ -106,6 +130,7 @@ class AuditConfig(_Strict):
     baseline_days: int = Field(90, ge=7, le=730, description="history before --since used as baseline")
     window_days: int = Field(14, ge=1, le=365, description="default scan window when --since is not given")
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
+    corroboration: CorroborationConfig = CorroborationConfig()
 
     _source: str = PrivateAttr(default="defaults")
 

@@ -93,9 +93,10 @@ def resolve_config(path: Path | None, workspace: Path | None, env: Mapping[str, 
                 raise ConfigError(f"{p}: cannot read the configuration ({exc})") from None
             # Imported here: the registry loads every detector (and Ibis), which commands that only
             # read a catalogue or write a template should not pay for at start-up.
+            from audit_kit.catalogue.log_checks import check_corroboration_config
             from audit_kit.detectors.registry import check_params
 
-            return check_params(parse_config(text, source=str(p)))
+            return check_corroboration_config(check_params(parse_config(text, source=str(p))))
     return AuditConfig()
 
 
