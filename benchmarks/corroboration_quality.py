@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def cli(*args: str) -> str:
 
 
 def world(seed: int, base: Path) -> dict[str, Counter[tuple[str, bool, str]]]:
-    w, ws, cats = base / f"w{seed}", base / f"ws{seed}", base / "catalogues"
+    w, ws = base / f"w{seed}", base / f"ws{seed}"
     cli("synth", str(w), "--seed", str(seed), "--orgs", "24", "--days", "60", "--children", "20000", "--quiet")
     cli("ingest", str(w), "--workspace", str(ws), "--quiet")
     practice = {r["org_id"]: r for r in csv.DictReader((w / "truth_orgs.csv").open())}
@@ -128,8 +129,6 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     cats = base / "catalogues"
     cats.mkdir(exist_ok=True)
-    import os
-
     os.environ["AUDIT_KIT_CHECKLISTS"] = str(cats)
     cli("checklist", "import-oscal", str(LOW), "--measures", "nist-800-53-r5", "-o", str(cats / "nist-low.yaml"),
         "--id", "nist-800-53-low", "--force")

@@ -9,7 +9,12 @@ import pytest
 import yaml
 
 from audit_kit.catalogue import load_catalogue_file
-from audit_kit.catalogue.measure_map import apply_measure_map, find_measure_map, load_measure_map, shipped_maps
+from audit_kit.catalogue.measure_map import (
+    apply_measure_map,
+    find_measure_map,
+    load_measure_map,
+    shipped_maps,
+)
 from audit_kit.catalogue.oscal import import_oscal
 from audit_kit.cli import run
 from audit_kit.errors import ConfigError
