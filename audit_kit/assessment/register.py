@@ -195,6 +195,9 @@ def build_register(org: OrgInputs, as_of: date) -> list[RiskEntry]:
         sev_counts: dict[Severity, int] = {}
         for sev in severities:
             sev_counts[sev] = sev_counts.get(sev, 0) + 1
+        # Urgency from severity: the entry's first action is due as its worst finding asks, else by level.
+        due_days = min([risk.SEVERITY_URGENCY[s][1] for s in sev_counts if s in risk.SEVERITY_URGENCY]
+                       + [risk.GAP_URGENCY[level][1]])
         entries.append(RiskEntry(
             risk_id=f"{org.org_id}/{theme.key}",
             theme=theme.key,
@@ -206,7 +209,7 @@ def build_register(org: OrgInputs, as_of: date) -> list[RiskEntry]:
             treatment_actions=actions, owner=owner, target_date=as_of + timedelta(days=risk.TIER_DAYS[tier]),
             residual_likelihood=residual_l, residual_impact=impact, residual_risk_level=residual,
             owner_role=theme.owner_role.value, likelihood_factors=l_factors, impact_factors=i_factors,
-            finding_severity=sev_counts,
+            finding_severity=sev_counts, due_days=due_days,
         ))
     entries.sort(key=lambda e: (-e.risk_level.rank, -e.likelihood * e.impact, e.risk_id))
     return entries
