@@ -18,6 +18,7 @@ from audit_kit.graph import figures as gf
 from audit_kit.graph.window import Window, resolve_window
 from audit_kit.report.models import Audience, Figure
 from audit_kit.report.safety import sanitise_svg
+from audit_kit.store.findings import most_serious_user
 from audit_kit.store.workspace import Workspace
 
 MAX_NODES = 120  # readable at A4 width; the graph module summarises the rest ("+42 users of LA003")
@@ -51,18 +52,6 @@ def _figure(
         )
 
 
-def _top_user(ws: Workspace, org_id: str | None = None) -> str | None:
-    if not ws.has_table("findings"):
-        return None
-    where, params = ("AND org_id = ?", [org_id]) if org_id else ("", [])
-    rows = ws.con.execute(
-        f"SELECT user_id FROM findings WHERE user_id IS NOT NULL {where} "
-        "GROUP BY user_id ORDER BY max(severity_rank) DESC, sum(score) DESC, user_id LIMIT 1",
-        params,
-    ).fetchall()
-    return rows[0][0] if rows else None
-
-
 def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> list[Figure]:
     """Figures for the national report's access-findings section, over the window `detect` judges by
     default under `config`."""
@@ -80,7 +69,7 @@ def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> 
         )
     ]
     if audience is Audience.RESTRICTED:
-        user = _top_user(ws)
+        user = most_serious_user(ws)
         if user is None:
             out.append(
                 Figure(

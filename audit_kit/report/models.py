@@ -2,7 +2,7 @@
 
 Templates only loop over these and print their fields; every decision (what to show for which
 audience, how to word an empty section, where a chart bar goes) is made in Python, in
-`audit_kit.report.context` and `audit_kit.report.charts`.
+`audit_kit.report.sections` and `audit_kit.report.charts`.
 """
 
 from __future__ import annotations
