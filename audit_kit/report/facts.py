@@ -32,7 +32,7 @@ from audit_kit.store.people import PEOPLE_FILE, PeopleStore
 from audit_kit.store.workspace import Workspace
 
 CONTRADICTION = "contradiction"  # contradicted answers are counted apart from access findings
-MAX_FINDINGS_NATIONAL = 30
+MAX_FINDINGS_NATIONAL = 20
 MAX_FINDINGS_PACK = 25
 PER_DETECTOR = 3  # the most serious list takes at most this many of one kind before filling up
 

@@ -7,7 +7,7 @@ from audit_kit.assessment.register import NO_ASSURANCE, THEMES
 from audit_kit.models.assessment import OrgAssessment, RiskLevel
 from audit_kit.report.facts import ReportFacts
 from audit_kit.report.format import level, n, pct, period_text, plural
-from audit_kit.report.models import KeyValue, NationalReport, OrgAnnex, PublicSummary, Table
+from audit_kit.report.models import KeyValue, Limitations, NationalReport, Opinion, OrgAnnex, PublicSummary, Table
 from audit_kit.report.scores import OrgScoreData
 from audit_kit.report.sections import actions, assurance, document, findings, limitations, public, risk, scope
 from audit_kit.store.coverage import OrgRow
@@ -176,16 +176,20 @@ def build_public(f: ReportFacts) -> PublicSummary:
     national = assurance.national_opinion([assurance.body_opinion(o) for o in rated])
     titles = {t.key: t.title for t in (*THEMES, NO_ASSURANCE)}
     lim = limitations.limitations(f.assessment, f.runs, None, f.scores, f.limits)
-    lim_items = [kv for kv in lim.items if kv.label not in ("Suppressions", "Access to audit-kit")]
-    headline = public.table(
-        ["Bodies assessed", "Questionnaires returned", "Bodies with a High or Very High risk",
-         "Recommendations made", "Urgent recommendations"],
-        ["All bodies"],
-        [[len(rated)], [sum(o.questionnaire_received for o in rated)], [sum(o.risk_level.rank >= 4 for o in rated)],
-         [sum(len(o.actions) for o in rated)], [sum(a.priority.value == "urgent" for o in rated for a in o.actions)]],
-        "Headline figures", "Measure",
-    )
-    headline = Table(headline.headers[:2], [row[:2] for row in headline.rows[:-1]], caption=headline.caption)
+    # Only the items without counts of bodies or people: the rest are in the restricted report.
+    lim_items = [kv for kv in lim.items if kv.label in limitations.PUBLIC_ITEMS]
+    lim_items.append(limitations.UNTESTABLE)
+    measures = [
+        ("Bodies assessed", len(rated)),
+        ("Questionnaires returned", sum(o.questionnaire_received for o in rated)),
+        ("Bodies with a High or Very High risk", sum(o.risk_level.rank >= 4 for o in rated)),
+        ("Recommendations made", sum(len(o.actions) for o in rated)),
+        ("Urgent recommendations (critical findings)", sum(a.priority.value == "urgent" for o in rated
+                                                           for a in o.actions)),
+    ]
+    headline = Table(["Measure", "All bodies"], [[k, public.shown(v)] for k, v in measures],
+                     caption="Headline figures")
+    national = Opinion(national.level, national.css, national.reason.split(" (")[0])
     msgs = [f"The overall assurance opinion is {national.level}: {national.reason.split(' (')[0]}.",
             "Findings are indicators that an access needs explaining, not proof of misconduct; each body "
             "investigates its own and reports the outcome to the database holder."]
@@ -195,5 +199,5 @@ def build_public(f: ReportFacts) -> PublicSummary:
         by_area=public.by_area(rated, [lv.value for lv in reversed(list(RiskLevel))]),
         findings_by_type=public.findings_by_type(rated, titles),
         actions_by_priority=public.actions_by_priority(rated),
-        limitations=type(lim)(lim_items), rule=public.RULE,
+        limitations=Limitations(lim_items), rule=public.RULE,
     )

@@ -32,27 +32,35 @@ def recommendations(rated: Sequence[OrgAssessment], issued: date, restricted: bo
     actions = [(o, a) for o in rated for a in o.actions]
     actions.sort(key=lambda t: (-t[1].priority.rank, t[1].due_days, t[0].org_id, t[1].action_id))
     for o, a in actions:
+        if a.priority.rank < Priority.HIGH.rank:
+            continue  # medium and low are counted in the caption; each body's pack lists them
         rows.append([a.priority.value, due_on(issued, a).isoformat(), o.org_id, a.title,
-                     refs(a.findings, 4) if restricted else n(len(a.findings)), a.owner_role])
+                     refs(a.findings, 4) if restricted else n(len(a.findings)), a.owner_role.value])
     counts = {p: sum(1 for _, a in actions if a.priority is p) for p in PRIORITY_ORDER}
     return Table(
         ["Priority", "Due", "Body", "Recommendation", "Findings covered", "Owner role"],
         rows, empty="No recommendations: no body has a risk to treat, or no assessment is stored.",
-        caption=", ".join(f"{n(k)} {p.value}" for p, k in counts.items() if k) if actions else "",
+        caption=(", ".join(f"{n(k)} {p.value}" for p, k in counts.items() if k)
+                 + " recommendations; urgent and high are listed here, every one in the body's DPO pack")
+        if actions else "",
         nowrap=(0, 1, 2),
     )
 
 
-def action_plan(o: OrgAssessment, issued: date) -> Table:
-    """A body's action plan: one row per recommendation."""
+def action_plan(o: OrgAssessment, issued: date, states: Sequence[ActionState] = ()) -> Table:
+    """A body's action plan: one row per recommendation, with its status when the body has responded."""
+    latest = {s.issued.action_id: s for s in states}
     rows = []
     for a in o.actions:
         steps = " ".join(f"{i}. {s}" for i, s in enumerate(a.steps, 1))
-        rows.append([a.action_id.split("/", 1)[-1], a.priority.value, due_on(issued, a).isoformat(),
-                     f"{a.title}. {steps}", refs(a.findings), a.owner_role])
+        state = latest.get(a.action_id)
+        status = (state.response.status.value if state and state.response else "issued, no response" if state
+                  else "new")
+        rows.append([f"{a.priority.value}\n{due_on(issued, a).isoformat()}", f"{a.title}. {steps}",
+                     refs(a.findings), f"{a.owner_role.value} ({a.action_id.split('/', 1)[-1]})", status])
     return Table(
-        ["Ref", "Priority", "Due", "What to do", "Findings covered", "Owner role"],
-        rows, empty="No actions are required of you at present.", nowrap=(1, 2),
+        ["Priority, due", "What to do", "Findings covered", "Owner role (ref)", "Status"],
+        rows, empty="No actions are required of you at present.", nowrap=(0,),
     )
 
 

@@ -25,6 +25,11 @@ INDICATORS = ("Findings are indicators that an access needs explaining, not proo
               "investigated and recorded the outcome.")
 
 
+PUBLIC_ITEMS = ("Findings are indicators", "Detection window", "Detector precision")
+UNTESTABLE = KeyValue("Controls the logs cannot test", "Policies, training, physical security, contracts and incident "
+                      "handling cannot be seen in access logs: bodies' answers on them are taken as given.")
+
+
 def _days(start: datetime | None, end: datetime | None) -> int:
     if start is None or end is None:
         return 0

@@ -73,7 +73,10 @@ def table(row_labels: Sequence[str], col_labels: Sequence[str], matrix: Sequence
 
 
 def _label(text: str) -> str:
-    return text.replace("_", " ").capitalize()
+    words = text.replace("_", " ").split()
+    fixed = [w.upper() if w.lower() in ("nhs", "gp") else w for w in words]
+    label = " ".join(fixed)
+    return label[:1].upper() + label[1:]
 
 
 def by_type(rated: Sequence[OrgAssessment], opinions: dict[str, str], levels: Sequence[str]) -> Table:
