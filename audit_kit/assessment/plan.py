@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from audit_kit.assessment import risk
-from audit_kit.assessment.register import THEME_BY_KEY, NO_ASSURANCE, OrgInputs, Theme
-from audit_kit.models.actions import ActionKind, OwnerRole, Priority, Recommendation
+from audit_kit.assessment.register import NO_ASSURANCE, THEME_BY_KEY, OrgInputs, Theme
+from audit_kit.models.actions import ActionKind, OwnerRole, Recommendation
 from audit_kit.models.assessment import RiskEntry
 from audit_kit.models.findings import Finding, Severity
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool

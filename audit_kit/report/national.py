@@ -7,7 +7,15 @@ from audit_kit.assessment.register import NO_ASSURANCE, THEMES
 from audit_kit.models.assessment import OrgAssessment, RiskLevel
 from audit_kit.report.facts import ReportFacts
 from audit_kit.report.format import level, n, pct, period_text, plural
-from audit_kit.report.models import KeyValue, Limitations, NationalReport, Opinion, OrgAnnex, PublicSummary, Table
+from audit_kit.report.models import (
+    KeyValue,
+    Limitations,
+    NationalReport,
+    Opinion,
+    OrgAnnex,
+    PublicSummary,
+    Table,
+)
 from audit_kit.report.scores import OrgScoreData
 from audit_kit.report.sections import actions, assurance, document, findings, limitations, public, risk, scope
 from audit_kit.store.coverage import OrgRow

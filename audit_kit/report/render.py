@@ -76,8 +76,8 @@ def render_html(template: str, context: Any, user_dir: Path | None = None) -> st
     except TemplateError as exc:
         if user_dir is None:
             raise
-        where = f"{getattr(exc, 'filename', None) or template}" + (f", line {exc.lineno}" if getattr(exc, "lineno", None)
-                                                                    else "")
+        line = getattr(exc, "lineno", None)
+        where = f"{getattr(exc, 'filename', None) or template}" + (f", line {line}" if line else "")
         raise InputError(f"{user_dir}: template {where}: {exc.message or exc}",
                          hint="fix the overriding template, or remove it to use the packaged one") from None
 

@@ -57,8 +57,8 @@ def write_action_plan(out: Path, org_id: str, org_name: str, assessment_id: str,
     """Write one body's action plan workbook; earlier responses (if any) are filled in for it to update."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.workbook.protection import WorkbookProtection
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
     ws = wb.active
@@ -78,7 +78,7 @@ def write_action_plan(out: Path, org_id: str, org_name: str, assessment_id: str,
         for col, value in enumerate(fixed, 1):
             _put(ws, i, col, value).alignment = Alignment(wrap_text=True, vertical="top")
         r = prev.get(a.action_id)
-        answers: list[object] = [r.response.value if r and r.response else "", r.owner_name if r else "",
+        answers: list[str] = [r.response.value if r and r.response else "", r.owner_name if r else "",
                                  r.status.value if r else "", r.agreed_date.isoformat() if r and r.agreed_date else "",
                                  r.evidence if r else "", r.comment if r else ""]
         for col, value in enumerate(answers, len(FIXED) + 1):

@@ -222,7 +222,8 @@ def finding_counts(ws: Workspace, org_id: str | None = None, exclude_detectors: 
     """Findings aggregated in the engine (one organisation's, or all), leaving out `exclude_detectors`."""
     if not ws.has_table("findings"):
         return EMPTY_COUNTS
-    clauses, params = ["NOT list_contains(?, detector)"], [list(exclude_detectors)]
+    clauses: list[str] = ["NOT list_contains(?, detector)"]
+    params: list[Any] = [list(exclude_detectors)]
     if org_id:
         clauses.append("org_id = ?")
         params.append(org_id)
@@ -288,7 +289,8 @@ def top_findings(ws: Workspace, limit: int, org_id: str | None = None,
     filled in order of seriousness."""
     if not ws.has_table("findings"):
         return []
-    clauses, params = ["NOT list_contains(?, detector)"], [list(exclude_detectors)]
+    clauses: list[str] = ["NOT list_contains(?, detector)"]
+    params: list[Any] = [list(exclude_detectors)]
     if org_id:
         clauses.append("org_id = ?")
         params.append(org_id)

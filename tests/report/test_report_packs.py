@@ -17,10 +17,14 @@ CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by d
 
 PACK_SECTIONS = [
     "Scorecard",
-    "Answers against evidence",
+    "Action plan",
+    "Follow-up of earlier actions",
+    "Your risk register",
     "Findings with evidence",
-    "Actions and due dates",
+    "Answers against evidence",
     "Trend since last time",
+    "Limitations",
+    "Document control",
     "Glossary",
 ]
 
