@@ -115,6 +115,7 @@ class Figure:
     svg: str = ""
     caption: str = ""
     empty: str = ""
+    table: Table | None = None  # a ranked table instead of (or beside) a picture that would be a hairball
 
 
 # -- sections --------------------------------------------------------------------------------------
