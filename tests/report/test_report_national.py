@@ -72,7 +72,7 @@ def test_pdf_has_every_section_and_the_assessment(national_pdf: Path) -> None:
     assert "OFFICIAL-SENSITIVE" in text
     assert "Jo Reviewer" in text
     assert "Very High" in text and "Shared or weak credentials" in text
-    assert "shielded_access" in text and "after_hours" in text
+    assert "Shielded record access and overrides" in text and "Unusual out-of-hours access" in text
     assert "IAM-02" in text and "GOV-01" in text
     assert "41% of sessions were single-factor." in text  # a contradicted answer, in the annex
     assert "2026-03-12" in text  # start of SC003's eight-day gap in logs
@@ -115,7 +115,7 @@ def test_public_html_has_aggregates_only(stored_ws: Path, tmp_path: Path) -> Non
     assert not re.search(r"\bU0\d\d\b", html)  # no user ids at all
     for rid in raw_ids(stored_ws):
         assert not re.search(rf"(?<![\w-]){re.escape(rid)}(?![\w-])", html)
-    assert "Exposure of shielded children" in html  # counts by risk theme remain
+    assert "by risk theme and type of body" in html  # counts by risk theme remain
     assert "Northshire County Council" not in html  # no body is named
 
 
