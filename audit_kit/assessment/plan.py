@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from audit_kit.assessment import risk
 from audit_kit.assessment.register import NO_ASSURANCE, THEME_BY_KEY, OrgInputs, Theme
+from audit_kit.detectors.registry import REGISTRY
 from audit_kit.models.actions import ActionKind, OwnerRole, Recommendation
 from audit_kit.models.assessment import RiskEntry
 from audit_kit.models.findings import Finding, Severity
@@ -127,7 +128,8 @@ def _finding_action(org_id: str, theme: Theme, entry: RiskEntry, kind: ActionKin
 def _what(access: list[Finding], contradicted: list[Finding]) -> str:
     parts: dict[str, int] = {}
     for f in access:
-        label = f.detector.replace("_", " ")
+        spec = REGISTRY.get(f.detector)
+        label = spec.title.lower() if spec else f.detector.replace("_", " ")
         parts[label] = parts.get(label, 0) + 1
     if contradicted:
         parts["contradicted answer"] = len(contradicted)

@@ -200,6 +200,21 @@ class EntryCard:
 
 
 @dataclass(frozen=True)
+class ActionCard:
+    """One recommendation of a body's action plan, printed whole."""
+
+    ref: str
+    priority: str
+    due: str
+    title: str
+    steps: list[str]
+    findings: str
+    owner: str
+    status: str
+    breach: bool
+
+
+@dataclass(frozen=True)
 class OrgAnnex:
     """One organisation's annex page in the national report."""
 
@@ -268,7 +283,7 @@ class OrgPack:
     findings: list[FindingView]
     findings_table: Table
     findings_note: str
-    actions: Table
+    actions: list[ActionCard]
     breach_prompts: list[str]
     followup: Table
     followup_note: str

@@ -47,8 +47,7 @@ def build_pack(f: PackFacts) -> OrgPack:
             [[detector_title(d), *[n(sev.get(s, 0)) for s in SEVERITY_ORDER]] for d, sev, _o, _u in f.counts.by_detector],
             empty="No access findings are stored for this organisation."),
         findings_note=note,
-        actions=actions.action_plan(a, f.issued, f.actions) if a is not None else Table(
-            ["Action"], [], empty="No actions yet: no risk assessment is stored."),
+        actions=actions.action_plan(a, f.issued, f.actions) if a is not None else [],
         breach_prompts=actions.breach_prompts(a, f.issued) if a is not None else [],
         followup=follow, followup_note=follow_note,
         register_cards=[risk.entry_card(a, e, f.restricted) for e in a.register] if a is not None else [],

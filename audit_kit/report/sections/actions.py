@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from audit_kit.models.actions import ActionState, ActionStatus, Priority, Recommendation
 from audit_kit.models.assessment import OrgAssessment
 from audit_kit.report.format import finding_ref, n, plural
-from audit_kit.report.models import Table
+from audit_kit.report.models import ActionCard, Table
 
 PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW)
 
@@ -47,21 +47,20 @@ def recommendations(rated: Sequence[OrgAssessment], issued: date, restricted: bo
     )
 
 
-def action_plan(o: OrgAssessment, issued: date, states: Sequence[ActionState] = ()) -> Table:
-    """A body's action plan: one row per recommendation, with its status when the body has responded."""
+def action_plan(o: OrgAssessment, issued: date, states: Sequence[ActionState] = ()) -> list[ActionCard]:
+    """A body's action plan: one card per recommendation, with its status when the body has responded."""
     latest = {s.issued.action_id: s for s in states}
-    rows = []
+    cards = []
     for a in o.actions:
-        steps = " ".join(f"{i}. {s}" for i, s in enumerate(a.steps, 1))
         state = latest.get(a.action_id)
-        status = (state.response.status.value if state and state.response else "issued, no response" if state
+        status = (state.response.status.value if state and state.response else "issued, no response yet" if state
                   else "new")
-        rows.append([f"{a.priority.value}\n{due_on(issued, a).isoformat()}", f"{a.title}. {steps}",
-                     refs(a.findings), f"{a.owner_role.value} ({a.action_id.split('/', 1)[-1]})", status])
-    return Table(
-        ["Priority, due", "What to do", "Findings covered", "Owner role (ref)", "Status"],
-        rows, empty="No actions are required of you at present.", nowrap=(0,),
-    )
+        cards.append(ActionCard(
+            ref=a.action_id, priority=a.priority.value, due=due_on(issued, a).isoformat(), title=a.title,
+            steps=list(a.steps), findings=refs(a.findings, 12), owner=a.owner_role.value, status=status,
+            breach=a.breach_prompt,
+        ))
+    return cards
 
 
 def breach_prompts(o: OrgAssessment, issued: date) -> list[str]:

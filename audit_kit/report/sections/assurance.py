@@ -109,7 +109,7 @@ def by_area(scores: dict[str, OrgScoreData], rated: Iterable[OrgAssessment]) -> 
             if v is not None:
                 values.setdefault(d, []).append(v)
     out = []
-    for d in sorted(set(values) | set(contradicted)):
+    for d in sorted(values):  # areas with scored answers (a contradiction outside them is in its body's annex)
         vs = values.get(d, [])
         mean = sum(vs) / len(vs) if vs else None
         bad = len(contradicted.get(d, set()))
