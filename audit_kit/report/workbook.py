@@ -26,6 +26,7 @@ from audit_kit.errors import InputError
 from audit_kit.models.actions import ActionResponse, ActionStatus, ManagementResponse, Recommendation
 from audit_kit.questionnaires.readers import check_xlsx_container
 from audit_kit.report.format import finding_ref
+from audit_kit.safetext import single_line, spreadsheet_cell
 
 SHEET_PLAN = "Action plan"
 SHEET_ABOUT = "About"
@@ -40,9 +41,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(value: str) -> str:
-    """Text safe for a spreadsheet cell: one line, never read as a formula."""
-    text = " ".join(str(value).split())
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Text safe for a spreadsheet cell: one line, never read as a formula (`audit_kit.safetext`)."""
+    return str(spreadsheet_cell(" ".join(single_line(str(value)).split())))
 
 
 def _put(sheet: Any, row: int, col: int, value: object) -> Any:
