@@ -1,5 +1,10 @@
 """The report library API: national risk assessment, one DPO pack, every pack at once.
 
+(Why this module runs past 400 lines: the parallel pack machinery — batches, spawned workers, per-body
+failures — lives beside the entry points that use it, because each spawned worker imports this one
+module and the tests replace its builders here; everything a report *says* is in facts.py and
+sections/, which are small.)
+
 Flow: sources (engine aggregates) → context (typed view models) → Jinja (autoescaped HTML) →
 record-id guard → WeasyPrint (packaged assets only) → file. For every pack at once, shared facts
 (assessment, scores) are computed once; worker processes then build and lay out whole packs over
