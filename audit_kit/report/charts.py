@@ -142,12 +142,13 @@ def time_grid(
     columns = contiguous_weeks(columns)
     if not rows or not columns or not counts:
         return Chart(title=title, description=empty, width=480, height=40, empty=empty)
-    left, top, cell_h = 170.0, 26.0, 16.0
+    left, top, cell_h = 215.0, 26.0, 16.0
     cell_w = min(40.0, (640 - left) / len(columns))
     peak = max(counts.values()) or 1
     bars, texts = [], []
     for r, row in enumerate(rows):
-        texts.append(TextMark(left - 6, top + r * cell_h + 11, row[:34], anchor="end", size=8))
+        label = row if len(row) <= 44 else row[:43] + "…"
+        texts.append(TextMark(left - 6, top + r * cell_h + 11, label, anchor="end", size=8))
         for c, col in enumerate(columns):
             n = counts.get((row, col), 0)
             shade = 0.0 if n == 0 else 0.2 + 0.8 * n / peak
