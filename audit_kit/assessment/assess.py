@@ -16,7 +16,14 @@ from datetime import UTC, date, datetime
 from audit_kit.assessment import risk
 from audit_kit.assessment.corroborate import AnswerLike, corroborate, declared_texts, plan_for
 from audit_kit.assessment.measures import Entitled, OrgMeasures, Window, log_window, measure_orgs
-from audit_kit.assessment.register import ControlGap, OrgInputs, build_register, owner_from_respondent
+from audit_kit.assessment.plan import build_actions
+from audit_kit.assessment.register import (
+    ControlGap,
+    OrgInputs,
+    build_register,
+    owner_from_respondent,
+    rate_from_register,
+)
 from audit_kit.assessment.scores import ScoreView, score_orgs
 from audit_kit.catalogue import SHIPPED, Catalogue, CatalogueLibrary
 from audit_kit.config import AuditConfig
@@ -134,11 +141,14 @@ def assess_workspace(
 
     # 5. Rate each organisation and build its register.
     results: list[OrgAssessment] = []
+    contradicted_by_org: dict[str, list[Finding]] = {}
+    for f in contradiction_findings:
+        contradicted_by_org.setdefault(str(f.org_id), []).append(f)
     for org_id, name, type_, area in orgs:
         results.append(_rate_org(
             org_id, name, type_, area, measures[org_id], checks[org_id], credits[org_id], scores.get(org_id),
             submitted.get(org_id), by_org.get(org_id, []), catalogue, window,
-            previous.org(org_id) if previous else None,
+            previous.org(org_id) if previous else None, contradicted_by_org.get(org_id, []),
         ))
     progress.advance()
     results.sort(key=lambda o: (-o.risk_level.rank, -o.risk_score, o.org_id))
@@ -236,8 +246,8 @@ def _contradiction_findings(
 
 def _rate_org(
     org_id: str, name: str, type_: str, area: str, m: OrgMeasures, checks: list[ControlCheck],
-    credits: Mapping[str, float], score: ScoreView | None, sub: Submitted | None, findings: list[Finding], catalogue, window: Window,
-    previous: OrgAssessment | None,
+    credits: Mapping[str, float], score: ScoreView | None, sub: Submitted | None, findings: list[Finding],
+    catalogue, window: Window, previous: OrgAssessment | None, contradiction_findings: list[Finding],
 ) -> OrgAssessment:
     received = sub is not None
     contradictions = [c for c in checks if c.status is CheckStatus.CONTRADICTED]
@@ -266,21 +276,26 @@ def _rate_org(
         critical_findings=counts.get(Severity.CRITICAL, 0), must_pass_failed=must_pass_failed,
         logs_only=not received,
     )
-    likelihood, l_factors = risk.likelihood(inputs)
+    _, l_factors = risk.likelihood(inputs)  # the body-wide picture; the rating is its worst register entry
     impact, i_factors = risk.impact(reach)
-    level = risk.risk_level(likelihood, impact)
-    register = build_register(OrgInputs(
+    org_inputs = OrgInputs(
         org_id=org_id, name=name, impact=impact, reach=reach, users=users, questionnaire_received=received,
         gaps=gaps, weights=weights, contradictions=contradictions, findings=findings,
         owner=owner_from_respondent(sub.respondent if sub else None, name),
-    ), window.as_of)
+        contradiction_findings=contradiction_findings,
+        must_pass_failed=list(score.summary.must_pass_failed) if (received and score is not None) else [],
+    )
+    register = build_register(org_inputs, window.as_of)
+    likelihood, impact, level = rate_from_register(register, impact)
+    if register:  # the factors shown beside the rating are those of the entry that sets it
+        l_factors = register[0].likelihood_factors
     return OrgAssessment(
         org_id=org_id, name=name, type=type_, area=area, likelihood=likelihood, impact=impact,
         risk_level=level, tier=risk.tier(level), questionnaire_received=received, logs_only=not received,
         score=score.summary if (received and score is not None) else None, checks=checks,
         contradictions=contradictions, finding_counts={s: counts.get(s, 0) for s in Severity},
         findings_per_1000_users=round(rate, 2), reach=reach, likelihood_factors=l_factors,
-        impact_factors=i_factors, register=register,
+        impact_factors=i_factors, register=register, actions=build_actions(org_inputs, register),
         previous_risk_level=previous.risk_level if previous else None,
     )
 

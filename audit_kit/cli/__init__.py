@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("audit_kit.cli.graph", "Draw or export graphs of access patterns."),
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
+    "actions": ("audit_kit.cli.actions", "Issue action plans as workbooks; import bodies' responses."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
 }
 

@@ -82,3 +82,11 @@ def list_assessments(ws: Workspace) -> list[tuple[str, str, str, int]]:
         ws.con, "SELECT assessment_id, assessed_at, as_of, organisations FROM assessments ORDER BY assessed_at DESC"
     )
     return [(r[0], r[1].isoformat(), r[2].isoformat(), r[3]) for r in rows]
+
+
+def load_assessment(ws: Workspace, assessment_id: str) -> NationalAssessment | None:
+    """One stored assessment by id (e.g. the previous one, for trends), or None."""
+    if not ws.has_table("assessments"):
+        return None
+    row = fetch_one(ws.con, "SELECT payload FROM assessments WHERE assessment_id = ?", [assessment_id])
+    return None if row is None else NationalAssessment.model_validate_json(row[0])

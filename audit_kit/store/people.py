@@ -30,6 +30,19 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE IF NOT EXISTS people_meta (key TEXT PRIMARY KEY, value TEXT)",
     ),
+    # Action plans issued to bodies and their management responses (store/actions.py).
+    (
+        """CREATE TABLE IF NOT EXISTS issued_actions (
+            action_id TEXT NOT NULL, org_id TEXT NOT NULL, assessment_id TEXT NOT NULL, issued TEXT NOT NULL,
+            due TEXT NOT NULL, priority TEXT NOT NULL, title TEXT NOT NULL, findings TEXT NOT NULL,
+            owner_role TEXT NOT NULL, PRIMARY KEY (action_id, assessment_id))""",
+        """CREATE TABLE IF NOT EXISTS action_responses (
+            response_id INTEGER PRIMARY KEY AUTOINCREMENT, action_id TEXT NOT NULL, org_id TEXT NOT NULL,
+            response TEXT, owner_name TEXT NOT NULL, status TEXT NOT NULL, agreed_date TEXT,
+            evidence TEXT NOT NULL, comment TEXT NOT NULL, recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL, source TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS action_responses_by_action ON action_responses (org_id, action_id, response_id)",
+    ),
 )
 PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
 
