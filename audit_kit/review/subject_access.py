@@ -30,6 +30,7 @@ from audit_kit.errors import InputError
 from audit_kit.models.review import PSEUDONYM_RE, FindingState
 from audit_kit.store import record_access as store
 from audit_kit.store import review as repo
+from audit_kit.store.ingest import event_span
 from audit_kit.store.people import PEOPLE_FILE, PeopleStore
 from audit_kit.store.workspace import Workspace
 
@@ -226,6 +227,7 @@ def subject_access(
         for f in found
     ]
     ok_events = [e for e in events if e.outcome == "success"]
+    log_start, log_end = event_span(ws)
     notes = [
         "Times are each organisation's local time; dates and periods in UTC.",
         "An access is one event in the database's audit log: viewing, finding in a search, printing, exporting "
@@ -240,8 +242,8 @@ def subject_access(
     return SubjectAccessReport(
         audience=audience, reference=ref, record_id=rid if restricted else None,
         pseudonym=pseudonym if restricted else None,
-        period_start=since or (min(e.timestamp for e in events) if events else None),
-        period_end=until or (max(e.timestamp for e in events) if events else None),
+        period_start=max(since, log_start) if since and log_start else since or log_start,
+        period_end=min(until, log_end) if until and log_end else until or log_end,
         generated_at=now, organisations=organisations, findings=touching,
         totals={"organisations": len(organisations), "accesses": len(ok_events),
                 "refused": len(events) - len(ok_events), "findings": len(touching),

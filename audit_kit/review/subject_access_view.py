@@ -7,6 +7,7 @@ template; the cover page is the shared `base.html`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 
 from audit_kit import __version__
@@ -48,7 +49,10 @@ def _actions(actions: dict[str, int]) -> str:
 
 def build_view(r: SubjectAccessReport, holder: str | None = None) -> SubjectAccessView:
     restricted = r.audience == "restricted"
-    period = f"{_day(r.period_start)} to {_day(r.period_end)}" if r.period_start else "the whole log"
+    end = r.period_end
+    if end is not None and end.time() == time(0):  # an exclusive end at midnight: the day before
+        end = end - timedelta(microseconds=1)
+    period = f"{_day(r.period_start)} to {_day(end)}" if r.period_start else "the whole log"
     meta = Meta(
         title="Who has accessed this child's record",
         short_title="Subject access · record access history",
@@ -82,7 +86,9 @@ def build_view(r: SubjectAccessReport, holder: str | None = None) -> SubjectAcce
     ]
     overview = Table(
         ["Organisation", "Type", "Relationship recorded", "First", "Last", "What they did"],
-        [[f"{o.name} ({o.org_id})", o.type, o.involvement, _day(o.first), _day(o.last), _actions(o.actions)]
+        [[f"{o.name} ({o.org_id})", o.type, o.involvement, _day(o.first), _day(o.last),
+          ", ".join(x for x in (_actions(o.actions) if o.actions else "",
+                                f"{o.refused} refused attempt(s)" if o.refused else "") if x) or "—"]
          for o in r.organisations],
         empty="No organisation accessed the record in this period.", nowrap=(3, 4),
     )
@@ -91,8 +97,8 @@ def build_view(r: SubjectAccessReport, holder: str | None = None) -> SubjectAcce
         headers = ["Date", "Time", "Role"] + (["User"] if restricted else []) + ["Action", "Outcome", "Purpose", "Times"]
         rows = []
         for line in o.lines:
-            time = line.first_time if line.first_time == line.last_time else f"{line.first_time}–{line.last_time}"
-            row = [_day(line.day), time, line.role] + ([line.user_id or "—"] if restricted else [])
+            when = line.first_time if line.first_time == line.last_time else f"{line.first_time}–{line.last_time}"
+            row = [_day(line.day), when, line.role] + ([line.user_id or "—"] if restricted else [])
             action = ACTION_WORDS.get(line.action, line.action) + (" (emergency override)" if line.break_glass else "")
             rows.append(row + [action, line.outcome, line.purpose or "not recorded", str(line.count)])
         sections.append(OrgSection(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from audit_kit.errors import InputError
 from audit_kit.models.findings import Finding, finding_key
@@ -109,13 +110,14 @@ class Triage:
 
     suppressed: dict[str, str] = field(default_factory=dict)  # finding_id -> why
     reopened: list[Finding] = field(default_factory=list)
+    reopened_by: dict[str, str] = field(default_factory=dict)  # finding_id -> the rule that ended
 
     def alertable(self, findings: Sequence[Finding]) -> list[Finding]:
         """The findings that may be alerted and counted toward --fail-on."""
         return [f for f in findings if f.finding_id not in self.suppressed]
 
 
-def triage(workspace: object, findings: Sequence[Finding], now: datetime) -> Triage:
+def triage(workspace: Path, findings: Sequence[Finding], now: datetime) -> Triage:
     """Which of `findings` the review suppresses at `now`, and which it reopens, read from the
     workspace's people store without holding it (nothing recorded yet: nothing suppressed).
 
@@ -123,9 +125,7 @@ def triage(workspace: object, findings: Sequence[Finding], now: datetime) -> Tri
     open finding a rule in force covers. Reopened: closed by a rule that has since expired or been
     revoked, with activity after that.
     """
-    from pathlib import Path
-
-    root = Path(str(workspace))
+    root = Path(workspace)
     out = Triage()
     if not findings or not (root / "people.sqlite").exists():
         return out
@@ -138,8 +138,9 @@ def triage(workspace: object, findings: Sequence[Finding], now: datetime) -> Tri
         d = decide(f, states.get(f.finding_id), rules, now)
         if d.action == "suppress":
             out.suppressed[f.finding_id] = d.reason
-        elif d.action == "reopen":
+        elif d.action == "reopen" and d.rule is not None:
             out.reopened.append(f)
+            out.reopened_by[f.finding_id] = d.rule.rule_id
     return out
 
 
