@@ -13,7 +13,7 @@ from typing import Any
 
 from audit_kit import __version__
 from audit_kit.models.findings import Severity
-from audit_kit.report import charts, sources
+from audit_kit.report import charts, review_notes, sources
 from audit_kit.report.models import (
     PROTECTIVE_MARKING,
     PUBLIC_MARKING,
@@ -411,6 +411,7 @@ def build_national(
         KeyValue("Risk level", "Likelihood × impact on a 5×5 matrix (NIST SP 800-30, ISO 27005)."),
         KeyValue("Method version", str(getattr(assessment, "method_version", "—")) if assessment else "—"),
         KeyValue("Assessed at", day(getattr(assessment, "assessed_at", None))),
+        *review_notes.limitation_notes(ws, today, restricted),  # suppressions in force (docs/review.md)
     ]
     scales = Table(
         ["Level", "Likelihood", "Impact"],

@@ -162,3 +162,22 @@ def test_listing_while_a_scan_holds_the_workspace_shows_what_was_published(detec
     assert len(json.loads(captured.out)) >= 2 and "as last published" in captured.err
     with PeopleStore.open(detected_ws, read_only=True) as people:
         assert list_findings(people, FindingFilter(states=(FindingState.OPEN,)))
+
+
+def test_the_assessment_reports_suppressions_in_force(detected_ws: Path) -> None:
+    from audit_kit.report import national_html
+    from audit_kit.report.review_notes import limitation_notes
+
+    fid = _shielded(detected_ws)
+    with Workspace.open(detected_ws, read_only=True) as w:
+        assert limitation_notes(w, T0.date(), restricted=True) == []  # nothing reviewed: the report is as before
+        with PeopleStore.open(detected_ws) as people:
+            sync_findings(w, people, T0)
+            review_finding(people, fid, Verdict.FALSE_POSITIVE, "locum cover agreed with the DPO", "alice",
+                           T0 - timedelta(days=1), suppress_days=30)
+        restricted = national_html(w, "restricted", today=T0.date(), config=AuditConfig())
+        [public] = limitation_notes(w, T0.date(), restricted=False)
+        assert limitation_notes(w, (T0 + timedelta(days=40)).date(), restricted=True) == []  # expired
+    assert "Suppressed by review" in restricted and "locum cover agreed with the DPO" in restricted
+    assert "by alice" in restricted
+    assert public.label == "Suppressed by review" and "shielded_access 1" in public.value and "alice" not in public.value
