@@ -116,6 +116,8 @@ class DigestConfig(_Strict):
     min_severity: str = Field("medium", pattern="^(info|low|medium|high|critical)$")
     max_items: int = Field(50, ge=1, le=1000)
     overdue_actions: bool = True
+    every_hours: float = Field(0, ge=0, le=24 * 31, description="at most one digest per DPO this often "
+                               "(0: after every scan with something new)")
 
 
 class ChatConfig(_Strict):

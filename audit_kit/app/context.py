@@ -148,11 +148,14 @@ def resolve(
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
     judges: bool = True,
+    notify: bool = False,
 ) -> RunContext:
     """Build a run's context from its flags and the environment (`env`, default `os.environ`).
 
     A command that judges nothing (ingest, questionnaire import, scoring) passes `judges=False`: its
     context carries the default configuration, and a configuration file it does not use cannot fail it.
+    A command that notifies (scan, notify) passes `notify=True`: only then are the SMTP credentials,
+    webhook URLs and DPO list read (`resolve_notify`).
     """
     env = os.environ if env is None else env
     if spark is not None and spark.master is None and env.get(SPARK_MASTER_ENV, "").strip():
@@ -169,7 +172,7 @@ def resolve(
         reviewer=(env.get(REVIEWER_ENV) or env.get("USER") or env.get("LOGNAME") or "").strip() or None,
         ticket_token=env.get(TICKET_TOKEN_ENV) or None,
     )
-    if judges:
+    if notify:
         ctx = replace(ctx, notify=resolve_notify(ctx.config, env))
     return replace(ctx, now=now) if now is not None else ctx
 
@@ -246,6 +249,6 @@ def resolve_notify(config: AuditConfig, env: Mapping[str, str]) -> NotifySetting
     return NotifySettings(
         smtp=smtp, dpos={k: tuple(dict.fromkeys(v)) for k, v in dpos.items()},
         digest_min_severity=Severity(n.digest.min_severity), digest_max_items=n.digest.max_items,
-        overdue_actions=n.digest.overdue_actions, teams_url=teams, slack_url=slack,
+        overdue_actions=n.digest.overdue_actions, digest_every_hours=n.digest.every_hours, teams_url=teams, slack_url=slack,
         chat_min_severity=Severity(n.chat.min_severity),
     )

@@ -19,12 +19,12 @@ ReviewerOption = typer.Option(
 )
 
 
-def context(workspace: Path, config: Path | None = None, judges: bool = False) -> RunContext:
-    """The run context of a review command (configuration only when it notifies)."""
+def context(workspace: Path, config: Path | None = None, notify: bool = False) -> RunContext:
+    """The run context of a review command (configuration and secrets only when it notifies)."""
     if not (Path(workspace) / DB_FILE).exists():
         raise WorkspaceError(f"{workspace}: no audit-kit workspace here",
                              hint=f"run `audit-kit ingest DATASET_DIR --workspace {workspace}` first")
-    return resolve(workspace, config, judges=judges)
+    return resolve(workspace, config, judges=notify, notify=notify)
 
 
 @contextmanager

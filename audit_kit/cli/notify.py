@@ -38,7 +38,7 @@ def digest_cmd(
     from audit_kit.store.assessments import load_latest_assessment
     from audit_kit.store.record_access import organisations
 
-    ctx = context(workspace, config, judges=True)
+    ctx = context(workspace, config, notify=True)
     s = ctx.notify
     if s.smtp is None or not s.dpos:
         raise ConfigError("no e-mail digest is configured: notify.email and notify.dpos (or notify.dpo_file) are "
@@ -81,7 +81,7 @@ def chat_cmd(
     from audit_kit.review import PeopleStore, sync_findings
     from audit_kit.review.notify.chat import FORMATS, post_summaries
 
-    ctx = context(workspace, config, judges=True)
+    ctx = context(workspace, config, notify=True)
     s = ctx.notify
     channels = [(fmt, url) for fmt, url in (("teams", s.teams_url), ("slack", s.slack_url)) if url]
     if not channels:

@@ -334,7 +334,8 @@ def review_finding(
 def _rule_for(f: ReviewedFinding, verdict: Verdict, explained_by: ExplainedBy, note: str, who: str,
               now: datetime, days: int) -> ReviewRule:
     kind = RuleKind.SUPPRESSION if verdict is Verdict.FALSE_POSITIVE else RuleKind.EXPLANATION
-    detector, user, record = f.detector, f.user_id, f.record
+    detector: str | None = f.detector
+    user, record = f.user_id, f.record
     if kind is RuleKind.EXPLANATION:
         if explained_by is ExplainedBy.INVOLVEMENT:
             if f.record is None or f.org_id is None:

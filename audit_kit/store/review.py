@@ -459,6 +459,13 @@ def delivered_items(people: PeopleStore, channel: str, destination: str) -> set[
     )}
 
 
+def last_delivery(people: PeopleStore, channel: str, destination: str) -> datetime | None:
+    """When a channel last delivered anything to a destination (None: never)."""
+    row = people.con.execute("SELECT max(sent_at) FROM review_deliveries WHERE channel = ? AND destination = ?",
+                             [channel, destination]).fetchone()
+    return parse_ts(row[0]) if row else None
+
+
 def record_delivered(people: PeopleStore, channel: str, destination: str, items: Iterable[str], at: datetime,
                      reference: str | None = None) -> None:
     """Remember items as delivered (idempotent). Caller owns the transaction."""

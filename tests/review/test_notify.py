@@ -30,12 +30,12 @@ DPOS = {"GP2": "dpo@oak-practice.example", "SCH1": "dpo@hill-school.example", "L
 ENV = {"AUDIT_KIT_SMTP_USER": "audit", "AUDIT_KIT_SMTP_PASSWORD": "s3cret-pw"}
 
 
-def _config(path: Path, port: int, **email: object) -> Path:
+def _config(path: Path, port: int, every_hours: float = 0, **email: object) -> Path:
     settings = {"host": "127.0.0.1", "port": port, "starttls": True, "sender": "audit-kit@holder.example",
                 "ca_file": str(CERT), **email}
     lines = ["notify:", "  email:"] + [f"    {k}: {json.dumps(v)}" for k, v in settings.items()]
     lines += ["  dpos:"] + [f"    {org}: {addr}" for org, addr in DPOS.items()]
-    lines += ["  digest:", "    min_severity: medium"]
+    lines += ["  digest:", "    min_severity: medium", f"    every_hours: {every_hours}"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -53,10 +53,10 @@ def test_a_scan_mails_one_digest_per_dpo_with_only_their_bodys_items_and_nothing
     inbox = _inbox(world, tmp_path, range(30, 40))
     with SmtpServer() as smtp:
         config = _config(tmp_path / "audit-kit.yaml", smtp.port)
-        ctx = resolve(detected_ws, config, env=ENV, now=T0 + timedelta(days=9))
+        ctx = resolve(detected_ws, config, env=ENV, notify=True, now=T0 + timedelta(days=9))
         result = run_scan(ctx, ScanOptions(inbox=inbox))
         first = list(smtp.state.messages)
-        again = run_scan(resolve(detected_ws, config, env=ENV, now=T0 + timedelta(days=10)), ScanOptions(inbox=inbox))
+        again = run_scan(resolve(detected_ws, config, env=ENV, notify=True, now=T0 + timedelta(days=10)), ScanOptions(inbox=inbox))
         assert len(smtp.state.messages) == len(first)  # a rerun delivers nothing twice
     assert any("e-mail: " in n for n in result.review_notes) and not again.new_alerts
     with PeopleStore.open(detected_ws, read_only=True) as people:
@@ -87,13 +87,13 @@ def test_a_confirmed_finding_is_mailed_once_more_and_a_failed_login_keeps_items_
         config = _config(tmp_path / "audit-kit.yaml", smtp.port)
         bad = {**ENV, "AUDIT_KIT_SMTP_PASSWORD": "wrong"}
         with PeopleStore.open(detected_ws) as people:
-            _, failed = send_digests(people, resolve(detected_ws, config, env=bad).notify, T0)
+            _, failed = send_digests(people, resolve(detected_ws, config, env=bad, notify=True).notify, T0)
             assert failed.failed and not failed.sent and not smtp.state.messages
-            _, ok = send_digests(people, resolve(detected_ws, config, env=ENV).notify, T0)
+            _, ok = send_digests(people, resolve(detected_ws, config, env=ENV, notify=True).notify, T0)
             assert len(ok.sent) == len(smtp.state.messages) >= 2
             [gp2] = list_findings(people, FindingFilter(org_ids=("GP2",)))
             review_finding(people, gp2.finding_id, Verdict.CONFIRMED, "no reason to open it", "alice", T0)
-            _, more = send_digests(people, resolve(detected_ws, config, env=ENV).notify, T0 + timedelta(hours=1))
+            _, more = send_digests(people, resolve(detected_ws, config, env=ENV, notify=True).notify, T0 + timedelta(hours=1))
         assert [a for a, _ in more.sent] == ["dpo@oak-practice.example"]
         body = smtp.state.messages[-1].message.get_payload(decode=True).decode()
         assert "Confirmed by a reviewer" in body and gp2.finding_id in body
@@ -104,11 +104,11 @@ def test_digest_settings_are_checked(detected_ws: Path, tmp_path: Path, capsys: 
     assert "no e-mail digest is configured" in capsys.readouterr().err
     remote = _config(tmp_path / "remote.yaml", 25, host="smtp.example.org", starttls=False)
     with pytest.raises(ConfigError, match="unencrypted"):
-        resolve(detected_ws, remote, env=ENV)
+        resolve(detected_ws, remote, env=ENV, notify=True)
     cred = tmp_path / "cred"
     cred.write_text("no-colon-here\n")
     with pytest.raises(ConfigError, match="user:password"):
-        resolve(detected_ws, _config(tmp_path / "c.yaml", 25, credentials_file=str(cred)), env={})
+        resolve(detected_ws, _config(tmp_path / "c.yaml", 25, credentials_file=str(cred)), env={}, notify=True)
     cfg = _config(tmp_path / "ok.yaml", 2525)
     assert run(["notify", "digest", "-w", str(detected_ws), "-c", str(cfg), "--dry-run", "-f", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -179,3 +179,15 @@ def test_tickets_for_jira_servicenow_and_a_webhook(detected_ws: Path, tmp_path: 
         with PeopleStore.open(detected_ws) as people:
             assert post_tickets(people, tickets, desk.url, datetime(2026, 10, 2)).skipped == 1
     assert "1 already posted" in capsys.readouterr().out
+
+
+def test_a_digest_interval_holds_items_for_the_next_digest(detected_ws: Path, tmp_path: Path) -> None:
+    _published(detected_ws)
+    with SmtpServer() as smtp, PeopleStore.open(detected_ws) as people:
+        settings = resolve(detected_ws, _config(tmp_path / "daily.yaml", smtp.port, every_hours=24), env=ENV, notify=True).notify
+        _, first = send_digests(people, settings, T0)
+        [gp2] = list_findings(people, FindingFilter(org_ids=("GP2",)))
+        review_finding(people, gp2.finding_id, Verdict.CONFIRMED, "no reason to open it", "alice", T0)
+        _, soon = send_digests(people, settings, T0 + timedelta(hours=2))
+        _, next_day = send_digests(people, settings, T0 + timedelta(hours=25))
+    assert first.sent and not soon.sent and [a for a, _ in next_day.sent] == ["dpo@oak-practice.example"]

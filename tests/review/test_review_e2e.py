@@ -48,7 +48,7 @@ def _inbox(world: Path, root: Path, days: range) -> Path:
 
 
 def _scan(ws: Path, inbox: Path, now: datetime, baseline: bool = False):
-    return run_scan(resolve(ws, now=now, env={}), ScanOptions(inbox=inbox, baseline=baseline))
+    return run_scan(resolve(ws, now=now, env={}, notify=True), ScanOptions(inbox=inbox, baseline=baseline))
 
 
 def _shielded(ws: Path) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -152,14 +152,19 @@ class Digest:
 
 def build_digests(people: PeopleStore, settings: NotifySettings, now: datetime,
                   actions: Sequence[OverdueAction] = ()) -> list[Digest]:
-    """The digests due now: one per DPO address with anything it has not received (none: no digest)."""
+    """The digests due now: one per DPO address with anything it has not received (none: no digest),
+    and, with `digest_every_hours`, no digest in that many hours."""
     by_address: dict[str, list[str]] = {}
     for org, addresses in sorted(settings.dpos.items()):
         for a in addresses:
             by_address.setdefault(a.strip().lower(), []).append(org)
     min_sev = settings.digest_min_severity
     out = []
+    every = timedelta(hours=settings.digest_every_hours)
     for address, orgs in sorted(by_address.items()):
+        last = repo.last_delivery(people, CHANNEL, address)
+        if every and last is not None and now - last < every:
+            continue  # this DPO had a digest recently: the items wait for the next one
         sent = repo.delivered_items(people, CHANNEL, address)
         findings = repo.load_findings(people, FindingFilter(
             states=(*_OPEN, FindingState.CONFIRMED), org_ids=tuple(orgs), min_severity=min_sev))

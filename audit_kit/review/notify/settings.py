@@ -37,6 +37,7 @@ class NotifySettings:
     digest_min_severity: Severity = Severity.MEDIUM
     digest_max_items: int = 50
     overdue_actions: bool = True
+    digest_every_hours: float = 0.0
     teams_url: str | None = field(default=None, repr=False)
     slack_url: str | None = field(default=None, repr=False)
     chat_min_severity: Severity = Severity.HIGH
