@@ -157,34 +157,47 @@ class SyncResult:
     absent: int  # no longer in the analytical store (kept with their history)
 
 
+PUBLISH_BATCH = 1000  # findings per write transaction: each holds the people store for milliseconds
+
+
 def publish(people: PeopleStore, findings: Sequence[Finding], now: datetime, *,
             present_ids: Sequence[str] | None = None, actor: str = "detection") -> SyncResult:
     """Publish findings (new, re-detected or unchanged) and judge the new and re-detected ones against
-    the rules, in one transaction. With `present_ids` (every id the analytical store holds), findings
-    not among them are flagged absent."""
-    with people.transaction():
-        pub = repo.publish_findings(people, findings, now, actor=actor)
-        touched = set(pub.new) | set(pub.redetected)
-        rules = repo.load_rules(people)
-        states = repo.states_of(people, list(touched))
-        auto = reopened = 0
-        for f in findings:
-            if f.finding_id not in touched:
-                continue
-            current = states.get(f.finding_id)
-            d = decide(f, current, rules, now)
-            if d.action == "suppress" and d.state is not None and d.rule is not None:
-                _auto_verdict(people, f.finding_id, d.rule, d.state, current, now)
-                auto += 1
-            elif d.action == "reopen" and d.rule is not None and current is not None:
-                repo.set_state(people, f.finding_id, FindingState.OPEN, "review", now)
-                repo.add_event(people, f.finding_id, now, "review", EventKind.REOPENED, current[0], FindingState.OPEN,
-                               note=f"{d.rule.kind.value} {d.rule.rule_id} ended "
-                                    f"{d.rule.ended_at():%Y-%m-%d %H:%M} UTC and the pattern recurred after it",
-                               detail={"rule_id": d.rule.rule_id})
-                reopened += 1
-        absent = repo.mark_absent(people, present_ids) if present_ids is not None else 0
-    return SyncResult(len(findings), len(pub.new), len(pub.redetected), auto, reopened, absent)
+    the rules. Written in short transactions of `PUBLISH_BATCH` findings, so reviewers and the web app
+    never wait long behind a large publish. With `present_ids` (every id the analytical store holds),
+    findings not among them are flagged absent."""
+    new = again = auto = reopened = 0
+    for start in range(0, len(findings), PUBLISH_BATCH):
+        batch = findings[start : start + PUBLISH_BATCH]
+        with people.transaction():
+            pub = repo.publish_findings(people, batch, now, actor=actor)
+            new, again = new + len(pub.new), again + len(pub.redetected)
+            touched = set(pub.new) | set(pub.redetected)
+            rules = repo.load_rules(people) if touched else []
+            if not rules:
+                continue  # nothing can judge them: they stay open
+            states = repo.states_of(people, list(touched))
+            for f in batch:
+                if f.finding_id not in touched:
+                    continue
+                current = states.get(f.finding_id)
+                d = decide(f, current, rules, now)
+                if d.action == "suppress" and d.state is not None and d.rule is not None:
+                    _auto_verdict(people, f.finding_id, d.rule, d.state, current, now)
+                    auto += 1
+                elif d.action == "reopen" and d.rule is not None and current is not None:
+                    repo.set_state(people, f.finding_id, FindingState.OPEN, "review", now)
+                    repo.add_event(people, f.finding_id, now, "review", EventKind.REOPENED, current[0],
+                                   FindingState.OPEN,
+                                   note=f"{d.rule.kind.value} {d.rule.rule_id} ended "
+                                        f"{d.rule.ended_at():%Y-%m-%d %H:%M} UTC and the pattern recurred after it",
+                                   detail={"rule_id": d.rule.rule_id})
+                    reopened += 1
+    absent = 0
+    if present_ids is not None:
+        with people.transaction():
+            absent = repo.mark_absent(people, present_ids)
+    return SyncResult(len(findings), new, again, auto, reopened, absent)
 
 
 def _auto_verdict(people: PeopleStore, finding_id: str, rule: ReviewRule, state: FindingState,
@@ -324,7 +337,10 @@ def review_finding(
                        detail=detail)
         closed: list[str] = []
         if rule is not None:
-            for other in repo.load_findings(people, FindingFilter(states=(FindingState.OPEN,))):
+            candidates = FindingFilter(states=(FindingState.OPEN,), org_ids=(rule.org_id,) if rule.org_id else (),
+                                       user_id=rule.user_id, detector=rule.detector, record=rule.record,
+                                       include_absent=True)
+            for other in repo.load_findings(people, candidates):
                 if other.finding_id != f.finding_id and rule.matches(pattern_of(other)):
                     _auto_verdict(people, other.finding_id, rule, verdict.state, (other.state, None), now)
                     closed.append(other.finding_id)

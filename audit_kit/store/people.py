@@ -41,7 +41,7 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             record_count INTEGER NOT NULL DEFAULT 0, first_seen TEXT, last_seen TEXT, summary TEXT NOT NULL,
             evidence TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open', assignee TEXT, rule_id TEXT,
             first_detected TEXT NOT NULL, last_detected TEXT NOT NULL, updated_at TEXT NOT NULL,
-            updated_by TEXT, present INTEGER NOT NULL DEFAULT 1)""",
+            updated_by TEXT, present INTEGER NOT NULL DEFAULT 1, fingerprint TEXT)""",
         "CREATE INDEX IF NOT EXISTS review_findings_state ON review_findings (state, severity_rank)",
         "CREATE INDEX IF NOT EXISTS review_findings_org ON review_findings (org_id)",
         "CREATE INDEX IF NOT EXISTS review_findings_user ON review_findings (user_id)",

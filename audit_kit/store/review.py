@@ -17,6 +17,7 @@ milliseconds); readers need no transaction. Times are stored as ISO text, naive 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -80,43 +81,55 @@ class Published:
 def publish_findings(people: PeopleStore, findings: Sequence[Finding], now: datetime,
                      actor: str = "detection") -> Published:
     """Upsert findings' detection fields (never their review state); history for new and re-detected
-    ones. Caller owns the transaction."""
+    ones. A finding published before with the same content only has its `last_detected` moved on.
+    Caller owns the transaction (keep batches to a thousand or so: see `workflow.publish`)."""
     con = people.con
     ids = [f.finding_id for f in findings]
-    known: dict[str, str | None] = {}
+    known: dict[str, tuple[str | None, str | None, int]] = {}
     for chunk in _chunks(ids, 500):
         marks = ",".join("?" * len(chunk))
-        for fid, last in con.execute(
-            f"SELECT finding_id, last_seen FROM review_findings WHERE finding_id IN ({marks})", chunk
+        for fid, last, fp, present in con.execute(
+            f"SELECT finding_id, last_seen, fingerprint, present FROM review_findings WHERE finding_id IN ({marks})",
+            chunk,
         ):
-            known[fid] = last
-    new, again = [], []
+            known[fid] = (last, fp, present)
+    new, again, unchanged = [], [], []
     stamp = ts(now)
     rows = []
     for f in findings:
+        evidence = json.dumps(f.evidence, sort_keys=True, default=str)
+        first, last = ts(f.first_seen), ts(f.last_seen)
+        fp = hashlib.sha256("\x1f".join(str(x) for x in (
+            f.detector, f.severity.value, f.score, f.org_id, f.user_id, f.record_count, first, last, f.summary,
+            evidence)).encode()).hexdigest()[:24]
+        before = known.get(f.finding_id)
+        if before is not None and before[1] == fp and before[2]:
+            unchanged.append(f.finding_id)
+            continue
         rows.append((
             f.finding_id, f.detector, f.severity.value, f.severity.rank, f.score, f.org_id, f.user_id,
-            record_of(f.evidence), f.record_count, ts(f.first_seen), ts(f.last_seen), f.summary,
-            json.dumps(f.evidence, sort_keys=True, default=str), stamp, stamp, stamp,
+            record_of(f.evidence), f.record_count, first, last, f.summary, evidence, stamp, stamp, stamp, fp,
         ))
-        if f.finding_id not in known:
+        if before is None:
             new.append(f.finding_id)
-        else:
-            before, last = known[f.finding_id], ts(f.last_seen)
-            if last is not None and (before is None or last > before):
-                again.append(f.finding_id)
+        elif last is not None and (before[0] is None or last > before[0]):
+            again.append(f.finding_id)
     con.executemany(
         """INSERT INTO review_findings (finding_id, detector, severity, severity_rank, score, org_id, user_id,
                record, record_count, first_seen, last_seen, summary, evidence, first_detected, last_detected,
-               updated_at, present)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)
+               updated_at, fingerprint, present)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)
            ON CONFLICT (finding_id) DO UPDATE SET detector = excluded.detector, severity = excluded.severity,
                severity_rank = excluded.severity_rank, score = excluded.score, org_id = excluded.org_id,
                user_id = excluded.user_id, record = excluded.record, record_count = excluded.record_count,
                first_seen = excluded.first_seen, last_seen = excluded.last_seen, summary = excluded.summary,
-               evidence = excluded.evidence, last_detected = excluded.last_detected, present = 1""",
+               evidence = excluded.evidence, last_detected = excluded.last_detected,
+               fingerprint = excluded.fingerprint, present = 1""",
         rows,
     )
+    for chunk in _chunks(unchanged, 500):
+        con.execute(f"UPDATE review_findings SET last_detected = ? WHERE finding_id IN ({','.join('?' * len(chunk))})",
+                    [stamp, *chunk])
     con.executemany(
         "INSERT INTO review_events (finding_id, at, actor, kind, to_state, detail) VALUES (?,?,?,?,?,?)",
         [(fid, stamp, actor, EventKind.DETECTED.value, FindingState.OPEN.value, "{}") for fid in new]
