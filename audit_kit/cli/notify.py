@@ -95,7 +95,7 @@ def chat_cmd(
             stderr.print(f"findings as last published ({exc.message})")
         summaries, result = post_summaries(people, channels, ctx.now, s.chat_min_severity, dry_run=dry_run)
     if dry_run:
-        emit_json([{fmt: FORMATS[fmt](sm)} for (fmt, _), sm in zip(channels, summaries, strict=False)])
+        emit_json([{fmt: FORMATS[fmt](sm)} for fmt, sm in summaries])
     else:
         stdout.print(result.summary())
     return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)

@@ -191,3 +191,16 @@ def test_a_digest_interval_holds_items_for_the_next_digest(detected_ws: Path, tm
         _, soon = send_digests(people, settings, T0 + timedelta(hours=2))
         _, next_day = send_digests(people, settings, T0 + timedelta(hours=25))
     assert first.sent and not soon.sent and [a for a, _ in next_day.sent] == ["dpo@oak-practice.example"]
+
+
+def test_notify_chat_dry_run_shows_the_payload_and_posts_nothing(detected_ws: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["notify", "chat", "-w", str(detected_ws)]) == 2
+    assert "no chat webhook configured" in capsys.readouterr().err
+    with HttpServer() as teams:
+        monkeypatch.setenv("AUDIT_KIT_TEAMS_WEBHOOK", teams.url)
+        assert run(["notify", "chat", "-w", str(detected_ws), "--dry-run"]) == 0
+        [payload] = json.loads(capsys.readouterr().out)
+        assert payload["teams"]["type"] == "message" and not teams.posts
+        assert run(["notify", "chat", "-w", str(detected_ws)]) == 0
+        assert len(teams.posts) == 1 and "1 to teams" in capsys.readouterr().out

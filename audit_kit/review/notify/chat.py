@@ -107,10 +107,11 @@ class ChatResult:
 
 def post_summaries(people: PeopleStore, channels: Sequence[tuple[str, str]], now: datetime,
                    min_severity: Severity = Severity.HIGH, dry_run: bool = False,
-                   post: Callable[..., bytes] = post_json) -> tuple[list[ChatSummary], ChatResult]:
-    """Post one summary to each (format, url) channel of the open findings it has not had yet."""
+                   post: Callable[..., bytes] = post_json) -> tuple[list[tuple[str, ChatSummary]], ChatResult]:
+    """Post one summary to each (format, url) channel of the open findings it has not had yet; returns
+    the (format, summary) of each channel that had something new, and what was posted or failed."""
     result = ChatResult()
-    summaries = []
+    summaries: list[tuple[str, ChatSummary]] = []
     for fmt, url in channels:
         if fmt not in FORMATS:
             raise ValueError(f"unknown chat format {fmt!r}")
@@ -124,7 +125,7 @@ def post_summaries(people: PeopleStore, channels: Sequence[tuple[str, str]], now
         if not fresh:
             continue
         summary = ChatSummary(fresh, now)
-        summaries.append(summary)
+        summaries.append((fmt, summary))
         if dry_run:
             continue
         label = f"{fmt} {redact(url)}"
