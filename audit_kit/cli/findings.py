@@ -12,6 +12,7 @@ import typer
 from audit_kit.cli._common import (
     OutputFormat,
     WorkspaceOption,
+    check_output,
     emit_csv,
     emit_json,
     emit_table,
@@ -102,6 +103,7 @@ def list_cmd(
     """
     from audit_kit.review import FindingFilter, count_findings, list_findings
 
+    check_output(output)
     ctx = context(workspace)
     flt = FindingFilter(states=_states(status), org_ids=tuple(org), user_id=user, detector=detector,
                         assignee=assignee, min_severity=min_severity, include_absent=include_absent)
@@ -293,6 +295,7 @@ def suppressions_cmd(
     """
     from audit_kit.review import rules
 
+    check_output(output)
     ctx = context(workspace)
     with people_store(ctx, refresh=False) as (people, _):
         found = rules(people, ctx.now, include_inactive)

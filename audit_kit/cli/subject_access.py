@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from audit_kit.cli._common import QuietOption, WorkspaceOption, is_quiet, stderr
+from audit_kit.cli._common import QuietOption, WorkspaceOption, check_output, is_quiet, stderr
 from audit_kit.cli._review import context
 from audit_kit.cli.detect import parse_when
-from audit_kit.errors import ExitCode
+from audit_kit.errors import ExitCode, InputError
 
 
 class SarFormat(str, Enum):
@@ -56,6 +56,7 @@ def subject_access(
 
     kind = fmt or {".json": SarFormat.json, ".html": SarFormat.html, ".htm": SarFormat.html}.get(
         output.suffix.lower(), SarFormat.pdf)
+    check_output(output)
     ctx = context(workspace)
     with ctx.open_workspace(read_only=True) as ws:
         report = build(ws, record_id, ctx.now, since=parse_when(since, "--since"),
@@ -64,8 +65,10 @@ def subject_access(
     if kind is SarFormat.json:
         write_json(report, output)
     elif kind is SarFormat.html:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render_html(report, holder), encoding="utf-8")
+        try:
+            output.write_text(render_html(report, holder), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from None
     else:
         render_pdf(report, output, holder)
     if not is_quiet(quiet):

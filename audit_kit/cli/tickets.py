@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from audit_kit.cli._common import WorkspaceOption, stderr, stdout
+from audit_kit.cli._common import WorkspaceOption, check_output, stderr, stdout
 from audit_kit.cli._review import context
 from audit_kit.errors import ExitCode, WorkspaceError
 from audit_kit.models.findings import Severity
@@ -73,6 +73,7 @@ def export_cmd(
     """
     from audit_kit.review.notify import export
 
+    check_output(output)
     _, people, tickets = _tickets(workspace, org, min_severity, actions)
     people.close()
     export(tickets, fmt.value, output)

@@ -109,3 +109,14 @@ def test_no_workspace_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
                  ["notify", "digest"]):
         assert run([*argv, "-w", str(tmp_path / "nowhere")]) == 2
         assert "no audit-kit workspace" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["findings", "list", "-f", "json"], ["findings", "suppressions", "-f", "json"],
+    ["subject-access", "C0007"], ["tickets", "export", "-f", "jira"],
+])
+def test_output_into_a_missing_folder_is_refused(detected_template: Path, tmp_path: Path, argv: list[str],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "no" / "such" / "out.file"
+    assert run([*argv, "-w", str(detected_template), "-o", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err and not out.exists()

@@ -28,6 +28,7 @@ from audit_kit.models.findings import Severity
 from audit_kit.models.review import FindingState, ReviewedFinding
 from audit_kit.review.notify.digest import OverdueAction
 from audit_kit.review.notify.http import PostError, post_json, redact, validate_url
+from audit_kit.safetext import spreadsheet_cell
 from audit_kit.store import review as repo
 from audit_kit.store.people import PeopleStore
 from audit_kit.store.review import FindingFilter
@@ -38,7 +39,6 @@ LEVEL_PRIORITY = {"very_high": "Highest", "very high": "Highest", "high": "High"
                   "medium": "Medium", "low": "Low", "very_low": "Lowest", "very low": "Lowest"}
 # ServiceNow urgency/impact: 1 high, 2 medium, 3 low.
 SN_LEVEL = {"Highest": 1, "High": 1, "Medium": 2, "Low": 3, "Lowest": 3}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def build_tickets(people: PeopleStore, actions: Sequence[OverdueAction] = (), or
 
 def _cell(value: str) -> str:
     """A cell a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(spreadsheet_cell(value))
 
 
 def jira_csv(tickets: Sequence[Ticket]) -> str:
