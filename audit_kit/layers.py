@@ -10,7 +10,7 @@ means giving it a place here.
 | models | typed data that crosses layers (findings, assessments, questionnaires) |
 | store | the workspace and one repository per aggregate; schema migrations |
 | engine | DuckDB and Spark behind one protocol for Ibis expressions |
-| domain | catalogue, questionnaires, scoring, ingest, detectors, graph, assessment, OSCAL, synthetic worlds, reports, scan parts |
+| domain | catalogue, questionnaires, scoring, ingest, detectors, graph, assessment, OSCAL, synthetic worlds, reports, scan parts, the reviewer's workflow |
 | app | the run context and the jobs that cross layers (pipeline, scan) |
 | edges | the command line |
 """
@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", (
         "audit_kit.catalogue", "audit_kit.questionnaires", "audit_kit.scoring", "audit_kit.ingest",
         "audit_kit.detectors", "audit_kit.graph", "audit_kit.assessment", "audit_kit.oscal", "audit_kit.synth",
-        "audit_kit.report", "audit_kit.scan",
+        "audit_kit.report", "audit_kit.scan", "audit_kit.review",
     )),
     ("app", ("audit_kit.app",)),
     ("edges", ("audit_kit.cli", "audit_kit.__main__")),

@@ -33,6 +33,7 @@ from audit_kit.errors import AuditKitError, WorkspaceError
 from audit_kit.ingest import ingest_files
 from audit_kit.models.findings import Finding, Severity
 from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.review import alerting as review_alerting
 from audit_kit.scan import inbox as inbox_mod
 from audit_kit.scan.alerts import Alert, insert_new_alerts, load_alerts, naive_utc
 from audit_kit.scan.lock import ScanBusyError, ScanLock
@@ -93,6 +94,8 @@ class ScanResult:
     deliveries: list[DeliveryResult] = field(default_factory=list)
     queued_elsewhere: dict[str, int] = field(default_factory=dict)
     baseline: bool = False
+    suppressed: int = 0  # findings the review suppressed: stored, never alerted (docs/review.md)
+    review_notes: list[str] = field(default_factory=list)  # digests, chat, review-state warnings
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -155,6 +158,9 @@ class ScanResult:
             parts.append(f"{len(self.new_alerts)} new alert{'s' * (len(self.new_alerts) != 1)} ({detail})")
         elif not self.baseline:
             parts.append("0 new alerts")
+        if self.suppressed:
+            parts.append(f"{self.suppressed} suppressed by review")
+        parts += self.review_notes
         for d in self.deliveries:
             if d.error or d.queued:
                 parts.append(f"{d.queued} queued for {d.label}" + (f" ({d.error})" if d.error else ""))
@@ -186,6 +192,8 @@ class ScanResult:
             "skipped_detectors": [{"detector": d, "reason": r} for d, r in self.skipped_detectors],
             "deliveries": [d.__dict__ for d in self.deliveries],
             "queued_elsewhere": self.queued_elsewhere,
+            "suppressed": self.suppressed,
+            "review": self.review_notes,
         }
 
 
@@ -280,6 +288,8 @@ def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink
             )
         result.deliveries = _deliver(ws, sinks, fault)
         result.queued_elsewhere = queued_elsewhere(ws, [s.sink_id for s in sinks])
+        if not options.baseline:
+            result.review_notes += review_alerting.notify_after_scan(ws, ctx.notify, ctx.now)
         _killpoint(fault, "finished")
         _finish(ws, run_id, result, "done")
     except BaseException as exc:
@@ -388,15 +398,24 @@ def _judge(
         result.detector_errors = list(run.errors)
         result.skipped_detectors = list(run.skipped)
     _killpoint(fault, "detected")
+    # The review's verdicts, judged on the run context's clock: suppressed findings are stored, never alerted.
+    review, problem = review_alerting.triage_for_scan(ws, findings, ctx.now)
+    result.suppressed = len(review.suppressed)
+    result.review_notes += [problem] if problem else []
     now = scans.utcnow()
+    span = (since, until) if since and until else None
     with ws.transaction():
         if findings:
             store_findings(ws, findings, run_id, now)
-        new_ids = insert_new_alerts(ws, findings, run_id, now, (since, until) if since and until else None)
+        new_ids = insert_new_alerts(ws, review.alertable(findings), run_id, now, span)
+        new_ids = sorted(new_ids + review_alerting.reopened_alerts(ws, review, run_id, now, span))
         queue(ws, new_ids, sinks)
         scans.mark_batches(ws, batches, run_id)
         _advance_watermark(ws, window.max_timestamp)
     _killpoint(fault, "committed")
+    if findings:
+        _, problem = review_alerting.publish_scan(ws, findings, run_id, ctx.now)
+        result.review_notes += [problem] if problem else []
     result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
 
 

@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
     "actions": ("audit_kit.cli.actions", "Issue action plans as workbooks; import bodies' responses."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+    "findings": ("audit_kit.cli.findings", "Review findings: states, verdicts, notes, suppressions."),
+    "people": ("audit_kit.cli.people", "People over time: a user's history, repeat offenders, family look-ups."),
+    "subject-access": ("audit_kit.cli.subject_access", "Who has accessed one child's record (PDF or JSON)."),
+    "notify": ("audit_kit.cli.notify", "Send DPO e-mail digests and Teams/Slack summaries now."),
+    "tickets": ("audit_kit.cli.tickets", "Confirmed findings and overdue actions as Jira/ServiceNow tickets."),
 }
 
 

@@ -137,11 +137,17 @@ def detect(
             eng.close()
     finally:
         ws.close()
+    # The review (docs/review.md): publish the stored findings; suppressed ones are not counted by --fail-on.
+    from audit_kit.review.alerting import after_detect
+
+    counted, review_note = after_detect(workspace, run.findings, ctx.now, stored=not no_store)
     shown = [f for f in run.findings if f.severity >= min_severity]
     _emit(shown, fmt, output)
     if not is_quiet(quiet) or run.errors:
         _report(run, len(shown), output)
-    if fail_on is not None and any(f.severity >= fail_on for f in run.findings):
+    if review_note:
+        stderr.print(review_note)
+    if fail_on is not None and any(f.severity >= fail_on for f in counted):
         return int(ExitCode.FINDINGS)
     if run.errors:
         return int(ExitCode.INTERNAL)

@@ -123,7 +123,7 @@ def scan(
     from audit_kit.app.context import resolve
 
     # The same lookup as `detect`: --config, else $AUDIT_KIT_CONFIG, ./audit-kit.yaml, WS/audit-kit.yaml.
-    ctx = resolve(workspace, config)
+    ctx = resolve(workspace, config, notify=True)  # digests and chat after the run (docs/review.md)
     options = ScanOptions(
         inbox=inbox,
         alerts_file=alerts,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from audit_kit.config import AuditConfig, glob_to_like
+from audit_kit.detectors.reviewed import with_reviewed
 from audit_kit.engine.duckdb import DuckDBEngine
 from audit_kit.schema import RECORD_ACTIONS
 
@@ -389,6 +390,7 @@ class DetectionContext:
             entitled=entitled,
             allowed=allowed,
         )
+        x = with_reviewed(self, x)  # reviewers' explanations (docs/review.md) count as allowed
         x = x.mutate(
             explained=x.involved | x.entitled | x.allowed,
             out_of_area=(x.home_area.notnull() & x.org_area.notnull() & (x.home_area != x.org_area)).fill_null(False),
