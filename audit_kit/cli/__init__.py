@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+    "serve": ("audit_kit.cli.serve", "Serve the web app for reviewers and DPOs over a workspace."),
+    "users": ("audit_kit.cli.users", "Add, list and disable the web app's users (reviewer, dpo, admin)."),
+    "access-log": ("audit_kit.cli.access_log", "List the web app's access log and verify its hash chain."),
 }
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from audit_kit.errors import WorkspaceError
+from audit_kit.store import web
 
 PEOPLE_FILE = "people.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -30,6 +31,7 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE IF NOT EXISTS people_meta (key TEXT PRIMARY KEY, value TEXT)",
     ),
+    web.MIGRATION,  # 1 -> 2: web users, sessions, the access log, responses, received questionnaires, read models
 )
 PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
 
