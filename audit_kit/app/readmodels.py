@@ -1,10 +1,11 @@
 """Read models: what the web app shows, published from DuckDB into the people store.
 
-The web app never holds DuckDB (`docs/web.md`, "Many people at once" in `docs/design.md`). A job that
-already has the workspace open — `audit-kit serve` at start-up, its refresher when the workspace has
-changed and no scan holds it, or any writer that calls `publish_read_models` before it closes —
-copies the latest assessment, scores, findings and organisations into `rm_*` tables of
-`WS/people.sqlite` in one short transaction. Pages then read SQLite only, so a scan running for an
+The web app never holds DuckDB (`docs/web.md`, "Many people at once" in `docs/design.md`). The jobs
+that change what it shows — `assess` (and the one-shot pipeline), `detect` and `scan` — publish before
+they close the workspace they already hold for writing (`publish_after_write`): the latest assessment,
+scores, findings and organisations go into `rm_*` tables of `WS/people.sqlite` in one short
+transaction. `audit-kit serve` publishes once at start-up when the workspace changed since (a short
+read-only open; skipped when a writer holds it). Pages then read SQLite only, so a scan running for an
 hour neither blocks a page nor is blocked by one.
 
 Every text that crosses (finding summaries and evidence) passes the reports' record-id guard first,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,6 @@ from audit_kit.models.assessment import NationalAssessment
 from audit_kit.models.findings import Severity
 from audit_kit.report.safety import guard_record_ids, record_id_index
 from audit_kit.report.scores import load_scores
-from audit_kit.scan.lock import ScanBusyError, ScanLock
 from audit_kit.store import web
 from audit_kit.store.assessments import load_latest_assessment, risk_levels_by_assessment
 from audit_kit.store.findings import load_findings
@@ -132,34 +133,40 @@ class RefreshOutcome:
 
 def refresh_read_models(workspace: Path, limits: MemoryLimits | None = None, force: bool = False,
                         catalogues: CatalogueLibrary = SHIPPED) -> RefreshOutcome:
-    """Publish again if the DuckDB files changed since the last publication and nothing is writing them.
+    """Publish from a read-only open if the DuckDB files changed since the last publication (or `force`).
 
-    Never waits and never blocks a writer for long: it gives up at once when a scan holds the scan lock
-    or another process holds DuckDB, and holds a read-only connection only while it copies (about a
-    second on a review of hundreds of bodies). While it holds the scan lock a scan that starts exits 75
-    ("busy, try next run"), as it would for any overlapping scan; `docs/web.md` has the measurements.
+    For `serve` at start-up and `users add`: it never waits — when another process holds the workspace
+    it returns "busy" at once and the last publication stays. Like any reader (`audit-kit report`) it
+    holds DuckDB while it copies (about a second for the demo review), and a writer that starts in
+    that second finds the workspace in use; pages and the API never call it.
     """
     workspace = Path(workspace)
     with PeopleStore.open(workspace) as people:
         current = web.publication(people)
         if not force and current is not None and current.fingerprint == fingerprint(workspace):
             return RefreshOutcome("unchanged", current)
-        lock = ScanLock(workspace)
         try:
-            lock.acquire()
-        except ScanBusyError:
-            return RefreshOutcome("busy", current, "a scan is running")
+            ws = Workspace.open(workspace, read_only=True, limits=limits)
+        except WorkspaceError as exc:
+            if "in use" in exc.message:
+                return RefreshOutcome("busy", current, "another audit-kit process is writing the workspace")
+            raise
         try:
-            try:
-                ws = Workspace.open(workspace, read_only=True, limits=limits)
-            except WorkspaceError as exc:
-                if "in use" in exc.message:
-                    return RefreshOutcome("busy", current, "another audit-kit process is writing the workspace")
-                raise
-            try:
-                pub = publish_read_models(ws, people, catalogues=catalogues)
-            finally:
-                ws.close()
+            pub = publish_read_models(ws, people, catalogues=catalogues)
         finally:
-            lock.release()
+            ws.close()
         return RefreshOutcome("published", pub)
+
+
+def publish_after_write(ws: Workspace, catalogues: CatalogueLibrary = SHIPPED) -> str | None:
+    """Publish the read models from a workspace a writer job holds, just before it closes it.
+
+    A people store that cannot be opened or written must not fail the job that judged the data: the
+    problem is returned as one line for the caller to show (None when published).
+    """
+    try:
+        with PeopleStore.open(ws.path) as people:
+            publish_read_models(ws, people, catalogues=catalogues)
+    except (WorkspaceError, sqlite3.Error) as exc:
+        return f"the web app's read models were not updated: {exc}"
+    return None

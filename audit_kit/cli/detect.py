@@ -125,6 +125,11 @@ def detect(
                                 engine=eng)
         finally:
             eng.close()
+        from audit_kit.app.readmodels import publish_after_write
+
+        note = None if no_store else publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+        if note:
+            stderr.print(f"warning: {note}")
     finally:
         ws.close()
     shown = [f for f in run.findings if f.severity >= min_severity]

@@ -35,8 +35,6 @@ def serve(
                                         "browsers reach the app over HTTPS, i.e. behind a TLS proxy)."),
     trust_proxy: bool = typer.Option(False, "--trust-proxy", help="Take client addresses from X-Forwarded-For "
                                      "(only behind your own reverse proxy)."),
-    refresh: float = typer.Option(60.0, "--refresh", min=0, help="Seconds between checks for newer data "
-                                  "(0: only at start-up)."),
     session_idle: int = typer.Option(30, "--session-idle", min=1, help="Minutes of inactivity that end a session."),
     session_max: int = typer.Option(720, "--session-max", min=5, help="Minutes after sign-in that end a session."),
     reports_dir: Path | None = typer.Option(None, "--reports", help="Where published reports are (national.pdf, "
@@ -52,8 +50,9 @@ def serve(
 ) -> None:
     """Serve the web app: dashboard, bodies, findings queue, evidence, questionnaires, downloads, JSON API.
 
-    The app reads and writes only WORKSPACE/people.sqlite; the analytical data is published into it from
-    DuckDB at start-up and whenever the workspace changes while no scan holds it. Add users first with
+    The app reads and writes only WORKSPACE/people.sqlite. The analytical data is published into it by
+    `assess`, `detect` and `scan` as they finish, and by `serve` itself at start-up when the workspace
+    changed since and no other process holds it. Add users first with
     `audit-kit users add`. Put it behind a TLS reverse proxy for anything but one machine (docs/web.md).
 
     Examples:
@@ -80,9 +79,9 @@ def serve(
                             allow_http=_loopback(oidc_issuer.split("/")[2].split(":")[0]) if "://" in oidc_issuer
                             else False)
     settings = WebSettings(
-        workspace=workspace, secure_cookies=secure_cookies, trust_proxy=trust_proxy, refresh_seconds=refresh,
+        workspace=workspace, secure_cookies=secure_cookies, trust_proxy=trust_proxy,
         session_idle=timedelta(minutes=session_idle), session_max=timedelta(minutes=session_max),
-        limits=ctx.limits, catalogues=ctx.catalogues, reports_dir=reports_dir, oidc=oidc)
+        catalogues=ctx.catalogues, reports_dir=reports_dir, oidc=oidc)
     with PeopleStore.open(workspace) as people:
         web.restrict_permissions(people)
         users = web.list_users(people)

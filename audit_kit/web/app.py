@@ -11,12 +11,9 @@ only, no inline script or style), no framing, no referrer, no caching of pages.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import secrets
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +31,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from audit_kit.app.readmodels import refresh_read_models
 from audit_kit.errors import InputError
 from audit_kit.report.api import pack_filename
 from audit_kit.resources import templates_dir
@@ -45,8 +41,6 @@ from audit_kit.web import views
 from audit_kit.web.auth import Principal, authenticate, check_new_user, hash_password, resume, start_session
 from audit_kit.web.settings import WebSettings
 from audit_kit.web.upload import check_upload
-
-log = logging.getLogger("audit_kit.web")
 
 SESSION_COOKIE = "ak_session"
 LOGIN_COOKIE = "ak_login"  # double-submit token for the sign-in form (there is no session yet)
@@ -118,11 +112,9 @@ class Ctx:
 
 @dataclass
 class AppState:
-    """What the running app keeps between requests: the last refresh outcome, the refresher thread."""
+    """What the running app keeps between requests."""
 
     settings: WebSettings
-    refresh_status: str | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
 
 
 Handler = Callable[[Ctx], Response]
@@ -143,7 +135,7 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
     pub = web.publication(ctx.people)
     html = _ENV.get_template(template).render(
         me=ctx.principal, csrf=ctx.principal.csrf_token if ctx.principal else "",
-        fresh=views.freshness(pub, ctx.state.refresh_status, ctx.now), path=ctx.request.url.path, **values)
+        fresh=views.freshness(pub, ctx.now), path=ctx.request.url.path, **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -683,18 +675,6 @@ def health(ctx: Ctx) -> Response:
 
 
 # -- the application ---------------------------------------------------------------------------------
-def _refresher(state: AppState) -> None:
-    """Publish newer read models when the workspace changes (never blocking a writer, see readmodels)."""
-    while not state.stop.wait(state.settings.refresh_seconds):
-        try:
-            out = refresh_read_models(state.settings.workspace, state.settings.limits,
-                                      catalogues=state.settings.catalogues)
-            state.refresh_status = out.status
-        except Exception:  # keep serving the last publication; say why in the server's log  # noqa: BLE001
-            log.exception("refreshing the read models failed")
-            state.refresh_status = "failed"
-
-
 def create_app(settings: WebSettings) -> Starlette:
     """The web app over `settings.workspace` (its people store must exist: `audit-kit serve` makes it)."""
     state = AppState(settings)
@@ -737,20 +717,7 @@ def create_app(settings: WebSettings) -> Starlette:
 
         routes[:0] = [r("/login/oidc", oidc.start, auth=False), r("/login/oidc/callback", oidc.callback, auth=False)]
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thread = None
-        if settings.refresh_seconds > 0:
-            thread = threading.Thread(target=_refresher, args=(state,), name="audit-kit-refresh", daemon=True)
-            thread.start()
-        try:
-            yield
-        finally:
-            state.stop.set()
-            if thread is not None:
-                thread.join(timeout=30)
-
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.audit_kit = state
     return app
 

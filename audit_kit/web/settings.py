@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from audit_kit.catalogue import CatalogueLibrary
-from audit_kit.store.workspace import MemoryLimits
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,6 @@ class WebSettings:
     session_max: timedelta = timedelta(hours=12)
     max_failures: int = 5  # failed sign-ins in a row before the account locks
     lockout: timedelta = timedelta(minutes=15)
-    refresh_seconds: float = 60.0  # how often the read models are checked for newer data (0 = never)
-    limits: MemoryLimits = field(default_factory=MemoryLimits)
     trust_proxy: bool = False  # take the client address from X-Forwarded-For (only behind your own proxy)
     max_upload_bytes: int = 5 * 1024 * 1024
     oidc: OidcSettings | None = None

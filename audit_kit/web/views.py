@@ -40,7 +40,7 @@ class Freshness:
     stale: bool = False
 
 
-def freshness(pub: web.Publication | None, refresh_status: str | None, now: datetime) -> Freshness:
+def freshness(pub: web.Publication | None, now: datetime) -> Freshness:
     if pub is None:
         return Freshness(False, note="No data has been published yet: run `audit-kit assess`, then reload.")
     minutes = int((now - pub.published_at).total_seconds() // 60)
@@ -48,11 +48,7 @@ def freshness(pub: web.Publication | None, refresh_status: str | None, now: date
     period = ""
     if pub.period_start and pub.period_end:
         period = f"{pub.period_start[:10]} to {pub.period_end[:10]}"
-    note = ""
-    if refresh_status == "busy":
-        note = "A scan or import is writing the workspace: newer data will appear when it finishes."
-    return Freshness(True, f"{pub.published_at:%Y-%m-%d %H:%M} UTC ({ago})", pub.as_of or "", period, note,
-                     refresh_status == "busy")
+    return Freshness(True, f"{pub.published_at:%Y-%m-%d %H:%M} UTC ({ago})", pub.as_of or "", period)
 
 
 # -- dashboard ---------------------------------------------------------------------------------------
