@@ -6,21 +6,26 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 SEED   ?= 7
 
-.PHONY: demo test bench lint lock clean help
+.PHONY: demo test bench lint typecheck lock clean help
 
 help:
 	@echo "make demo   build .venv, generate a synthetic review world, assess it, print the PDF path"
 	@echo "make test   build .venv and run the test suite"
 	@echo "make bench  build .venv and run the benchmarks (writes benchmarks/RESULTS.md)"
+	@echo "make lint   ruff over the code, tests and benchmarks (part of make test)"
+	@echo "make typecheck  mypy over the library (part of make test)"
+	@echo "make lock   re-pin every package with hashes (requirements/runtime.txt, dev.txt)"
 	@echo "make .venv  build the environment only"
 
 $(VENV): $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# Every package is pinned with its hashes: runtime (requirements/runtime.txt) and development and CI
+# (requirements/dev.txt: tests, lint, types, Spark). Regenerate both with `make lock`.
+$(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "audit-kit needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.txt -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
@@ -29,7 +34,7 @@ demo: $(STAMP)
 	$(BIN)/audit-kit synth $(DEMO)/world --seed $(SEED) --orgs 24 --days 60 --children 20000
 	$(BIN)/audit-kit assess $(DEMO)/world --workspace $(DEMO)/workspace -o $(DEMO)/risk-assessment.pdf
 
-test: $(STAMP)
+test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
@@ -38,10 +43,18 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check audit_kit tests benchmarks
 
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Resolve the newest versions the pyproject ranges allow, with hashes (pip-tools in a throwaway venv).
+LOCK_VENV := /tmp/audit-kit-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --no-strip-extras --allow-unsafe \
+	--no-header --no-annotate --no-emit-index-url --no-emit-find-links
 lock:
-	rm -rf /tmp/audit-kit-lock && $(PYTHON) -m venv /tmp/audit-kit-lock
-	/tmp/audit-kit-lock/bin/pip install --quiet -e '.[dev]' hatchling
-	/tmp/audit-kit-lock/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet pip-tools
+	cd requirements && $(PIP_COMPILE) --upgrade -o runtime.txt ../pyproject.toml
+	cd requirements && $(PIP_COMPILE) --upgrade -o dev.txt dev.in
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -18,7 +18,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     Nothing in audit-kit's YAML needs them, and refusing them closes the alias-expansion bomb.
     """
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.YAMLError(f"aliases are not allowed (line {event.start_mark.line + 1})")

@@ -150,7 +150,7 @@ class ScanResult:
         if w and w.too_late_events:
             parts.append(f"{w.too_late_events:,} events later than --lateness (replay to judge)")
         if self.new_alerts:
-            by = {}
+            by: dict[Severity, int] = {}
             for a in self.new_alerts:
                 by[a.severity] = by.get(a.severity, 0) + 1
             detail = ", ".join(f"{by[s]} {s.value}" for s in sorted(by, key=lambda s: -s.rank))
@@ -385,7 +385,8 @@ def _judge(
         # Days before `judged` are context (judged by earlier runs): a finding must reach the new days.
         findings = [
             f for f in run.findings
-            if f.severity >= options.min_severity and (f.last_seen is None or naive_utc(f.last_seen) >= judged)
+            if f.severity >= options.min_severity
+            and (f.last_seen is None or judged is None or naive_utc(f.last_seen) >= judged)
         ]
         result.findings = len(findings)
         result.detector_errors = list(run.errors)

@@ -122,7 +122,8 @@ def assess_workspace(
               and _in_window(f, window)]
     by_org: dict[str, list[Finding]] = {}
     for f in access:
-        by_org.setdefault(f.org_id, []).append(f)  # type: ignore[arg-type]
+        if f.org_id is not None:
+            by_org.setdefault(f.org_id, []).append(f)
     if not access:
         notes.append("No access findings are stored for the assessment period: run detection (audit-kit detect) "
                      "for the likelihood to reflect observed misuse.")

@@ -15,20 +15,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
 from audit_kit.assessment.measures import OrgMeasures, Window
 from audit_kit.models.assessment import CheckStatus, ControlCheck
+from audit_kit.models.questionnaire import Answer
 
-
-class AnswerLike(Protocol):
-    """What a rule needs of an answer (audit_kit.models.questionnaire.Answer satisfies it)."""
-
-    control_id: str
-    answer: str
-    value: float | None
-    evidence: str
-    comment: str
+# What a rule reads of an answer: the validated questionnaire answer.
+AnswerLike = Answer
 
 
 # Margins and minimum samples (see docs/risk-model.md, "Corroboration rules").
@@ -110,9 +103,9 @@ def _judge_level(answer: AnswerLike | None, observed: int, contradicted_if_claim
     """
     word = observed_word or _WORD[observed]
     claim = _claim_level(answer)
-    if claim is None:
+    if claim is None or answer is None:
         return CheckStatus.NO_EVIDENCE, word, f"No yes/partial/no answer to test; {seen}.", numbers
-    given = answer.answer  # type: ignore[union-attr]
+    given = answer.answer
     if claim > contradicted_if_claim_above:
         return CheckStatus.CONTRADICTED, word, f"Answered {given!r}, but {seen}.", numbers
     if claim == observed:

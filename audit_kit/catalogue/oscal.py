@@ -44,8 +44,8 @@ def _props(obj: dict[str, Any], name: str) -> list[dict[str, Any]]:
 def _label(obj: dict[str, Any]) -> str | None:
     labels = _props(obj, "label")
     plain = [p for p in labels if not p.get("class")]
-    chosen = (plain or labels or [None])[0]
-    return str(chosen["value"]) if chosen and chosen.get("value") else None
+    chosen = (plain or labels or [{}])[0]
+    return str(chosen["value"]) if chosen.get("value") else None
 
 
 def _withdrawn(ctrl: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,7 +27,7 @@ def list_cmd(fmt: OutputFormat = FormatOption) -> None:
 
     Example: audit-kit checklist list --format json
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in catalogue_library().list():
         rows.append(
             {

@@ -59,7 +59,6 @@ def report(
         raise InputError("--org and --all-orgs cannot be used together", hint="pick one organisation or all")
     chosen = fmt or _format_from_suffix(output, all_orgs)
     ctx = resolve(workspace, config)
-    settings = {"config": ctx.config, "catalogues": ctx.catalogues}
     progress = progress_for(quiet)
     # Read-only: a report never changes the workspace, and --all-orgs workers can open it alongside.
     with ctx.open_workspace(read_only=True) as ws:
@@ -67,10 +66,11 @@ def report(
             if all_orgs:
                 paths = render_all_packs(
                     ws, output, workers=workers, progress=progress, fmt=chosen.value, audience=audience.value,
-                    **settings,
+                    config=ctx.config, catalogues=ctx.catalogues,
                 )
             elif org:
-                paths = [render_org_pack(ws, org, output, fmt=chosen.value, audience=audience.value, **settings)]
+                paths = [render_org_pack(ws, org, output, fmt=chosen.value, audience=audience.value,
+                                         config=ctx.config, catalogues=ctx.catalogues)]
             else:
                 paths = [
                     render_national(
@@ -80,7 +80,8 @@ def report(
                         audience=audience.value,
                         reviewer=reviewer,
                         progress=progress,
-                        **settings,
+                        config=ctx.config,
+                        catalogues=ctx.catalogues,
                     )
                 ]
         finally:

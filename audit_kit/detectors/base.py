@@ -134,10 +134,10 @@ def _py_dt(v: Any) -> datetime | None:
         if v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
             return None
         if isinstance(v, pd.Timestamp):
-            return v.to_pydatetime()
+            return v.to_pydatetime()  # type: ignore[no-any-return]  # pandas-stubs absent: Any
     except ImportError:  # pragma: no cover
         pass
-    return v  # type: ignore[no-any-return]
+    return v if isinstance(v, datetime) else None
 
 
 def clean_evidence(value: Any) -> Any:

@@ -10,7 +10,7 @@ comparison runs in the engine; only the flagged rows come back as a small pandas
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
@@ -90,9 +90,9 @@ def spikes(
     ).order_by(["user_id", "bucket"]).to_pandas()
 
 
-def baseline_evidence(row: object, quantile: float, unit: str) -> dict[str, object]:
-    """The baseline a spike was judged against, for a finding's evidence."""
-    g = row.__getitem__  # type: ignore[attr-defined]
+def baseline_evidence(row: Any, quantile: float, unit: str) -> dict[str, object]:
+    """The baseline a spike was judged against, for a finding's evidence (`row`: a pandas row)."""
+    g = row.__getitem__
     return {
         "unit": unit,
         "user_baseline": {
@@ -112,8 +112,8 @@ def baseline_evidence(row: object, quantile: float, unit: str) -> dict[str, obje
     }
 
 
-def _int(v: object) -> int:
+def _int(v: Any) -> int:
     try:
-        return int(v)  # type: ignore[call-overload, no-any-return]
+        return int(v)
     except (TypeError, ValueError):
         return 0

@@ -165,7 +165,7 @@ class DetectionContext:
                 start_min=ibis.ifelse(ok, start, d0),
                 end_min=ibis.ifelse(ok, end, d1),
             )
-        return self._cache["orgs"]  # type: ignore[no-any-return]
+        return self._cache["orgs"]
 
     @property
     def users(self) -> ir.Table:
@@ -189,7 +189,7 @@ class DetectionContext:
                 bulk_role=matches_any(u.role, ent.bulk_export_roles),
                 allow_listed=u.user_id.isin(allow_users) if allow_users else ibis.literal(False),
             )
-        return self._cache["users"]  # type: ignore[no-any-return]
+        return self._cache["users"]
 
     def events(self) -> ir.Table:
         """Events of baseline + window, tagged with their period. Only the two aggregates scan this."""
@@ -232,7 +232,7 @@ class DetectionContext:
                 n_auth=e.count(where=e.f_ok & e.auth_method.notnull()),
             )
             self._cache["user_hour"] = self._materialise("user_hour", agg)
-        return self._cache["user_hour"]  # type: ignore[no-any-return]
+        return self._cache["user_hour"]
 
     @property
     def sessions(self) -> ir.Table:
@@ -250,13 +250,13 @@ class DetectionContext:
                 auth=e.auth_method.max(),
             )
             self._cache["sessions"] = self._materialise("sessions", agg)
-        return self._cache["sessions"]  # type: ignore[no-any-return]
+        return self._cache["sessions"]
 
     def user_hour_x(self) -> ir.Table:
         """`user_hour` joined with users and orgs: role, org type, and the off-hours flag in local time."""
         if "user_hour_x" not in self._cache:
             self._cache["user_hour_x"] = self._materialise("user_hour_x", self._user_hour_x())
-        return self._cache["user_hour_x"]  # type: ignore[no-any-return]
+        return self._cache["user_hour_x"]
 
     def _user_hour_x(self) -> ir.Table:
         uh = self.user_hour
@@ -297,7 +297,7 @@ class DetectionContext:
                 "cross_area_role", "bulk_role", "allow_listed",
             ).aggregate(first_ts=x.first_ts.min(), last_ts=x.last_ts.max(), **sums)
             self._cache["user_day"] = self._materialise("user_day", agg)
-        return self._cache["user_day"]  # type: ignore[no-any-return]
+        return self._cache["user_day"]
 
     # -- shared aggregate 2: user × record ------------------------------------------------------
     @property
@@ -316,7 +316,7 @@ class DetectionContext:
                 allowed_purpose=allowed_purpose.any(),
             )
             self._cache["user_record"] = self._materialise("user_record", agg)
-        return self._cache["user_record"]  # type: ignore[no-any-return]
+        return self._cache["user_record"]
 
     def involvement_spans(self) -> ir.Table:
         """One row per (record, org): earliest start, latest end (null when any involvement is open)."""
@@ -336,7 +336,7 @@ class DetectionContext:
         (allow-listed user or purpose), explained, out_of_area.
         """
         if "user_record_x" in self._cache:
-            return self._cache["user_record_x"]  # type: ignore[no-any-return]
+            return self._cache["user_record_x"]
         ur = self.user_record
         u = self.users
         o = self.orgs
@@ -394,7 +394,7 @@ class DetectionContext:
             out_of_area=(x.home_area.notnull() & x.org_area.notnull() & (x.home_area != x.org_area)).fill_null(False),
         )
         self._cache["user_record_x"] = self._materialise("user_record_x", x)
-        return self._cache["user_record_x"]  # type: ignore[no-any-return]
+        return self._cache["user_record_x"]
 
     def _param_grace(self) -> int:
         # The lingering-access detector's grace period decides when an ended involvement stops

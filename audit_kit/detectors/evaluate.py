@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +175,7 @@ def evaluate_run(ws: Workspace, run: DetectionRun, truth_path: str | Path,
     return evaluate(run.findings, truth, n_users, days, min_severity, legitimate_users(ws, config), run.detectors)
 
 
-def _data_end(ws: Workspace):  # type: ignore[no-untyped-def]
+def _data_end(ws: Workspace) -> datetime:
     e = ws.table("events")
-    return e.timestamp.max().to_pandas().to_pydatetime()
+    end: datetime = e.timestamp.max().to_pandas().to_pydatetime()
+    return end

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -75,7 +76,7 @@ def _pair_chunks(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 40
         yield pairs.filter(pairs.org_id.isin(orgs)).order_by(["org_id", "user_id", "record_id"]).to_pandas()
 
 
-def _communities(graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:  # type: ignore[no-untyped-def]
+def _communities(graph: nx.Graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:
     """Louvain communities, with any larger than `max_size` split again on its own subgraph.
 
     Louvain's resolution limit merges small teams in a dense organisation; one refinement pass on
@@ -153,13 +154,13 @@ def community_fit_frame(
             )
         comms = _communities(graph, seed, resolution, max_size)
         # Order communities by their smallest member so labels do not depend on set iteration order.
-        comms = sorted((sorted(c) for c in comms), key=lambda c: c[0])
+        ordered = sorted((sorted(c) for c in comms), key=lambda c: c[0])
         label = np.empty(n_u, dtype=np.int64)
         size = np.empty(n_u, dtype=np.int64)
-        for c, members in enumerate(comms):
+        for c, members in enumerate(ordered):
             label[members] = c
             size[members] = len(members)
-        member = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), label)), shape=(n_u, len(comms)))
+        member = sparse.csr_matrix((np.ones(n_u), (np.arange(n_u), label)), shape=(n_u, len(ordered)))
         comm_reads = np.asarray((member.T @ reads).todense())  # communities × children
         total = comm_reads.sum(axis=0)
         seen_any = total > 0
@@ -184,7 +185,7 @@ def community_fit_frame(
     return pd.concat(out, ignore_index=True)[[*FIT_COLUMNS, "community_size"]]
 
 
-def _row_normalise(m):  # type: ignore[no-untyped-def]
+def _row_normalise(m: Any) -> Any:
     from scipy import sparse
 
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())

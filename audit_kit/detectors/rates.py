@@ -6,23 +6,26 @@ metric over the shared `user_hour` aggregate judged by `baseline.spikes()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from audit_kit.detectors.base import FindingBuilder, Params, ratio_score, severity_for
-from audit_kit.detectors.baseline import baseline_evidence, spikes
+from audit_kit.detectors.baseline import Metric, baseline_evidence, spikes
+from audit_kit.detectors.context import matches_any
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.detectors.context import DetectionContext
 
 
-def _exempt(ctx: DetectionContext, det_id: str):  # type: ignore[no-untyped-def]
+def _exempt(ctx: DetectionContext, det_id: str) -> Callable[[ir.Table], ir.BooleanValue]:
     """A keep-filter dropping roles and org types the config exempts from this detector."""
-    from audit_kit.detectors.context import matches_any
-
     dc = ctx.config.detector(det_id)
 
-    def keep(x):  # type: ignore[no-untyped-def]
+    def keep(x: ir.Table) -> ir.BooleanValue:
         cond = ~matches_any(x.role, dc.exempt_roles)
         if dc.exempt_org_types:
             cond = cond & ~x.org_type.isin(list(dc.exempt_org_types))
@@ -31,17 +34,17 @@ def _exempt(ctx: DetectionContext, det_id: str):  # type: ignore[no-untyped-def]
     return keep
 
 
-def _bucket_label(ts: object, grain: str) -> str:
-    return ts.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m-%d %H:00 local time")  # type: ignore[attr-defined]
+def _bucket_label(ts: datetime, grain: str) -> str:
+    return ts.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m-%d %H:00 local time")
 
 
 def _spike_findings(
-    ctx: DetectionContext, det_id: str, p: SpikeParams, metric, unit: str, what: str, grain: str = "day",
-    keep=None,  # type: ignore[no-untyped-def]
+    ctx: DetectionContext, det_id: str, p: SpikeParams, metric: Metric, unit: str, what: str, grain: str = "day",
+    keep: Callable[[ir.Table], ir.BooleanValue] | None = None,
 ) -> list[Finding]:
     base_keep = _exempt(ctx, det_id)
 
-    def both(x):  # type: ignore[no-untyped-def]
+    def both(x: ir.Table) -> ir.BooleanValue:
         return base_keep(x) & keep(x) if keep is not None else base_keep(x)
 
     df = spikes(

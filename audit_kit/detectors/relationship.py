@@ -186,7 +186,7 @@ def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]
     window is tested against their own baseline share shrunk to their peers' (as `no_relationship`).
     One finding per user and week, listing the pseudonymised records.
     """
-    def cond(x):  # type: ignore[no-untyped-def]
+    def cond(x: ir.Table) -> ir.BooleanValue:
         return x.ended & ~x.involved & ~x.entitled & ~x.allowed
 
     flagged = unexplained_excess(ctx, "lingering_access", cond, p)

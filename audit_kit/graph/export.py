@@ -52,7 +52,7 @@ def svg_to_pdf(svg: str) -> bytes:
     from weasyprint.urls import URLFetcher, URLFetchingError
 
     class _NoFetch(URLFetcher):  # graph pictures reference nothing; refuse anything that tries
-        def fetch(self, url: str, headers: object = None) -> object:  # type: ignore[override]
+        def fetch(self, url: str, headers: object = None) -> object:
             raise URLFetchingError(f"graph PDFs fetch nothing (refused {url[:40]})")
 
     page = (

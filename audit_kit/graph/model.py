@@ -146,10 +146,10 @@ class AccessGraph:
                 if s != e.source or t != e.target:
                     merged[key].attrs = {"merged": 1}  # per-edge details no longer apply
                 continue
-            m = merged[key]
-            m.weight += e.weight
-            m.risk = worst(m.risk, e.risk)
-            m.detectors = tuple(sorted(set(m.detectors) | set(e.detectors)))
+            me = merged[key]
+            me.weight += e.weight
+            me.risk = worst(me.risk, e.risk)
+            me.detectors = tuple(sorted(set(me.detectors) | set(e.detectors)))
             m.attrs["merged"] = int(m.attrs.get("merged", 1)) + 1
         notes = list(self.notes)
         if summaries:

@@ -67,16 +67,16 @@ def resolve_window(
     """
     start, end = as_datetime(since, "since"), as_datetime(until, "until")
     if start is None or end is None:
-        row = event_span(ws)
-        if row is None or row[1] is None:
+        first, last = event_span(ws)
+        if first is None or last is None:
             raise InputError(
                 f"{ws.path}: the workspace holds no events",
                 hint="ingest a dataset first: audit-kit ingest DATASET_DIR --workspace " + str(ws.path),
             )
         if end is None:
-            end = row[1] + timedelta(microseconds=1)
+            end = last + timedelta(microseconds=1)
         if start is None:
-            start = max(row[0], end - timedelta(days=days))
+            start = max(first, end - timedelta(days=days))
     if start >= end:
         raise InputError(f"--since {start:%Y-%m-%d %H:%M} is not before --until {end:%Y-%m-%d %H:%M}")
     return Window(start, end)

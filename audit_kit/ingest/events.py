@@ -181,7 +181,8 @@ def _ingest(
         # Safety net: should a plan ever lose file order, let the scan count the rows instead.
         sql = _append_sql(replace(source, sql=source.ordinal_sql), mapping, _zone_expr(zones), row="v._k")
         ordinal = "source_row"
-    parsed = int(create_staged(con, sql, source.path, params)[0])  # type: ignore[index]
+    created = create_staged(con, sql, source.path, params)
+    parsed = int(created[0]) if created is not None else 0
     rejected = 0
     if source.rejects_table:
         rejected = int(fetch_value(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table}"))

@@ -136,7 +136,8 @@ def _upsert(
         f"INSERT INTO quarantine SELECT ?, ?, {row}, ?, n._reason, n._raw, ? FROM {frm} WHERE n._reason <> ''",
         [batch_id, str(path), table.name, ingested_at],
     )
-    parsed, invalid = fetch_one(con, f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}")  # type: ignore[misc]
+    counted = fetch_one(con, f"SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM {tag}")
+    parsed, invalid = counted if counted is not None else (0, 0)
     cols = ", ".join(ident(c) for c in table.names)
     existing_content = (
         "md5(concat_ws(chr(31), "

@@ -206,18 +206,22 @@ def _load_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
         con.register(table + "_b", batch)
         con.execute(f"INSERT INTO {table} SELECT * FROM {table}_b")
         con.unregister(table + "_b")
-        numbers.clear(), texts.clear(), problems.clear()
+        numbers.clear()
+        texts.clear()
+        problems.clear()
 
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
+        with opener(path, "rb") as fh:
             for n, raw in enumerate(fh, 1):
                 raw = raw.rstrip(b"\n").rstrip(b"\r")
                 try:
                     text, problem = raw.decode("utf-8"), None
                 except UnicodeDecodeError as exc:
                     text, problem = raw.decode("utf-8", "replace"), f"not UTF-8 text (byte {exc.start + 1})"
-                numbers.append(n), texts.append(text), problems.append(problem)
+                numbers.append(n)
+                texts.append(text)
+                problems.append(problem)
                 if len(numbers) >= _LINE_BATCH:
                     flush()
     except (OSError, EOFError) as exc:
@@ -325,7 +329,7 @@ def sniff_head(path: Path, n: int = 4096) -> bytes:
     """The first bytes of a file, decompressed if it is gzip."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rb") as fh:  # type: ignore[operator]
+        with opener(path, "rb") as fh:
             return fh.read(n)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None

@@ -218,7 +218,7 @@ def _write_xlsx(catalogue: Catalogue, out: Path, org_id: str | None) -> None:
 
     def validation(key: str, **kwargs: object) -> DataValidation:
         if key not in validations:
-            dv = DataValidation(allow_blank=True, showErrorMessage=True, errorTitle="Answer", **kwargs)  # type: ignore[arg-type]
+            dv = DataValidation(allow_blank=True, showErrorMessage=True, errorTitle="Answer", **kwargs)
             ans.add_data_validation(dv)
             validations[key] = dv
         return validations[key]

@@ -63,34 +63,30 @@ def check_answer(
     value = raw.answer
     loc = raw.location
     text = str(value).strip() if not isinstance(value, datetime | date) else ""
-    base = {
-        "control_id": control.id,
-        "evidence": raw.evidence,
-        "comment": raw.comment,
-        "sheet": loc.sheet,
-        "row": loc.row,
-    }
+    def answer(text: str, value: float | None = None) -> Answer:
+        return Answer(control.id, text, value, raw.evidence, raw.comment, loc.sheet, loc.row)
+
     if text.lower() in NA_WORDS:
         if control.must_pass:
             return None, "n/a is not allowed for a must-pass control"
         if not raw.comment:
             return None, "n/a needs a comment saying why the control does not apply"
-        return Answer(answer="n/a", **base), None
+        return answer("n/a"), None
     t = control.answer_type
     if t in (AnswerType.YES_NO, AnswerType.YES_PARTIAL_NO):
         word = text.lower()
         if word in _YES or value is True:
-            return Answer(answer="yes", **base), None
+            return answer("yes"), None
         if word in _NO or value is False:
-            return Answer(answer="no", **base), None
+            return answer("no"), None
         if word == "partial" and t is AnswerType.YES_PARTIAL_NO:
-            return Answer(answer="partial", **base), None
+            return answer("partial"), None
         allowed = "yes, partial, no or n/a" if t is AnswerType.YES_PARTIAL_NO else "yes, no or n/a"
         return None, f"expected {allowed}; got {text!r}"
     if t is AnswerType.CHOICE:
         options = {o.lower(): o for o in (control.choices or {})}
         if text.lower() in options:
-            return Answer(answer=options[text.lower()], **base), None
+            return answer(options[text.lower()]), None
         return None, f"expected one of {', '.join(control.allowed_answers())}; got {text!r}"
     if t in (AnswerType.NUMBER, AnswerType.PERCENTAGE):
         is_pct = t is AnswerType.PERCENTAGE
@@ -99,15 +95,15 @@ def check_answer(
             return None, f"expected a {'percentage 0-100' if is_pct else 'number'}; got {text!r}"
         if num < 0 or (is_pct and num > 100):
             return None, f"expected a {'percentage 0-100' if is_pct else 'number of 0 or more'}; got {num:g}"
-        return Answer(answer=f"{num:g}", value=num, **base), None
+        return answer(f"{num:g}", num), None
     if t is AnswerType.DATE:
         d = parse_date(value)
         if d is None:
             return None, f"expected a date YYYY-MM-DD; got {text or value!r}"
         if submitted is not None and d > submitted:
             return None, f"date {d.isoformat()} is after the submission date {submitted.isoformat()}"
-        return Answer(answer=d.isoformat(), **base), None
-    return Answer(answer=text, **base), None  # text
+        return answer(d.isoformat()), None
+    return answer(text), None  # text
 
 
 def validate_submission(

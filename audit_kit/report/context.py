@@ -660,7 +660,7 @@ def _league(
                 str(rank),
                 org_id,
                 (o.name if o else a.name if a else ""),
-                (o.type if o else a.type).replace("_", " "),
+                (o.type if o else a.type if a else "").replace("_", " "),
                 pct(overall),
                 str(a.likelihood) if a else "—",
                 str(a.impact) if a else "—",
@@ -934,7 +934,7 @@ def build_org_pack(
         trend_rows.append(
             ["Findings", n(sum(prev.finding_counts.values())), n(sum(a.finding_counts.values()))]
         )
-        trend_note = f"Compared with the assessment of {day(previous.as_of)}."
+        trend_note = f"Compared with the assessment of {day(previous.as_of)}." if previous is not None else ""
     elif a is not None and (
         a.previous_risk_level is not None or (a.score and a.score.previous_overall is not None)
     ):

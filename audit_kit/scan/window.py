@@ -67,7 +67,7 @@ def new_event_window(
     span = batch_span(ws, batches, watermark, cutoff)
     count, hi, at_or_before_wm, too_late, lo_ok = (
         span.count, span.latest, span.at_or_before_watermark, span.too_late, span.earliest_in_time)
-    if not count or lo_ok is None:
+    if not count or lo_ok is None or hi is None:
         return Window(None, None, None, int(count or 0), int(at_or_before_wm or 0), int(too_late or 0), hi)
     judged_since = since = floor_day(lo_ok)
     until = floor_day(hi) + DAY

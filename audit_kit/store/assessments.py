@@ -6,6 +6,7 @@ truth); `assessment_orgs` and `corroborations` are flat copies for SQL, reports 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,7 @@ def store_assessment(ws: Workspace, assessment: NationalAssessment) -> None:
     _bulk_insert(ws, "corroborations", check_rows)
 
 
-def _bulk_insert(ws: Workspace, table: str, rows: list[tuple]) -> None:
+def _bulk_insert(ws: Workspace, table: str, rows: Sequence[tuple[object, ...]]) -> None:
     # One INSERT … SELECT from an Arrow table: executemany costs milliseconds a row in DuckDB, which
     # would dominate an assessment of hundreds of organisations.
     if not rows:

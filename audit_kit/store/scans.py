@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from audit_kit.models.findings import Alert, Finding, Severity
 from audit_kit.store.sql import fetch_all, fetch_one
@@ -55,6 +55,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@overload
+def naive_utc(value: datetime) -> datetime: ...
+@overload
+def naive_utc(value: None) -> None: ...
 def naive_utc(value: datetime | None) -> datetime | None:
     """A timestamp as the workspace stores it: naive UTC (aware values converted, not shifted)."""
     if value is None or value.tzinfo is None:

@@ -164,7 +164,7 @@ class Workspace:
     @property
     def read_only(self) -> bool:
         row = fetch_one(self.con, "SELECT current_setting('access_mode')")
-        return bool(row) and row[0] == "read_only"
+        return row is not None and row[0] == "read_only"
 
     # -- units of work -----------------------------------------------------------------------
     @contextmanager

@@ -37,8 +37,8 @@ class Clock:
         base = datetime(start.year, start.month, start.day) - timedelta(days=1)
         offsets = np.empty(n_hours, dtype=np.int64)
         for h in range(n_hours):
-            wall = (base + timedelta(hours=h)).replace(tzinfo=self.zone)
-            offsets[h] = int(wall.utcoffset().total_seconds())  # type: ignore[union-attr]
+            offset = (base + timedelta(hours=h)).replace(tzinfo=self.zone).utcoffset()
+            offsets[h] = int(offset.total_seconds()) if offset is not None else 0
         self._offsets = offsets
 
     def day_date(self, d: int) -> date:

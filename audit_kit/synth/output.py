@@ -168,7 +168,7 @@ def write_events(world: World, events: dict[str, np.ndarray], out: Path, progres
     return paths
 
 
-def write_rows(path: Path, columns: Sequence[str], rows: list[Sequence[object]]) -> Path:
+def write_rows(path: Path, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
     """A small CSV (truth files) through the csv module."""
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")

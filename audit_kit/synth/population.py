@@ -320,7 +320,7 @@ def build_world(params: SynthParams) -> World:
         if t == SCHOOL:
             mask = (age >= 4) & (age <= 17)
         else:
-            mask = rng.random(n_children) < share
+            mask = rng.random(n_children) < float(share or 0.0)
         kids = np.nonzero(mask)[0]
         orgs_t = np.nonzero(org_type == t)[0]
         if len(kids) == 0 or len(orgs_t) == 0:
@@ -382,7 +382,9 @@ def build_world(params: SynthParams) -> World:
 
     # teams: groups of about six team-role colleagues with a disjoint share of the org's caseload
     user_team = np.full(n_users, -1, dtype=np.int32)
-    team_org_l, team_pool_l, team_off = [], [], [0]
+    team_org_l: list[int] = []
+    team_pool_l: list[np.ndarray] = []
+    team_off = [0]
     for o in range(n_orgs):
         members = np.nonzero((user_org == o) & np.isin(user_role, TEAM_ROLES))[0]
         pool = org_pool[org_pool_off[o] : org_pool_off[o + 1]]
@@ -418,8 +420,8 @@ def build_world(params: SynthParams) -> World:
 
     # idle accounts never used in the period: left open in orgs whose dormant-account practice is weak
     user_idle = np.zeros(n_users, dtype=bool)
-    for o in np.nonzero(practice.weak_dormant)[0]:
-        cand = np.nonzero((user_org == o) & ordinary & ~new & ~leaving & ~gone)[0]
+    for weak_org in np.nonzero(practice.weak_dormant)[0]:
+        cand = np.nonzero((user_org == weak_org) & ordinary & ~new & ~leaving & ~gone)[0]
         k = min(len(cand) // 4, int(rng.integers(2, 5)))
         user_idle[rng.choice(cand, size=k, replace=False)] = True
 
@@ -452,7 +454,7 @@ def build_world(params: SynthParams) -> World:
     user_family_key[user_role == R_SERVICE] = None
 
     # networks: each org declares one /24 of 10.0.0.0/8; the rest of the world is undeclared
-    ip_strings = []
+    ip_strings: list[str] = []
     declared = []
     for o in range(n_orgs):
         a, b = 20 + o // 250, o % 250

@@ -182,14 +182,15 @@ def _write_yaml(
 ) -> None:
     import yaml
 
-    doc = {
+    entries = {cid: (a if a["evidence"] or a["comment"] else a["answer"]) for cid, a in answers.items()}
+    doc: dict[str, Any] = {
         "org_id": org_id,
         "checklist": cat.id,
         "submitted": submitted,
         "respondent": _respondent(org_id),
-        "answers": {cid: (a if a["evidence"] or a["comment"] else a["answer"]) for cid, a in answers.items()},
+        "answers": entries,
     }
-    for a in doc["answers"].values():
+    for a in entries.values():
         if isinstance(a, dict) and not a["comment"]:
             del a["comment"]
     path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -9,6 +9,7 @@ the population: leavers' end dates, dormant accounts, staff family keys); `injec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -214,11 +215,11 @@ class Scenarios:
 
         # leavers: left a few days before the scan window; weak orgs never disabled the account
         for u in plan.users["leaver_account"]:
-            end = np.datetime64(self.clock.day_date(int(self.scan_d0)), "D") - np.timedelta64(
+            left = np.datetime64(self.clock.day_date(int(self.scan_d0)), "D") - np.timedelta64(
                 int(rng.integers(3, 12)), "D"
             )
-            w.user_end[u] = end
-            plan.leaver_end[u] = end
+            w.user_end[u] = left
+            plan.leaver_end[u] = left
         # dormant: an old account nobody used for months (no traffic in the whole period) that wakes up
         for u in plan.users["dormant_account"]:
             w.user_idle[u] = True
@@ -252,7 +253,7 @@ class Scenarios:
         return np.array([self.rng.choice(rows[s.day[rows] == d]) for d in np.sort(uniq_days)], dtype=np.int64)
 
     def _in_session(
-        self, row: int, recs: np.ndarray, action: int | np.ndarray = V, cover: bool = False, **extra: object
+        self, row: int, recs: np.ndarray, action: int | np.ndarray = V, cover: bool = False, **extra: Any
     ) -> np.ndarray:
         """Events of user in session `row` at random times within it; returns their timestamps."""
         s, w, rng = self.sessions, self.w, self.rng
@@ -425,10 +426,10 @@ class Scenarios:
                 continue
             rows = self._session_days(u, int(rng.integers(2, 4)))
             for row in rows:
-                kid = np.array([rng.choice(pool)], dtype=np.int32)
+                shielded_kid = np.array([rng.choice(pool)], dtype=np.int32)
                 # refused first, then the override: break-glass with an emergency reason
-                t1 = self._in_session(row, kid, outcome=DENIED)
-                t2 = self._in_session(row, kid, cover=True, bg=1, purpose=P_EMERGENCY)
+                t1 = self._in_session(row, shielded_kid, outcome=DENIED)
+                t2 = self._in_session(row, shielded_kid, cover=True, bg=1, purpose=P_EMERGENCY)
                 self._label(u, "shielded_access", np.concatenate([t1, t2]))
 
         for u in users["leaver_account"]:
@@ -473,8 +474,8 @@ class Scenarios:
                 o = int(w.user_org[u])
                 ip = self._far_ip(u)
                 n = int(rng.integers(10, 25))
-                end = start_h + int(rng.uniform(30, 90) * 60)
-                ts = np.sort(start_h + 1 + rng.integers(0, end - start_h - 2, n))
+                s_end = start_h + int(rng.uniform(30, 90) * 60)
+                ts = np.sort(start_h + 1 + rng.integers(0, s_end - start_h - 2, n))
                 self.buf.add(
                     ts=np.array([start_h]), user=u, org=o, action=LOGIN, ip=ip, auth=A_PASSWORD, session=sid
                 )
@@ -489,11 +490,11 @@ class Scenarios:
                     session=sid,
                 )
                 self.buf.add(
-                    ts=np.array([end]), user=u, org=o, action=LOGOUT, ip=ip, auth=A_PASSWORD, session=sid
+                    ts=np.array([s_end]), user=u, org=o, action=LOGOUT, ip=ip, auth=A_PASSWORD, session=sid
                 )
                 # meanwhile the real user goes on working in their own session, so the overlap shows
                 # in the log even when that session would otherwise have logged little
-                hi = max(min(end, int(s.end[row])) - 1, start_h + 2)
+                hi = max(min(s_end, int(s.end[row])) - 1, start_h + 2)
                 own = np.sort(rng.integers(start_h + 1, hi, 3))
                 self.buf.add(
                     ts=own,
@@ -505,7 +506,7 @@ class Scenarios:
                     auth=int(s.auth[row]),
                     session=int(s.sid[row]),
                 )
-                self._label(u, "concurrent_sessions", np.array([start_h, end]))
+                self._label(u, "concurrent_sessions", np.array([start_h, s_end]))
 
         for u in users["family_lookup"]:
             kids = plan.family_kids[u]
@@ -572,10 +573,10 @@ class Scenarios:
         # peer_outlier: same volume and hours, but the children come from other teams' caseloads
         for u in users["peer_outlier"]:
             o = int(w.user_org[u])
-            own = int(w.user_team[u])
+            own_team = int(w.user_team[u])
             teams = np.nonzero(w.team_org == o)[0]
             others = np.concatenate(
-                [w.team_pool[w.team_pool_off[t] : w.team_pool_off[t + 1]] for t in teams if t != own]
+                [w.team_pool[w.team_pool_off[t] : w.team_pool_off[t + 1]] for t in teams if t != own_team]
             )
             m = (normal["user"] == u) & (normal["ts"] >= self.scan_utc) & (normal["rec"] >= 0)
             normal["rec"][m] = rng.choice(others, size=int(m.sum()))

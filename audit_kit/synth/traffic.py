@@ -247,7 +247,7 @@ def pick_records(world: World, users: np.ndarray, rng: np.random.Generator) -> t
     #   must stand out against a clean baseline) or a shielded child (opened only by those serving it).
     fam_all = world.user_family[users]
     ended = world.ended_keys
-    idx = np.arange(n)  # only the reads just moved need checking again
+    idx: np.ndarray = np.arange(n)  # only the reads just moved need checking again
     for _ in range(12):
         r, fam, org_i = rec[idx], fam_all[idx], org[idx]
         bad = (fam >= 0) & (world.child_family[r] == fam)

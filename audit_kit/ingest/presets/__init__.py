@@ -16,7 +16,7 @@ The formats and their mapping tables are documented in docs/formats.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import pyarrow
 
@@ -44,7 +44,7 @@ __all__ = [
 class Preset(Protocol):
     """A reader for one audit-log format."""
 
-    name: str  # "fhir", "ocsf", "cloudtrail"
+    name: ClassVar[str]  # "fhir", "ocsf", "cloudtrail"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Cheap detection from the first bytes of the (decompressed) file."""

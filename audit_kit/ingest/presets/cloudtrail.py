@@ -183,11 +183,11 @@ class CloudTrailPreset(JsonPreset):
             return text(key)
         if isinstance(key, dict):  # DynamoDB key: {"record_id": {"S": "C123"}}
             values = [first_text(*v.values()) if isinstance(v, dict) else text(v) for v in key.values()]
-            values = [v for v in values if v]
-            if len(values) == 1:
-                return values[0]
-            if values:
-                return "|".join(values)
+            present = [v for v in values if v]
+            if len(present) == 1:
+                return present[0]
+            if present:
+                return "|".join(present)
         for res in as_list(record.get("resources")):
             arn = text(get(res, "ARN"))
             if arn:

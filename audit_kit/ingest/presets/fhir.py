@@ -86,7 +86,7 @@ def codes(*concepts: Any) -> list[str]:
             if not found and text(get(c, "text")):
                 found = [str(text(get(c, "text")))]
             for f in found:
-                if f not in out:
+                if f and f not in out:
                     out.append(f)
     return out
 
@@ -112,7 +112,7 @@ class FhirAuditEventPreset(JsonPreset):
 
     def sniff(self, path: Path, head: bytes) -> bool:
         m = HEAD_PATTERN.search(head)
-        return bool(m) and (m.group(1) == b"AuditEvent" or b'"AuditEvent"' in head)
+        return m is not None and (m.group(1) == b"AuditEvent" or b'"AuditEvent"' in head)
 
     def unwrap(self, doc: Any) -> list[Any] | None:
         if isinstance(doc, list):

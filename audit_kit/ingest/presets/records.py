@@ -66,7 +66,7 @@ def open_binary(path: Path) -> BinaryIO:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]  # GzipFile is a BinaryIO in all but name
     return fh
 
 
