@@ -126,9 +126,9 @@ def assess(
                                           catalogues=ctx.catalogues)
             from audit_kit.app.readmodels import publish_after_write
 
-            note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
-            if note:
-                stderr.print(f"warning: {note}")
+            publish_note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+            if publish_note:
+                stderr.print(f"warning: {publish_note}")
             progress.finish()
             if fmt is AssessFormat.oscal_ar:
                 _emit_oscal(ws, output, assessment, ctx.catalogues)

@@ -64,6 +64,10 @@ MIGRATION: tuple[str, ...] = (
         review_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_id TEXT NOT NULL, state TEXT NOT NULL,
         assignee TEXT, note TEXT NOT NULL DEFAULT '', username TEXT NOT NULL, at TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS web_reviews_finding ON web_reviews (finding_id, review_id)",
+    # OpenID Connect sign-ins in progress: single use, ten minutes.
+    """CREATE TABLE IF NOT EXISTS web_oidc_states (
+        state TEXT PRIMARY KEY, nonce TEXT NOT NULL, verifier TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
     # Read models: replaced whole by each publication (audit_kit.app.readmodels).
     """CREATE TABLE IF NOT EXISTS rm_publication (
         id INTEGER PRIMARY KEY CHECK (id = 1), published_at TEXT NOT NULL, fingerprint TEXT NOT NULL,
@@ -244,6 +248,26 @@ def end_session(people: PeopleStore, token: str) -> None:
         con.execute("DELETE FROM web_sessions WHERE token_hash = ?", [token_hash(token)])
 
 
+# -- OpenID Connect sign-ins in progress ----------------------------------------------------------------
+def add_oidc_state(people: PeopleStore, state: str, nonce: str, verifier: str, now: datetime,
+                   expires_at: datetime) -> None:
+    with people.transaction() as con:
+        con.execute("DELETE FROM web_oidc_states WHERE expires_at < ?", [_iso(now)])
+        con.execute("INSERT INTO web_oidc_states VALUES (?,?,?,?,?)",
+                    [state, nonce, verifier, _iso(now), _iso(expires_at)])
+
+
+def take_oidc_state(people: PeopleStore, state: str, now: datetime) -> tuple[str, str] | None:
+    """(nonce, PKCE verifier) of a sign-in in progress, removed as it is read (single use); None when
+    unknown or expired."""
+    with people.transaction() as con:
+        row = con.execute("DELETE FROM web_oidc_states WHERE state = ? RETURNING nonce, verifier, expires_at",
+                          [state]).fetchone()
+    if row is None or (_parse(row[2]) or now) < now:
+        return None
+    return str(row[0]), str(row[1])
+
+
 # -- the access log --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccessEntry:
@@ -313,7 +337,8 @@ _ENTRY_COLUMNS = ("seq, at, username, role, ip, method, path, action, object_kin
 def access_entries(people: PeopleStore, since: datetime | None = None, until: datetime | None = None,
                    username: str | None = None, limit: int | None = None, newest_first: bool = False
                    ) -> list[AccessEntry]:
-    where, params = ["1=1"], []
+    where: list[str] = ["1=1"]
+    params: list[Any] = []
     if since is not None:
         where.append("at >= ?")
         params.append(_iso(since))
@@ -424,7 +449,8 @@ def add_submission(people: PeopleStore, org_id: str, checklist_id: str | None, f
 
 def submissions(people: PeopleStore, org_id: str | None = None, state: str | None = None
                 ) -> list[ReceivedQuestionnaire]:
-    where, params = ["1=1"], []
+    where: list[str] = ["1=1"]
+    params: list[Any] = []
     if org_id:
         where.append("org_id = ?")
         params.append(org_id)
@@ -546,7 +572,10 @@ _ORG_COLUMNS = ("org_id, name, type, area, risk_level, risk_rank, likelihood, im
 
 
 def _org(r: Sequence[Any], full: bool) -> OrgReadModel:
-    return OrgReadModel(*r[:12], assessment=r[12] if full else None, scores=r[13] if full else None)
+    return OrgReadModel(
+        org_id=r[0], name=r[1], type=r[2], area=r[3], risk_level=r[4], risk_rank=r[5], likelihood=r[6],
+        impact=r[7], tier=r[8], previous_risk_level=r[9], score=r[10], findings=int(r[11]),
+        assessment=r[12] if full else None, scores=r[13] if full else None)
 
 
 def list_orgs(people: PeopleStore, org_ids: Sequence[str] | None = None) -> list[OrgReadModel]:
@@ -567,6 +596,12 @@ def get_org(people: PeopleStore, org_id: str) -> OrgReadModel | None:
     return None if row is None else _org(row, True)
 
 
+def _finding_rm(r: Sequence[Any]) -> FindingReadModel:
+    return FindingReadModel(
+        finding_id=r[0], org_id=r[1], detector=r[2], severity=r[3], severity_rank=int(r[4]), score=float(r[5]),
+        user_id=r[6], record_count=int(r[7]), first_seen=r[8], last_seen=r[9], summary=r[10], evidence=r[11])
+
+
 _FINDING_COLUMNS = ("finding_id, org_id, detector, severity, severity_rank, score, user_id, record_count, "
                     "first_seen, last_seen, summary, evidence")
 
@@ -575,7 +610,8 @@ def list_findings(people: PeopleStore, org_id: str | None = None, detector: str 
                   min_rank: int = 0, finding_ids: Sequence[str] | None = None, limit: int | None = None
                   ) -> list[FindingReadModel]:
     """Published findings, most severe first."""
-    where, params = ["severity_rank >= ?"], [min_rank]
+    where: list[str] = ["severity_rank >= ?"]
+    params: list[Any] = [min_rank]
     if org_id:
         where.append("org_id = ?")
         params.append(org_id)
@@ -589,13 +625,13 @@ def list_findings(people: PeopleStore, org_id: str | None = None, detector: str 
     rows = people.con.execute(
         f"SELECT {_FINDING_COLUMNS} FROM rm_findings WHERE {' AND '.join(where)} "
         f"ORDER BY severity_rank DESC, score DESC, finding_id{tail}", params).fetchall()
-    return [FindingReadModel(*r) for r in rows]
+    return [_finding_rm(r) for r in rows]
 
 
 def get_finding(people: PeopleStore, finding_id: str) -> FindingReadModel | None:
     row = people.con.execute(f"SELECT {_FINDING_COLUMNS} FROM rm_findings WHERE finding_id = ?",
                              [finding_id]).fetchone()
-    return None if row is None else FindingReadModel(*row)
+    return None if row is None else _finding_rm(row)
 
 
 def detectors(people: PeopleStore) -> list[str]:
@@ -605,7 +641,7 @@ def detectors(people: PeopleStore) -> list[str]:
 def trend(people: PeopleStore) -> list[TrendPoint]:
     rows = people.con.execute("SELECT assessment_id, assessed_at, as_of, risk_level, organisations FROM rm_trend "
                               "ORDER BY assessed_at, risk_level").fetchall()
-    return [TrendPoint(*r) for r in rows]
+    return [TrendPoint(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4])) for r in rows]
 
 
 # -- review verdicts (until audit_kit.review owns them) ---------------------------------------------

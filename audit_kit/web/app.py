@@ -670,6 +670,52 @@ def api_review(ctx: Ctx) -> Response:
     return api_json({"finding_id": f.finding_id, "state": st.state, "assignee": st.assignee})
 
 
+def oidc_start(ctx: Ctx) -> Response:
+    from audit_kit.web import oidc
+
+    assert ctx.settings.oidc is not None
+    try:
+        begun = oidc.begin(ctx.people, ctx.settings.oidc, ctx.now)
+    except oidc.OidcError as exc:
+        ctx.note("login_oidc_failed", "user")
+        return _oidc_failed(ctx, str(exc), 502)
+    response = RedirectResponse(begun.redirect_url, 303)
+    # Lax, not Strict: the provider sends the browser back with a cross-site top-level GET.
+    response.set_cookie(oidc.STATE_COOKIE, begun.state, max_age=int(oidc.STATE_TTL.total_seconds()), httponly=True,
+                        samesite="lax", secure=ctx.settings.secure_cookies, path="/login/oidc")
+    return response
+
+
+def oidc_callback(ctx: Ctx) -> Response:
+    from audit_kit.web import oidc
+
+    assert ctx.settings.oidc is not None
+    try:
+        user = oidc.finish(ctx.people, ctx.settings.oidc, state=ctx.query("state"), code=ctx.query("code"),
+                           cookie=ctx.request.cookies.get(oidc.STATE_COOKIE, ""), error=ctx.query("error"),
+                           now=ctx.now)
+    except oidc.UnlinkedIdentity as exc:
+        ctx.note("login_oidc_failed", "user", exc.subject[-64:])
+        return _oidc_failed(ctx, str(exc), 403)
+    except oidc.OidcError as exc:
+        ctx.note("login_oidc_failed", "user")
+        return _oidc_failed(ctx, str(exc), 401)
+    session = start_session(ctx.people, user, ctx.settings, ctx.now, ctx.ip)
+    ctx.principal = Principal(user, session.token, session.csrf_token)
+    ctx.note("login", "user", user.username)
+    # A page, not a redirect: the session cookie is SameSite=Strict, which a browser does not send on a
+    # redirect chain the provider started; the next navigation starts here, on this site.
+    response = render(ctx, "signed_in.html", title="Signed in")
+    _set_session(response, session.token, ctx.settings)
+    response.delete_cookie(oidc.STATE_COOKIE, path="/login/oidc")
+    return response
+
+
+def _oidc_failed(ctx: Ctx, why: str, status: int) -> Response:
+    return render(ctx, "error.html", status, title="Sign-in failed",
+                  message=f"Signing in through your organisation failed: {why}.")
+
+
 def health(ctx: Ctx) -> Response:
     return api_json({"ok": True})
 
@@ -713,9 +759,7 @@ def create_app(settings: WebSettings) -> Starlette:
         Mount("/static", app=StaticFiles(directory=str(templates_dir() / "web" / "static")), name="static"),
     ]
     if settings.oidc is not None:
-        from audit_kit.web import oidc
-
-        routes[:0] = [r("/login/oidc", oidc.start, auth=False), r("/login/oidc/callback", oidc.callback, auth=False)]
+        routes[:0] = [r("/login/oidc", oidc_start, auth=False), r("/login/oidc/callback", oidc_callback, auth=False)]
 
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.audit_kit = state
