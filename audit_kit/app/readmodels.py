@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,11 @@ from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import WorkspaceError
 from audit_kit.models.assessment import NationalAssessment
 from audit_kit.models.findings import Severity
-from audit_kit.report.safety import guard_record_ids, record_id_index
+from audit_kit.report.safety import guard_record_ids
 from audit_kit.report.scores import load_scores
+from audit_kit.report.sources import OrgScoreData
 from audit_kit.store import web
-from audit_kit.store.assessments import load_latest_assessment, risk_levels_by_assessment
+from audit_kit.store.assessments import list_assessments, load_latest_assessment, risk_levels_by_assessment
 from audit_kit.store.findings import load_findings
 from audit_kit.store.ingest import organisations
 from audit_kit.store.people import PeopleStore
@@ -59,16 +60,31 @@ def _iso(value: Any) -> str | None:
 
 def publish_read_models(ws: Workspace, people: PeopleStore, now: datetime | None = None,
                         catalogues: CatalogueLibrary = SHIPPED) -> web.Publication:
-    """Copy what the web app shows from the open workspace into the people store (one transaction)."""
+    """Copy what the web app shows from the open workspace into the people store (one transaction).
+
+    Findings are copied every time. The ratings, scores and trend change only with a new assessment:
+    when the latest stored assessment is the one already published (a scan or detect publishing), they
+    are kept as published — parsing a national assessment and scoring every body take seconds at a few
+    hundred bodies, the rest a second or two.
+    """
     now = now or datetime.now(UTC)
     print_ = fingerprint(ws.path)
-    assessment: NationalAssessment | None = load_latest_assessment(ws) if ws.has_table("assessments") else None
+    stored = list_assessments(ws) if ws.has_table("assessments") else []
+    previous = web.publication(people)
+    if stored and previous is not None and previous.assessment_id == stored[0][0]:
+        return _publish(ws, people, now, print_, None, {}, previous)
+    assessment: NationalAssessment | None = load_latest_assessment(ws) if stored else None
     scores = load_scores(ws, assessment, catalogues) if ws.has_table("questionnaire_answers") else {}
+    return _publish(ws, people, now, print_, assessment, scores, None)
+
+
+def _publish(ws: Workspace, people: PeopleStore, now: datetime, print_: str, assessment: NationalAssessment | None,
+             scores: dict[str, OrgScoreData], keep: web.Publication | None) -> web.Publication:
     findings = load_findings(ws) if ws.has_table("findings") else []
     # Scrub raw record ids from everything that crosses (one engine query for all the texts).
     texts = [f.summary for f in findings] + [json.dumps(f.evidence, sort_keys=True, default=str) for f in findings]
     if texts:
-        texts, _ = guard_record_ids(ws, texts, restricted=True, index=record_id_index(ws))
+        texts, _ = guard_record_ids(ws, texts, restricted=True)
     n = len(findings)
     finding_rows = [
         web.FindingReadModel(
@@ -81,10 +97,13 @@ def publish_read_models(ws: Workspace, people: PeopleStore, now: datetime | None
     for f in findings:
         if f.org_id and f.detector != "contradiction":
             per_org[f.org_id] = per_org.get(f.org_id, 0) + 1
+    kept = {o.org_id: o for o in web.list_orgs_full(people)} if keep is not None else {}
     rated = {o.org_id: o for o in assessment.orgs} if assessment else {}
-    known = organisations(ws) if ws.has_table("organisations") else []
     org_rows = []
-    for rec in known:
+    for rec in organisations(ws) if ws.has_table("organisations") else []:
+        if rec.org_id in kept:
+            org_rows.append(replace(kept[rec.org_id], findings=per_org.get(rec.org_id, 0)))
+            continue
         o = rated.get(rec.org_id)
         s = scores.get(rec.org_id)
         score_json = None
@@ -102,22 +121,28 @@ def publish_read_models(ws: Workspace, people: PeopleStore, now: datetime | None
             score=(o.score.overall if o and o.score else (s.overall if s else None)),
             findings=per_org.get(rec.org_id, 0),
             assessment=o.model_dump_json() if o else None, scores=score_json))
-    trend = [web.TrendPoint(a, _iso(at) or "", _iso(as_of), level, count)
-             for a, at, as_of, level, count in (risk_levels_by_assessment(ws) if assessment else [])]
-    totals: dict[str, Any] = {}
-    if assessment:
-        totals = json.loads(assessment.totals.model_dump_json())
+    if keep is not None:
+        trend = web.trend(people)
+        totals = dict(keep.totals)
+    else:
+        trend = [web.TrendPoint(a, _iso(at) or "", _iso(as_of), level, count)
+                 for a, at, as_of, level, count in (risk_levels_by_assessment(ws) if assessment else [])]
+        totals = json.loads(assessment.totals.model_dump_json()) if assessment else {}
     totals["findings_by_severity"] = {s.value: sum(1 for f in findings if f.severity is s and
                                                    f.detector != "contradiction") for s in Severity}
-    pub = web.Publication(
-        published_at=now, fingerprint=print_,
-        assessment_id=assessment.assessment_id if assessment else None,
-        as_of=_iso(assessment.as_of) if assessment else None,
-        assessed_at=_iso(assessment.assessed_at) if assessment else None,
-        period_start=_iso(assessment.period.start) if assessment else None,
-        period_end=_iso(assessment.period.end) if assessment else None,
-        organisations=len(org_rows), findings=len(finding_rows), totals=totals,
-        notes=list(assessment.notes) if assessment else ["no assessment yet: run `audit-kit assess`"])
+    if keep is not None:
+        pub = replace(keep, published_at=now, fingerprint=print_, organisations=len(org_rows),
+                      findings=len(finding_rows), totals=totals)
+    else:
+        pub = web.Publication(
+            published_at=now, fingerprint=print_,
+            assessment_id=assessment.assessment_id if assessment else None,
+            as_of=_iso(assessment.as_of) if assessment else None,
+            assessed_at=_iso(assessment.assessed_at) if assessment else None,
+            period_start=_iso(assessment.period.start) if assessment else None,
+            period_end=_iso(assessment.period.end) if assessment else None,
+            organisations=len(org_rows), findings=len(finding_rows), totals=totals,
+            notes=list(assessment.notes) if assessment else ["no assessment yet: run `audit-kit assess`"])
     web.publish(people, pub, org_rows, finding_rows, trend)
     return pub
 

@@ -590,6 +590,12 @@ def list_orgs(people: PeopleStore, org_ids: Sequence[str] | None = None) -> list
     return [_org(r, False) for r in rows]
 
 
+def list_orgs_full(people: PeopleStore) -> list[OrgReadModel]:
+    """Every published body with its assessment and scores JSON (for a publication that keeps them)."""
+    rows = people.con.execute(f"SELECT {_ORG_COLUMNS}, assessment, scores FROM rm_orgs ORDER BY org_id").fetchall()
+    return [_org(r, True) for r in rows]
+
+
 def get_org(people: PeopleStore, org_id: str) -> OrgReadModel | None:
     row = people.con.execute(f"SELECT {_ORG_COLUMNS}, assessment, scores FROM rm_orgs WHERE org_id = ?",
                              [org_id]).fetchone()
