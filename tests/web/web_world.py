@@ -47,8 +47,18 @@ def build(path: Path) -> World:
     now = web.utcnow()
     with PeopleStore.open(path) as people:
         for name, (role, org) in ROLES.items():
-            web.add_user(people, name, role, org, hash_password(PASSWORDS[name]), "test", now)
+            web.add_user(people, name, role, org, _hash(name), "test", now)
     return World(path, raw)
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _hash(name: str) -> str:
+    """argon2id costs ~0.3 s a hash by design: each test process hashes each password once."""
+    if name not in _HASHES:
+        _HASHES[name] = hash_password(PASSWORDS[name])
+    return _HASHES[name]
 
 
 def settings(path: Path, **kw: Any) -> WebSettings:
