@@ -50,10 +50,7 @@ def serve(
 ) -> None:
     """Serve the web app: dashboard, bodies, findings queue, evidence, questionnaires, downloads, JSON API.
 
-    The app reads and writes only WORKSPACE/people.sqlite. The analytical data is published into it by
-    `assess`, `detect` and `scan` as they finish, and by `serve` itself at start-up when the workspace
-    changed since and no other process holds it. Add users first with
-    `audit-kit users add`. Put it behind a TLS reverse proxy for anything but one machine (docs/web.md).
+    The app reads and writes only WORKSPACE/people.sqlite. The analytical data is published into it by `assess`, `detect` and `scan` as they finish, and by `serve` itself at start-up when the workspace changed since and no other process holds it. Add users first with `audit-kit users add`. Put it behind a TLS reverse proxy for anything but one machine (docs/web.md).
 
     Examples:
 
