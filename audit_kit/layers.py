@@ -12,7 +12,7 @@ means giving it a place here.
 | engine | DuckDB and Spark behind one protocol for Ibis expressions |
 | domain | catalogue, questionnaires, scoring, ingest, detectors, graph, assessment, OSCAL, synthetic worlds, reports, scan parts, the reviewer's workflow |
 | app | the run context and the jobs that cross layers (pipeline, scan) |
-| edges | the command line |
+| edges | the web app and the command line |
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "audit_kit.report", "audit_kit.scan", "audit_kit.review",
     )),
     ("app", ("audit_kit.app",)),
-    ("edges", ("audit_kit.cli", "audit_kit.__main__")),
+    ("edges", ("audit_kit.web", "audit_kit.cli", "audit_kit.__main__")),
 )
 
 # Every unit in one total order: a unit may import only units at or before its own position.

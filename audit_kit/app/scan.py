@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from audit_kit.app.context import RunContext
+from audit_kit.app.readmodels import publish_after_write
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.log_gap import LogGapParams
@@ -96,6 +97,7 @@ class ScanResult:
     baseline: bool = False
     suppressed: int = 0  # findings the review suppressed: stored, never alerted (docs/review.md)
     review_notes: list[str] = field(default_factory=list)  # digests, chat, review-state warnings
+    publish_error: str | None = None  # the web app's read models could not be updated (the scan still counts)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -292,6 +294,8 @@ def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink
             result.review_notes += review_alerting.notify_after_scan(ws, ctx.notify, ctx.now)
         _killpoint(fault, "finished")
         _finish(ws, run_id, result, "done")
+        # What `audit-kit serve` shows: published while this scan still holds the workspace (docs/web.md).
+        result.publish_error = publish_after_write(ws, ctx.catalogues)
     except BaseException as exc:
         # Record the failure for the history (best effort); the batches stay pending for the next run.
         try:

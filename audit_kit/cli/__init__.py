@@ -42,6 +42,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "subject-access": ("audit_kit.cli.subject_access", "Who has accessed one child's record (PDF or JSON)."),
     "notify": ("audit_kit.cli.notify", "Send DPO e-mail digests and Teams/Slack summaries now."),
     "tickets": ("audit_kit.cli.tickets", "Confirmed findings and overdue actions as Jira/ServiceNow tickets."),
+    "serve": ("audit_kit.cli.serve", "Serve the web app for reviewers and DPOs over a workspace."),
+    "users": ("audit_kit.cli.users", "Add, list and disable the web app's users (reviewer, dpo, admin)."),
+    "access-log": ("audit_kit.cli.access_log", "List the web app's access log and verify its hash chain."),
 }
 
 

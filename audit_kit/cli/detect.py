@@ -135,6 +135,11 @@ def detect(
                                 engine=eng)
         finally:
             eng.close()
+        from audit_kit.app.readmodels import publish_after_write
+
+        note = None if no_store else publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+        if note:
+            stderr.print(f"warning: {note}")
     finally:
         ws.close()
     # The review (docs/review.md): publish the stored findings; suppressed ones are not counted by --fail-on.

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from audit_kit.app.context import resolve
+from audit_kit.app.limits import limitation_inputs
 from audit_kit.cli._common import ConfigOption, QuietOption, WorkspaceOption, progress_for
 from audit_kit.errors import InputError
 from audit_kit.report import render_all_packs, render_national, render_org_pack
@@ -95,6 +96,8 @@ def report(
                         catalogues=ctx.catalogues,
                         today=day,
                         templates=templates,
+                        limits=limitation_inputs(ctx.workspace, day or ctx.now.date(),
+                                                 audience is Audience.RESTRICTED),
                     )
                 ]
         finally:

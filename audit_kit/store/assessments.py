@@ -7,6 +7,7 @@ truth); `assessment_orgs` and `corroborations` are flat copies for SQL, reports 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from audit_kit.models.assessment import NationalAssessment
@@ -90,3 +91,11 @@ def load_assessment(ws: Workspace, assessment_id: str) -> NationalAssessment | N
         return None
     row = fetch_one(ws.con, "SELECT payload FROM assessments WHERE assessment_id = ?", [assessment_id])
     return None if row is None else NationalAssessment.model_validate_json(row[0])
+def risk_levels_by_assessment(ws: Workspace) -> list[tuple[str, datetime, date | None, str, int]]:
+    """(assessment_id, assessed_at, as_of, risk_level, organisations) for every stored assessment: the
+    national trend the web dashboard draws."""
+    rows = fetch_all(ws.con, """
+        SELECT a.assessment_id, a.assessed_at, a.as_of, o.risk_level, count(*)
+        FROM assessments a JOIN assessment_orgs o USING (assessment_id)
+        GROUP BY ALL ORDER BY a.assessed_at, o.risk_level""")
+    return [(str(r[0]), r[1], r[2], str(r[3]), int(r[4])) for r in rows]

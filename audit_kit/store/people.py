@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from audit_kit.errors import WorkspaceError
+from audit_kit.store import web
 
 PEOPLE_FILE = "people.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -83,6 +84,7 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             channel TEXT NOT NULL, destination TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL,
             reference TEXT, PRIMARY KEY (channel, destination, item))""",
     ),
+    web.MIGRATION,  # 3 -> 4: web users, sessions, the access log, responses, received questionnaires, read models
 )
 PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
 

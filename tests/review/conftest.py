@@ -4,19 +4,20 @@ thirty days (built once per session, copied for each test that changes it)."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 import pytest
-from review_world import make_world, stage
+
+# The clock of the tests: the day after the first thirty days of the world.
+from review_world import (
+    make_world,
+    stage,
+)
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.ingest import ingest_dataset
 from audit_kit.store.workspace import Workspace
-
-# The clock of the tests: the day after the first thirty days of the world.
-T0 = datetime(2026, 10, 1, 9, 0)
 
 
 @pytest.fixture(scope="session")

@@ -125,3 +125,6 @@ def _write(path: Path, header: list[str], rows: list[tuple[object, ...]]) -> Non
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
+
+# The review tests' clock: verdicts and suppressions are timed from here.
+T0 = datetime(2026, 10, 1, 9, 0)

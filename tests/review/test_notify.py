@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import T0
 from local_servers import CERT, HttpServer, SmtpServer
-from review_world import day_file
+from review_world import T0, day_file
 
 from audit_kit.app.context import resolve
 from audit_kit.app.scan import ScanOptions, run_scan

@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import T0
-from review_world import SHIELDED, SNOOPER, day_file
+from review_world import SHIELDED, SNOOPER, T0, day_file
 
 from audit_kit.app.context import resolve
 from audit_kit.app.scan import ScanOptions, run_scan
@@ -165,19 +164,20 @@ def test_listing_while_a_scan_holds_the_workspace_shows_what_was_published(detec
 
 
 def test_the_assessment_reports_suppressions_in_force(detected_ws: Path) -> None:
+    from audit_kit.app.limits import limitation_inputs
     from audit_kit.report import national_html
-    from audit_kit.report.review_notes import limitation_notes
 
     fid = _shielded(detected_ws)
+    assert limitation_inputs(detected_ws, T0.date(), restricted=True).suppressions == ()  # nothing reviewed
     with Workspace.open(detected_ws, read_only=True) as w:
-        assert limitation_notes(w, T0.date(), restricted=True) == []  # nothing reviewed: the report is as before
         with PeopleStore.open(detected_ws) as people:
             sync_findings(w, people, T0)
             review_finding(people, fid, Verdict.FALSE_POSITIVE, "locum cover agreed with the DPO", "alice",
                            T0 - timedelta(days=1), suppress_days=30)
-        restricted = national_html(w, "restricted", today=T0.date(), config=AuditConfig())
-        [public] = limitation_notes(w, T0.date(), restricted=False)
-        assert limitation_notes(w, (T0 + timedelta(days=40)).date(), restricted=True) == []  # expired
-    assert "Suppressed by review" in restricted and "locum cover agreed with the DPO" in restricted
-    assert "by alice" in restricted
-    assert public.label == "Suppressed by review" and "shielded_access 1" in public.value and "alice" not in public.value
+        limits = limitation_inputs(detected_ws, T0.date(), restricted=True)
+        restricted = national_html(w, "restricted", today=T0.date(), config=AuditConfig(), limits=limits)
+    public = limitation_inputs(detected_ws, T0.date(), restricted=False)
+    assert limitation_inputs(detected_ws, (T0 + timedelta(days=40)).date(), restricted=True).suppressions == ()
+    assert "locum cover agreed with the DPO" in restricted and "1 suppression active" in restricted
+    [s] = public.suppressions or ()
+    assert "shielded_access" in s.scope and "alice" not in s.scope + s.reason + s.by

@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import T0
-from review_world import CHILD, CHILD_READERS, ORGS, SIBLING
+from review_world import CHILD, CHILD_READERS, ORGS, SIBLING, T0
 
 from audit_kit.cli import run
 from audit_kit.review.subject_access import subject_access
