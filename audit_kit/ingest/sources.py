@@ -243,6 +243,9 @@ def swallowed_lines(con: duckdb.DuckDBPyConnection, rejects_table: str) -> bool:
         con, f"SELECT count(*) FROM {rejects_table} WHERE error_type = 'UNQUOTED VALUE' OR strpos(csv_line, chr(10)) > 0"))
 
 
+SCAN_CHUNK = 4 << 20
+
+
 def empty_lines(path: Path) -> list[int]:
     """Line numbers (1-based) of the empty lines of a text file, which DuckDB's CSV reader skips without a
     trace; found with a byte search, so a file without any costs one fast read (from the page cache)."""
@@ -252,16 +255,17 @@ def empty_lines(path: Path) -> list[int]:
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            while chunk := fh.read(4 << 20):
+            while chunk := fh.read(SCAN_CHUNK):
                 data = prev_end + chunk
-                base = line - 1  # `data` starts on the line before the chunk's first byte (the carried byte)
+                # `data` starts with the previous chunk's last two bytes: newlines there are counted below
+                base = line - prev_end.count(b"\n")
                 for marker in (b"\n\n", b"\n\r\n"):
                     start = 0
                     while (i := data.find(marker, start)) >= 0:
-                        out.append(base + data.count(b"\n", 0, i + 1) + 1)
+                        out.append(base + data.count(b"\n", 0, i + 1))
                         start = i + 1
                 line += chunk.count(b"\n")
-                prev_end = chunk[-1:]
+                prev_end = data[-2:]  # a marker may straddle the boundary
     except (OSError, EOFError):
         return []
     return sorted(set(n for n in out if n > 1))
