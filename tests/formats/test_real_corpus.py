@@ -57,13 +57,19 @@ def _utc(text: str) -> datetime:
 
 @pytest.mark.parametrize("rel", sorted(EXPECTED))
 def test_every_record_is_read_and_stored(corpus: tuple[Path, dict[str, IngestReport]], rel: str) -> None:
-    _ws, reports = corpus
+    reports = corpus[1]
     rep = reports[rel]
     assert rep.read == EXPECTED[rel]["records"]
     assert rep.read == rep.stored + rep.quarantined + rep.duplicates
-    dups = EXPECTED[rel].get("duplicates", 0)
-    assert (rep.stored, rep.quarantined, rep.duplicates) == (EXPECTED[rel]["records"] - dups, 0, dups), (
+    dups, bad = EXPECTED[rel].get("duplicates", 0), EXPECTED[rel].get("quarantined", 0)
+    assert (rep.stored, rep.quarantined, rep.duplicates) == (EXPECTED[rel]["records"] - dups - bad, bad, dups), (
         rep.files[0].model_dump())
+    if bad:
+        ws_path, _ = corpus
+        with Workspace.open(ws_path, read_only=True) as ws:
+            reasons = [r[0] for r in ws.con.execute("SELECT reason FROM quarantine WHERE source_file = ?",
+                                                    [str(REAL / rel)]).fetchall()]
+        assert len(reasons) == bad and all(EXPECTED[rel]["reason"] in r for r in reasons)
 
 
 @pytest.mark.parametrize("rel", sorted(EXPECTED))
@@ -101,7 +107,7 @@ def test_reingesting_the_corpus_adds_nothing(corpus: tuple[Path, dict[str, Inges
         before = ws.count("events")
         for rel, exp in EXPECTED.items():
             rep = ingest_files(ws, [REAL / rel], org=exp.get("org"))
-            assert (rep.stored, rep.quarantined, rep.duplicates) == (0, 0, rep.read)
+            assert (rep.stored, rep.quarantined, rep.duplicates) == (0, 0, rep.read)  # same bytes: nothing read
         assert ws.count("events") == before
 
 

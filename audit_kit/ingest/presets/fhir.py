@@ -85,10 +85,11 @@ PERSON_TYPES = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson", 
 CLIENT_ROLE = "110153"  # DICOM Source Role ID: the client that made the request (IHE BALP)
 SERVER_ROLE = "110152"  # DICOM Destination Role ID
 NOT_USER_ORG = {SERVER_ROLE, "CST", "custodian"}  # v3-ParticipationType CST: the data's custodian
-# Agent types that are software, never the person who acted: DICOM Application (110150), Application
-# Launcher (110151), Destination (110152), Source (110153) roles, and the custodian.
-MACHINE_ROLES = {"110150", "110151", SERVER_ROLE, CLIENT_ROLE, "CST", "custodian", "dataprocessor",
-                 "datacollector"}
+# Agent types that are never the person who acted, even flagged as the requestor: DICOM Application
+# (110150), Application Launcher (110151), Destination (110152, the server or recipient), Destination
+# Media (110154), and the custodian. A Source (110153) agent flagged as the requestor is the one who
+# asked (a person in simple logs); without the flag it is taken for the client software.
+MACHINE_ROLES = {"110150", "110151", SERVER_ROLE, "110154", "CST", "custodian", "dataprocessor", "datacollector"}
 # Identifier systems that name an institution, not a person: when the acting agent is identified by
 # one, it is the organisation too (the E-Rezept audit trail names the practice or pharmacy by its card).
 ORG_ID_SYSTEMS = {
@@ -380,7 +381,7 @@ class FhirAuditEventPreset(JsonPreset):
         if requestors:
             return requestors[0]
         # No person flagged as the requestor: the first person-like agent that is not software.
-        people = [a for a in agents if is_person(a)]
+        people = [a for a in agents if is_person(a) and CLIENT_ROLE not in codes(a.get("type"))]
         return people[0] if people else None
 
     @staticmethod
@@ -467,7 +468,9 @@ class FhirAuditEventPreset(JsonPreset):
             what = e.get("what")
             roles = {c.lower() for c in codes(e.get("role"))}
             labels = {c.upper() for c in codes(e.get("securityLabel"))}
-            if who_type(what) == "Patient" or roles & PATIENT_ROLES:
+            if who_type(what) == "Patient":  # the Patient's own id (a business identifier names the data)
+                rid = reference_parts(get(what, "reference"))[1] or who_id(what)
+            elif roles & PATIENT_ROLES:
                 rid = who_id(what)
             elif by_name:
                 rid = text(e.get("name"))
