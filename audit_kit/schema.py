@@ -199,4 +199,6 @@ EVENT_INPUT_FIELDS = (
     "source_action",
     "target",
 )
+# The event fields of the DESIGN.md contract (what the synthetic world writes); the rest are extensions.
+CONTRACT_EVENT_FIELDS = EVENT_INPUT_FIELDS[: EVENT_INPUT_FIELDS.index("break_glass") + 1]
 EVENT_REQUIRED_INPUT = ("timestamp", "user_id", "org_id", "action", "outcome")
