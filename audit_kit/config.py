@@ -18,10 +18,10 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from audit_kit.errors import ConfigError
+from audit_kit.errors import ConfigError, InputError
+from audit_kit.safeyaml import load_yaml_text
 from audit_kit.schema import DETECTOR_IDS
 
 CONFIG_FILE = "audit-kit.yaml"
@@ -152,9 +152,9 @@ def glob_to_like(pattern: str) -> str:
 def parse_config(text: str, source: str = CONFIG_FILE) -> AuditConfig:
     """Validate YAML text as an AuditConfig; errors name `source` and the key path."""
     try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        data: Any = load_yaml_text(text, source)
+    except InputError as exc:  # a configuration file: reported as such (same exit code)
+        raise ConfigError(exc.message, hint=exc.hint) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

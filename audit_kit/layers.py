@@ -21,7 +21,7 @@ from __future__ import annotations
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "audit_kit", "audit_kit.errors", "audit_kit.progress", "audit_kit.schema", "audit_kit.resources",
-        "audit_kit.safeyaml", "audit_kit.config", "audit_kit.layers",
+        "audit_kit.safeyaml", "audit_kit.safetext", "audit_kit.config", "audit_kit.layers",
     )),
     ("models", ("audit_kit.models",)),
     ("store", ("audit_kit.store",)),

@@ -7,6 +7,7 @@ Exit codes (see `audit_kit.errors.ExitCode`): 0 ok, 1 findings at or above --fai
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -100,6 +101,26 @@ def _root(
     _debug = debug or bool(os.environ.get("AUDIT_KIT_DEBUG"))
 
 
+# What the machine or the store says when the user's files, disk or permissions are the cause: these
+# are for the user to fix (exit 2), not audit-kit bugs (exit 3).
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT}
+_STORE_PROBLEMS = ("corrupt database file", "no space left on device", "permission denied",
+                   "read-only file system", "disk quota exceeded", "could not write", "could not read")
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """A one-line message when `exc` is the disk, a permission or a damaged workspace, else None."""
+    if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc} (check the path, its permissions and free disk space)"
+    text = str(exc)
+    if type(exc).__module__.startswith(("duckdb", "_duckdb")) and any(p in text.lower() for p in _STORE_PROBLEMS):
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return (f"the workspace could not be read or written: {first} "
+                "(check free disk space and permissions; restore a damaged workspace from its backup)")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one error boundary for every command."""
     code = run(argv)
@@ -130,9 +151,13 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
-    except Exception as exc:  # the boundary: anything else is our bug
+    except Exception as exc:  # the boundary: anything else is our bug, unless the machine said no
         if _debug:
             raise
+        problem = environment_problem(exc)
+        if problem is not None:
+            typer.echo(f"error: {problem}", err=True)
+            return int(ExitCode.USAGE)
         typer.echo(
             f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
         )

@@ -13,6 +13,7 @@ from audit_kit.cli._common import (
     ConfigOption,
     QuietOption,
     WorkspaceOption,
+    check_output,
     emit_csv,
     emit_json,
     emit_table,
@@ -97,6 +98,8 @@ def assess(
     from audit_kit.assessment import assess_workspace
 
     day = _parse_date(as_of)
+    if dataset_dir is None:
+        check_output(output)
     ctx = resolve(workspace, config)
     progress = progress_for(quiet)
     try:

@@ -21,6 +21,9 @@ from audit_kit.errors import InputError
 from audit_kit.questionnaires.importer import QuestionnaireRejected, import_files
 from audit_kit.questionnaires.templates import TemplateFormat, write_template
 
+# A terminal shows this many problems; --format json carries all of them.
+MAX_PROBLEMS_SHOWN = 100
+
 questionnaire_app = typer.Typer(
     help="Security questionnaires: make a blank form, import filled ones.\n\n"
     "Example: audit-kit questionnaire template --checklist accessing-organisation --org LA-001 -o LA-001.xlsx",
@@ -91,8 +94,11 @@ def import_cmd(
         stdout.print(f"skipped (identical to a stored version): {d}")
     for r in report.rejected:
         stderr.print(f"not stored: {r}")
-    for p in report.problems:
+    for p in report.problems[:MAX_PROBLEMS_SHOWN]:
         stderr.print(f"problem: {p}", markup=False, highlight=False)
+    if len(report.problems) > MAX_PROBLEMS_SHOWN:
+        stderr.print(f"… and {len(report.problems) - MAX_PROBLEMS_SHOWN:,} more problem(s): "
+                     "--format json lists every one", markup=False, highlight=False)
     stdout.print(report.summary)
     return 0
 
