@@ -44,7 +44,7 @@ from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.store import questionnaires as questionnaire_store
 from audit_kit.store.assessments import load_latest_assessment, store_assessment
 from audit_kit.store.findings import delete_detector, load_findings, store_findings
-from audit_kit.store.ingest import active_users, organisations
+from audit_kit.store.ingest import UNREGISTERED_TYPE, active_users, organisations, unregistered_orgs
 from audit_kit.store.workspace import Workspace
 
 DEFAULT_CHECKLIST = "accessing-organisation"
@@ -80,6 +80,8 @@ def assess_workspace(
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     orgs = [(o.org_id, o.name, o.type, o.area) for o in organisations(ws)]
+    # A body with events or a questionnaire but no organisations.csv row is rated too (not dropped).
+    orgs += [(o, o, UNREGISTERED_TYPE, "") for o in unregistered_orgs(ws)]
     if not orgs:
         raise InputError(f"{ws.path}: the workspace has no organisations",
                          hint="ingest a dataset with organisations.csv first (audit-kit ingest DATASET_DIR)")

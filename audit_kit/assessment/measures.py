@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from audit_kit.store.ingest import unregistered_orgs
 from audit_kit.store.sql import fetch_one
 from audit_kit.store.workspace import Workspace
 
@@ -166,6 +167,7 @@ def measure_orgs(
     allowed_purposes = tuple(allowed_purposes)
     entitlements = entitlements or Entitled()
     orgs = [r[0] for r in ws.sql("SELECT org_id FROM organisations ORDER BY org_id").fetchall()]
+    orgs += unregistered_orgs(ws)  # bodies with events or answers but no organisations.csv row
     out = {o: OrgMeasures(org_id=o) for o in orgs}
     params = [window.start, window.end]
     # Two shared aggregates, each one pass over the window's events, serve most measures:

@@ -10,6 +10,9 @@ Version history:
 1. the first release: tables made lazily by each module, the version written but never read.
 2. every repository's tables made when a workspace opens; detection runs and assessments record the
    configuration they were judged under (`config_source`, `config_sha256`).
+3. events keep the source's own name for what was done (`source_action`: a CloudTrail eventName, a FHIR
+   code, an OCSF activity) and what an event on no child's record acted on (`target`: a user, role,
+   trail or key), now that logins, denied attempts and administration are stored as events too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from audit_kit.errors import WorkspaceError
 from audit_kit.store import assessments, findings, ingest, questionnaires, scans
 from audit_kit.store.sql import fetch_all, fetch_one
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Every repository's DDL, in dependency order (all CREATE TABLE IF NOT EXISTS).
 REPOSITORIES = (ingest, findings, assessments, questionnaires, scans)
@@ -49,8 +52,12 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
     _add_columns(con, "assessments", {"config_source": "VARCHAR", "config_sha256": "VARCHAR"})
 
 
+def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
+    _add_columns(con, "events", {"source_action": "VARCHAR", "target": "VARCHAR"})
+
+
 # STEPS[n] takes a workspace from version n to n + 1.
-STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
