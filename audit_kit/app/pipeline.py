@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from audit_kit.app.completeness import require_complete_detection
 from audit_kit.app.context import RunContext
 from audit_kit.app.limits import limitation_inputs
 from audit_kit.app.readmodels import publish_after_write
@@ -83,11 +84,14 @@ def run_pipeline(
     reviewer: str | None = None,
     report_format: str = "pdf",
     progress: Progress = NULL_PROGRESS,
+    allow_partial: bool = False,
 ) -> PipelineResult:
     """Run the whole review of `dataset_dir` into the context's workspace and render `out_pdf`.
 
     Re-running on the same dataset and workspace adds nothing twice (ingest skips files already
-    stored) and stores a new dated assessment. `out_pdf=None` skips the report.
+    stored) and stores a new dated assessment. `out_pdf=None` skips the report. A failed detector stops
+    the job after detection (IncompleteDetectionError) unless `allow_partial`; then the report's
+    limitations name it and `notes` says so.
     """
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
@@ -111,6 +115,7 @@ def run_pipeline(
             "skipped": [list(s) for s in run.skipped],
             "errors": [list(e) for e in run.errors],
         }
+        failed = require_complete_detection(ws, allow_partial)
 
         t = time.perf_counter()
         assessment = assess_workspace(ws, ctx.config, as_of=as_of, checklist_id=checklist_id, progress=steps,
@@ -133,5 +138,7 @@ def run_pipeline(
     return PipelineResult(
         dataset_dir=dataset_dir, workspace=ctx.workspace, report=Path(report) if report else None,
         assessment=assessment, ingest=ingest.to_json() if hasattr(ingest, "to_json") else {},
-        detection=detection, timings=timings, notes=[publish_note] if publish_note else [],
+        detection=detection, timings=timings,
+        notes=([f"detection incomplete (--allow-partial): {', '.join(sorted(failed))} failed; the report's "
+                "limitations say so"] if failed else []) + ([publish_note] if publish_note else []),
     )

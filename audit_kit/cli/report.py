@@ -9,9 +9,10 @@ from pathlib import Path
 
 import typer
 
+from audit_kit.app.completeness import require_complete_detection
 from audit_kit.app.context import resolve
 from audit_kit.app.limits import limitation_inputs
-from audit_kit.cli._common import ConfigOption, QuietOption, WorkspaceOption, progress_for
+from audit_kit.cli._common import ConfigOption, QuietOption, WorkspaceOption, progress_for, stderr
 from audit_kit.errors import InputError
 from audit_kit.report import render_all_packs, render_national, render_org_pack
 from audit_kit.report.models import Audience, ReportFormat
@@ -46,12 +47,17 @@ def report(
         None, "--templates", help="Directory of templates overriding the packaged ones (cover, wording, CSS)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON (for scripts)."),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Render even though a detector failed; the limitations name it.",
+    ),
     config: Path | None = ConfigOption,
     quiet: bool = QuietOption,
 ) -> int:
     """Render the national risk assessment (default), one DPO pack (--org) or every pack (--all-orgs).
 
     It reads the latest stored assessment (`audit-kit assess`), scores, findings and graphs; a section whose source is empty says so. Raw record ids never appear. With --audience public the national report is the public summary: aggregates by type of body and area, small numbers suppressed.
+
+A detection run with a failed detector stops the report (exit 3, naming it) unless --allow-partial: then the limitations say what failed.
 
     Examples:
 
@@ -73,6 +79,9 @@ def report(
     progress = progress_for(quiet)
     # Read-only: a report never changes the workspace, and --all-orgs workers can open it alongside.
     with ctx.open_workspace(read_only=True) as ws:
+        failed = require_complete_detection(ws, allow_partial)
+        if failed:
+            stderr.print(f"warning: detection incomplete (--allow-partial): {', '.join(sorted(failed))} failed")
         try:
             if all_orgs:
                 paths = render_all_packs(
