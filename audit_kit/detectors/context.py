@@ -1,15 +1,19 @@
 """The context every detector runs in: the window, the baseline, the config and the shared aggregates.
 
-Scanning `events` is the expensive part, so the context makes two passes over the events of
-baseline + window and materialises them as temporary tables that every detector reads:
+Detectors never scan `events`. The context reads the per-day aggregates every consumer shares
+(`audit_kit.engine.aggregates`: kept in the DuckDB workspace, computed on the fly by Spark) for the days of
+baseline + window and re-aggregates them once per run into temporary tables every detector reads:
 
-* `user_hour`  — one row per user, organisation, local hour: counts of each kind of activity;
-* `user_record` — one row per user, child record and period (baseline / window): how often and when;
+* `user_hour`  — one row per user, organisation, period (baseline / window) and local hour: counts of each
+  kind of activity;
+* `user_record` — one row per user, child record and period: how often and when;
 
 plus one small pass over the window alone (`sessions`, for overlapping sessions). Everything else
 (per-user baselines, peer groups, org-day volumes, explained access) is an Ibis expression over
-these, so adding a detector adds no scan of `events`. The context reads tables and keeps aggregates
-through its engine (`audit_kit.engine`: temp tables on the workspace's DuckDB connection by default,
+these, so adding a detector adds no scan of anything. Windows cut at UTC midnights (the default, and
+every scheduled scan) read whole days of the kept aggregates; a window given to the second is
+aggregated from the events of its period instead (the same definitions, so the same numbers). The context
+keeps run aggregates through its engine (temp tables on the workspace's DuckDB connection by default,
 cached views on Spark), and `cleanup()` drops them.
 """
 
@@ -22,9 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from audit_kit.config import AuditConfig, glob_to_like
+from audit_kit.config import AuditConfig
+from audit_kit.engine.aggregates import (
+    BASELINE,
+    DAILY,
+    WINDOW,
+    Period,
+    matches_any,
+    period_activity,
+    period_records,
+)
 from audit_kit.engine.duckdb import DuckDBEngine
-from audit_kit.schema import RECORD_ACTIONS
+from audit_kit.vocab import LINGERING_GRACE_DAYS, default_window, lingering_grace_days
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -32,23 +45,9 @@ if TYPE_CHECKING:
     from audit_kit.engine.base import Engine
     from audit_kit.store.workspace import Workspace
 
-WINDOW = "window"
-BASELINE = "baseline"
-# Days after an involvement ends during which access still counts as explained (lingering_access's
-# `grace_days`, whose default this is).
-LINGERING_GRACE_DAYS = 14
 _COUNTER = itertools.count()
 
-
-def matches_any(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
-    """Engine-side glob match of a string column against config patterns (case-insensitive)."""
-    if not patterns:
-        return ibis.literal(False)
-    low = col.lower()
-    cond = low.like(glob_to_like(patterns[0]))
-    for p in patterns[1:]:
-        cond = cond | low.like(glob_to_like(p))
-    return cond.fill_null(False)
+__all__ = ["BASELINE", "LINGERING_GRACE_DAYS", "WINDOW", "DetectionContext", "matches_any"]
 
 
 @dataclass
@@ -89,13 +88,15 @@ class DetectionContext:
         cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None,
         engine: Engine | None = None,
     ) -> DetectionContext:
-        """Resolve the window (default: the last `window_days` of the data) and the baseline before it."""
+        """Resolve the window (default: the last `window_days` whole UTC days of the data, the last event's
+        day included) and the baseline before it."""
         engine = engine or DuckDBEngine(ws)
         lo, hi = engine.time_span()
         if lo is None or hi is None:
             lo = hi = datetime(1970, 1, 1)
-        until = until or (hi + timedelta(microseconds=1))
-        since = since or max(lo, hi - timedelta(days=config.window_days))
+        d_since, d_until = default_window(hi, config)
+        until = until or d_until
+        since = since or d_since
         baseline_start = since - timedelta(days=config.baseline_days)
         return cls(ws, config, since, until, baseline_start, lo, hi, engine)
 
@@ -199,38 +200,24 @@ class DetectionContext:
 
     # -- shared aggregate 1: user × hour ---------------------------------------------------------
     @property
+    def period(self) -> Period:
+        return Period(self.baseline_start, self.since, self.until)
+
+    def _daily(self, name: str) -> ir.Table:
+        """Aggregate `name` over baseline + window: whole kept days when the period is cut at UTC midnights,
+        else the same definition over the period's events, keyed by period instead of day."""
+        p = self.period
+        if p.aligned:
+            return self.engine.daily(name, p.baseline_start.date(), p.until.date())
+        return DAILY[name].over(self.events(), by=("period",))
+
+    @property
     def user_hour(self) -> ir.Table:
         """Per user, org, period and local wall-clock hour (`hour`): activity counts and the UTC first/last instants."""
         if "user_hour" not in self._cache:
-            e = self.events()
-            # Flags computed once per event, then counted: the engine evaluates each LIKE once.
-            e = e.mutate(
-                f_ok=e.outcome == "success",
-                f_rec=e.action.isin(list(RECORD_ACTIONS)),
-                f_exp=e.action.isin(["export", "print"]),
-                f_allowed=matches_any(e.purpose, self.config.allow.purposes),
-            )
-            free_rec = e.f_ok & e.f_rec & ~e.f_allowed
-            login = e.action == "login"
             # Bucketed by the local wall-clock hour: working hours, days and hour-of-week are all
             # judged in the organisation's own time; first/last keep the UTC instants.
-            agg = e.group_by(e.user_id, e.org_id, e.period, hour=e.local_time.truncate("h")).aggregate(
-                n=e.count(),
-                first_ts=e.timestamp.min(),
-                last_ts=e.timestamp.max(),
-                n_rec=e.count(where=free_rec),
-                n_rec_allowed=e.count(where=e.f_ok & e.f_rec & e.f_allowed),
-                n_view=e.count(where=e.f_ok & (e.action == "view")),
-                n_export=e.count(where=e.f_ok & e.f_exp & ~e.f_allowed),
-                n_export_rows=e.records_returned.sum(where=e.f_ok & e.f_exp & ~e.f_allowed).fill_null(0),
-                n_search=e.count(where=e.action == "search"),
-                n_search_rows=e.records_returned.sum(where=e.action == "search").fill_null(0),
-                n_denied=e.count(where=(e.outcome == "denied") & ~login),
-                n_failed_login=e.count(where=login & ~e.f_ok),
-                n_login=e.count(where=login & e.f_ok),
-                n_password=e.count(where=e.f_ok & (e.auth_method == "password")),
-                n_auth=e.count(where=e.f_ok & e.auth_method.notnull()),
-            )
+            agg = period_activity(self._daily("activity"), self.period, self.config.allow.purposes)
             self._cache["user_hour"] = self._materialise("user_hour", agg)
         return self._cache["user_hour"]
 
@@ -304,17 +291,7 @@ class DetectionContext:
     def user_record(self) -> ir.Table:
         """Per user, org, child record and period: successful record accesses, first/last time, exports, overrides."""
         if "user_record" not in self._cache:
-            e = self.events()
-            e = e.filter(e.record_id.notnull(), e.outcome == "success", e.action.isin(list(RECORD_ACTIONS)))
-            allowed_purpose = matches_any(e.purpose, self.config.allow.purposes)
-            agg = e.group_by(e.user_id, e.org_id, e.record_id, e.period).aggregate(
-                n=e.count(),
-                first_ts=e.timestamp.min(),
-                last_ts=e.timestamp.max(),
-                n_export=e.count(where=e.action.isin(["export", "print"])),
-                n_break_glass=e.count(where=e.break_glass.fill_null(False)),
-                allowed_purpose=allowed_purpose.any(),
-            )
+            agg = period_records(self._daily("records"), self.period, self.config.allow.purposes)
             self._cache["user_record"] = self._materialise("user_record", agg)
         return self._cache["user_record"]
 
@@ -398,8 +375,8 @@ class DetectionContext:
 
     def _param_grace(self) -> int:
         # The lingering-access detector's grace period decides when an ended involvement stops
-        # explaining an access, for every detector: one setting, read where the context needs it.
-        return int(self.config.detector("lingering_access").params.get("grace_days", LINGERING_GRACE_DAYS))
+        # explaining an access, for every detector and measure (audit_kit.vocab).
+        return lingering_grace_days(self.config)
 
     def params_for(self, det_id: str, model: type[Any]) -> Any:
         """The detector's params: its model's defaults overlaid with the config file's values."""

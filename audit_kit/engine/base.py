@@ -1,12 +1,14 @@
-"""What detection needs from a data engine: canonical tables as Ibis expressions, and somewhere to keep
-intermediate aggregates. Two implementations: DuckDB over the workspace (the default) and Spark.
+"""What detection needs from a data engine: canonical tables as Ibis expressions, the per-day aggregates of
+the events (`audit_kit.engine.aggregates`), and somewhere to keep intermediate aggregates. Two
+implementations: DuckDB over the workspace (the default, reading the aggregates the workspace keeps) and
+Spark (computing the same aggregates from its events).
 
 Everything else — the detectors themselves — is Ibis and does not know which engine it runs on.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -29,6 +31,10 @@ class Engine(Protocol):
 
     def has_rows(self, name: str, column: str | None = None) -> bool:
         """True when the table has a row (with `column`, a row where that column is not null)."""
+        ...
+
+    def daily(self, name: str, start: date, end: date) -> ir.Table:
+        """The per-day aggregate `name` (see `audit_kit.engine.aggregates.DAILY`) for UTC days [start, end)."""
         ...
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:

@@ -1,10 +1,12 @@
-"""The default engine: the workspace's own DuckDB connection, with temporary tables for aggregates."""
+"""The default engine: the workspace's own DuckDB connection, its kept per-day aggregates, and temporary
+tables for a run's intermediate aggregates."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import ibis
 
 if TYPE_CHECKING:
@@ -28,6 +30,32 @@ class DuckDBEngine:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
+        self._kept: bool | None = None
+
+    def kept(self) -> bool:
+        """Whether the workspace's kept aggregates are current (folding pending batches in first when the
+        workspace is writable and no transaction is open): read them, else compute from events."""
+        if self._kept is None:
+            from audit_kit.engine.aggregates import ensure_current
+
+            try:
+                self._kept = ensure_current(self.ws)
+            except duckdb.TransactionException:  # called inside the caller's transaction: leave it alone
+                from audit_kit.store.aggregates import is_current
+
+                self._kept = is_current(self.ws)
+        return self._kept
+
+    def daily(self, name: str, start: date, end: date) -> ir.Table:
+        from audit_kit.engine.aggregates import DAILY
+        from audit_kit.store.aggregates import table_name
+
+        if self.kept():
+            t = self.ws.table(table_name(name))
+            return t.filter(t.day >= start, t.day < end)
+        e = self.table("events")
+        e = e.filter(e.timestamp >= datetime.combine(start, time()), e.timestamp < datetime.combine(end, time()))
+        return DAILY[name].over(e)
 
     def table(self, name: str) -> ir.Table:
         return self.ws.table(name)

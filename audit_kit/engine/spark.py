@@ -22,7 +22,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,6 +308,14 @@ class SparkEngine:
             return False
         cond = f"WHERE `{column}` IS NOT NULL" if column else ""
         return bool(self.session.sql(f"SELECT 1 FROM `{self._views[name]}` {cond} LIMIT 1").take(1))
+
+    def daily(self, name: str, start: date, end: date) -> ir.Table:
+        # Spark keeps nothing between runs: the same definitions, computed from its events.
+        from audit_kit.engine.aggregates import DAILY
+
+        e = self.table("events")
+        e = e.filter(e.timestamp >= datetime.combine(start, time()), e.timestamp < datetime.combine(end, time()))
+        return DAILY[name].over(e)
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         row = self.session.sql(f"SELECT min(timestamp), max(timestamp) FROM `{self._views['events']}`").collect()[0]
