@@ -97,7 +97,7 @@ def assess_workspace(
     purposes, entitled = _config(config)
     national: dict[str, int] = {}
     measures = measure_orgs(ws, window, declared=declared, allowed_purposes=purposes, entitlements=entitled,
-                            national=national)
+                            national=national, config=config)
     progress.advance()
 
     # 2. Corroborate every log-testable answer; contradictions become findings.
