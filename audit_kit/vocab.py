@@ -15,7 +15,7 @@ count, the per-day aggregates every consumer reads) are in `audit_kit.engine.agg
 | strong sign-in | an authentication method proving more than one factor (`MFA_METHODS`) |
 | service sign-in | a machine-to-machine method (`SERVICE_METHODS`), judged apart from people |
 | window | the days judged (`AuditConfig.window_days`, 14 by default), UTC-day aligned |
-| baseline | the history before the window the judgement is learnt from (`AuditConfig.baseline_days`, 90) |
+| baseline | the history the judgement is learnt from (`AuditConfig.baseline_days`, 90), ending where the window's baseline epoch starts (`baseline_end`; epochs of `AuditConfig.baseline_refresh_days`, 7) |
 | dormant | idle for `dormant_account.params.dormant_days` (90) or more |
 | lingering grace | days after an involvement ends during which access is still explained (`lingering_access.params.grace_days`, 14) |
 """
@@ -86,6 +86,24 @@ def is_day_aligned(ts: datetime) -> bool:
     return ts == floor_day(ts)
 
 
+# Baseline epochs count from a Monday, so weekly epochs start on Mondays (UTC).
+EPOCH_ANCHOR = datetime(2024, 1, 1)
+
+
+def baseline_end(since: datetime, config: AuditConfig) -> datetime:
+    """Where the baseline of a window starting at `since` ends: the start of `since`'s baseline epoch.
+
+    Baselines are learnt for epochs of `baseline_refresh_days` (7) days and kept, so every window starting
+    in the same epoch is judged against the same baseline, [end − baseline_days, end); the days from the
+    epoch's start to `since` are judged as context (findings must reach `since`). With 1 the baseline ends
+    at `since`'s own midnight.
+    """
+    day = floor_day(since)
+    step = int(config.baseline_refresh_days)
+    offset = (day - EPOCH_ANCHOR).days % step
+    return day - offset * DAY
+
+
 def default_window(last_event: datetime, config: AuditConfig) -> tuple[datetime, datetime]:
     """[since, until) of a detection with no dates given: the last `window_days` whole UTC days, the day of
     the last event included."""
@@ -94,8 +112,8 @@ def default_window(last_event: datetime, config: AuditConfig) -> tuple[datetime,
 
 
 __all__ = [
-    "DAY", "DENIED", "DORMANT_DAYS", "EXPORT_ACTIONS", "LINGERING_GRACE_DAYS", "LOGIN", "MFA_METHODS",
+    "DAY", "DENIED", "DORMANT_DAYS", "EPOCH_ANCHOR", "EXPORT_ACTIONS", "LINGERING_GRACE_DAYS", "LOGIN", "MFA_METHODS",
     "PASSWORD_METHODS", "READ_ACTIONS", "RECORD_ACTIONS", "SEARCH", "SERVICE_METHODS", "SUCCESS", "VIEW_ACTIONS",
-    "allowed_purposes", "baseline_days", "default_window", "dormant_days", "floor_day", "is_day_aligned",
+    "allowed_purposes", "baseline_days", "baseline_end", "default_window", "dormant_days", "floor_day", "is_day_aligned",
     "lingering_grace_days", "window_days",
 ]

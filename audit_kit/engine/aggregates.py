@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
@@ -244,6 +244,7 @@ def _recompute(ws: Workspace, days: list[date] | None) -> list[date]:
             store.replace_days(ws, name, ranges, fold_sql(name))
     finally:
         store.drop_fold_source(ws, FOLD_SOURCE)
+    store.bump_days(ws, ranges)
     return days if days is not None else store.kept_days(ws)
 
 
@@ -259,36 +260,15 @@ def day_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
 
 
 # -- re-aggregating a period ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Period:
-    """A baseline and a window, [baseline_start, since) and [since, until), cut at UTC midnights."""
-
-    baseline_start: datetime
-    since: datetime
-    until: datetime
-
-    @property
-    def aligned(self) -> bool:
-        return all(t.hour == t.minute == t.second == t.microsecond == 0
-                   for t in (self.baseline_start, self.since, self.until))
-
-
-def period_of(t: ir.Table, period: Period) -> ir.StringValue:
-    """The period label of each row of a per-day aggregate (or its own `period` column when it has one)."""
-    if "period" in t.columns:
-        return t.period
-    return ibis.ifelse(t.day >= period.since.date(), WINDOW, BASELINE)
-
-
-def period_activity(a: ir.Table, period: Period, allowed_purposes: Sequence[str]) -> ir.Table:
-    """Per user, organisation, period and local hour (`hour`): the detectors' activity counts.
+def period_activity(a: ir.Table, allowed_purposes: Sequence[str], label: str) -> ir.Table:
+    """Per user, organisation and local hour (`hour`) of the days of `a`, tagged `period` = `label`: the
+    detectors' activity counts.
 
     Record accesses and exports whose purpose is allow-listed are counted apart (`n_rec_allowed`) or not
     at all (`n_export`, `n_export_rows`): allow-listed work is expected.
     """
     allowed = matches_any(a.purpose, allowed_purposes)
-    p = period_of(a, period)
-    a = a.mutate(period=p, _allowed=allowed)
+    a = a.mutate(period=ibis.literal(label), _allowed=allowed)
     zero = ibis.literal(0, "int64")
     return a.group_by("user_id", "org_id", "period", "hour").aggregate(
         n=a.n.sum().cast("int64"),
@@ -309,10 +289,11 @@ def period_activity(a: ir.Table, period: Period, allowed_purposes: Sequence[str]
     )
 
 
-def period_records(r: ir.Table, period: Period, allowed_purposes: Sequence[str]) -> ir.Table:
-    """Per user, organisation, child record and period: successful record accesses (the detectors' `user_record`)."""
+def period_records(r: ir.Table, allowed_purposes: Sequence[str], label: str) -> ir.Table:
+    """Per user, organisation and child record of the days of `r`, tagged `period` = `label`: successful
+    record accesses (the detectors' `user_record`)."""
     r = r.filter(r.n_ok > 0)
-    r = r.mutate(period=period_of(r, period), _allowed=matches_any(r.purpose, allowed_purposes))
+    r = r.mutate(period=ibis.literal(label), _allowed=matches_any(r.purpose, allowed_purposes))
     return r.group_by("user_id", "org_id", "record_id", "period").aggregate(
         n=r.n_ok.sum().cast("int64"),
         first_ts=r.first_ok.min(),
@@ -324,6 +305,6 @@ def period_records(r: ir.Table, period: Period, allowed_purposes: Sequence[str])
 
 
 __all__ = [
-    "BASELINE", "DAILY", "Daily", "Period", "WINDOW", "day_ranges", "ensure_current", "fold_pending", "matches_any",
-    "one_of", "period_activity", "period_of", "period_records", "rebuild",
+    "BASELINE", "DAILY", "Daily", "WINDOW", "day_ranges", "ensure_current", "fold_pending", "matches_any",
+    "one_of", "period_activity", "period_records", "rebuild",
 ]

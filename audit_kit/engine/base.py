@@ -8,11 +8,13 @@ Everything else — the detectors themselves — is Ibis and does not know which
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pandas as pd
 
 
 @runtime_checkable
@@ -35,6 +37,12 @@ class Engine(Protocol):
 
     def daily(self, name: str, start: date, end: date) -> ir.Table:
         """The per-day aggregate `name` (see `audit_kit.engine.aggregates.DAILY`) for UTC days [start, end)."""
+        ...
+
+    def learnt(self, key: str, label: str, span: tuple[date, date],
+               build: Callable[[], ir.Table | pd.DataFrame]) -> ir.Table:
+        """A baseline statistic learnt from the baseline days `span` (`build` makes it when needed): kept
+        between runs where the engine can keep it and the data is unchanged, else computed for this run."""
         ...
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:

@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -32,6 +32,7 @@ from audit_kit.schema import DEFAULT_TIMEZONE, EVENTS, REFERENCE_TABLES, Table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pandas as pd
 
     from audit_kit.store.workspace import Workspace
 
@@ -317,6 +318,21 @@ class SparkEngine:
         e = e.filter(e.timestamp >= datetime.combine(start, time()), e.timestamp < datetime.combine(end, time()))
         return DAILY[name].over(e)
 
+    def learnt(self, key: str, label: str, span: tuple[date, date],
+               build: Callable[[], ir.Table | pd.DataFrame]) -> ir.Table:
+        # Nothing is kept between Spark runs: learnt for this run, cached like any other aggregate.
+        import ibis
+
+        made = build()
+        name = f"ak_{self._tag}_learnt_{key[:16]}"
+        if isinstance(made, ibis.Table):
+            return self.materialise(name, made)
+        df = self.session.createDataFrame(made) if len(made) else self.session.createDataFrame(
+            [], ", ".join(f"`{c}` {_pandas_spark_type(t)}" for c, t in made.dtypes.items()))
+        df.createOrReplaceTempView(name)
+        self._cached[name] = df
+        return self.con.table(name)
+
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         row = self.session.sql(f"SELECT min(timestamp), max(timestamp) FROM `{self._views['events']}`").collect()[0]
         return row[0], row[1]
@@ -416,6 +432,11 @@ def _jvm_stderr_silenced(quiet: bool) -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _pandas_spark_type(dtype: Any) -> str:
+    kind = getattr(dtype, "kind", "O")
+    return {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "b": "BOOLEAN", "M": "TIMESTAMP_NTZ"}.get(kind, "STRING")
 
 
 def _ddl(table: Table) -> str:

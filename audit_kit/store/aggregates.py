@@ -17,6 +17,7 @@ that day, in the caller's transaction, so a killed ingest or scan leaves them as
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,12 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS agg_org_ips (day DATE, org_id VARCHAR, source_ip VARCHAR, n BIGINT)""",
     "CREATE TABLE IF NOT EXISTS agg_batches (batch_id VARCHAR PRIMARY KEY, folded_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS agg_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    # The fold that last recomputed each day (a kept baseline learnt from a day records the versions it saw).
+    "CREATE TABLE IF NOT EXISTS agg_days (day DATE PRIMARY KEY, version BIGINT)",
+    # Baselines learnt from the aggregates and kept (a cache: each row names a table bl_<key>).
+    """CREATE TABLE IF NOT EXISTS kept_baselines (
+        key VARCHAR PRIMARY KEY, label VARCHAR, table_name VARCHAR, baseline_start DATE, baseline_end DATE,
+        created_at TIMESTAMP, rows BIGINT)""",
 )
 
 
@@ -144,6 +151,94 @@ def replace_days(ws: Workspace, name: str, ranges: Sequence[tuple[date, date]] |
     else:
         return
     ws.con.execute(f"INSERT INTO {table} BY NAME {select_sql}")
+
+
+def bump_days(ws: Workspace, ranges: Sequence[tuple[date, date]] | None) -> int:
+    """Record that the days of `ranges` (every kept day for None) were recomputed by a new fold; returns
+    its version. Kept baselines learnt from one of those days no longer match."""
+    row = fetch_one(ws.con, "SELECT coalesce(max(version), 0) FROM agg_days")
+    version = (int(row[0]) if row else 0) + 1
+    if ranges is None:
+        ws.con.execute("DELETE FROM agg_days")
+        ws.con.execute("INSERT INTO agg_days SELECT DISTINCT day, ? FROM agg_activity", [version])
+    else:
+        for lo, hi in ranges:
+            ws.con.execute(
+                "INSERT OR REPLACE INTO agg_days SELECT CAST(d AS DATE), ? FROM range(?::TIMESTAMP, ?::TIMESTAMP, "
+                "INTERVAL 1 DAY) t(d)", [version, lo, hi])
+    return version
+
+
+def data_stamp(ws: Workspace, start: date, end: date) -> str:
+    """What the kept aggregates of days [start, end) were computed from: the days and their fold versions."""
+    row = fetch_one(ws.con, "SELECT count(*), coalesce(max(version), 0), coalesce(sum(version), 0) FROM agg_days"
+                            " WHERE day >= ? AND day < ?", [start, end])
+    return "0:0:0" if row is None else f"{row[0]}:{row[1]}:{row[2]}"
+
+
+def reference_stamp(ws: Workspace) -> str:
+    """A fingerprint of the reference tables (organisations, users, subjects, involvements) as they are now."""
+    from audit_kit.schema import REFERENCE_TABLES
+
+    parts = []
+    for t in REFERENCE_TABLES:
+        cols = ", ".join(f'"{c.name}"' for c in t.columns)
+        row = fetch_one(ws.con, f'SELECT count(*), coalesce(sum(hash({cols}))::VARCHAR, \'0\') FROM "{t.name}"')
+        parts.append(f"{row[0]}:{row[1]}" if row else "0")
+    return "|".join(parts)
+
+
+@dataclass(frozen=True)
+class KeptBaseline:
+    key: str
+    label: str
+    table_name: str
+    baseline_start: date
+    baseline_end: date
+    created_at: datetime
+    rows: int
+
+
+def kept_baselines(ws: Workspace) -> dict[str, KeptBaseline]:
+    """Every kept baseline, by key."""
+    return {r[0]: KeptBaseline(*r) for r in fetch_all(ws.con, "SELECT * FROM kept_baselines")}
+
+
+def keep_baseline(ws: Workspace, key: str, label: str, start: date, end: date, select_sql: str) -> KeptBaseline:
+    """Store `select_sql`'s rows as the kept baseline `key` (its table and index row in one transaction)."""
+    name = f"bl_{key[:24]}"
+    created = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    with ws.transaction():
+        ws.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        ws.con.execute(f'CREATE TABLE "{name}" AS {select_sql}')
+        row = fetch_one(ws.con, f'SELECT count(*) FROM "{name}"')
+        rows = int(row[0]) if row else 0
+        ws.con.execute("INSERT OR REPLACE INTO kept_baselines VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [key, label, name, start, end, created, rows])
+    return KeptBaseline(key, label, name, start, end, created, rows)
+
+
+def drop_stale_baselines(ws: Workspace, label: str, end: date, keep_key: str, older_than: date) -> int:
+    """Drop kept baselines that can no longer be used: another version of `label` for the same baseline end
+    (other data or settings), and any ending before `older_than`. Returns how many went."""
+    stale = fetch_all(ws.con, "SELECT key, table_name FROM kept_baselines WHERE (label = ? AND baseline_end = ?"
+                              " AND key <> ?) OR baseline_end < ?", [label, end, keep_key, older_than])
+    if not stale:
+        return 0
+    with ws.transaction():
+        for key, table in stale:
+            ws.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+            ws.con.execute("DELETE FROM kept_baselines WHERE key = ?", [key])
+    return len(stale)
+
+
+def drop_all_baselines(ws: Workspace) -> int:
+    """Forget every kept baseline (the caller owns the transaction)."""
+    rows = fetch_all(ws.con, "SELECT key, table_name FROM kept_baselines")
+    for _key, table in rows:
+        ws.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    ws.con.execute("DELETE FROM kept_baselines")
+    return len(rows)
 
 
 def mark_folded(ws: Workspace, batches: Sequence[str]) -> None:
