@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+    "rebuild": ("audit_kit.cli.rebuild", "Recompute the kept per-day aggregates from the events."),
 }
 
 

@@ -222,6 +222,34 @@ def rebuild(ws: Workspace, days: Sequence[date] | None = None) -> list[date]:
     return done
 
 
+@dataclass(frozen=True)
+class RebuildReport:
+    """What `rebuild_workspace` did: days recomputed, each aggregate's size, kept baselines dropped."""
+
+    days: int
+    first_day: date | None
+    last_day: date | None
+    tables: dict[str, tuple[int, int]]  # name -> (rows, approximate bytes)
+    baselines_dropped: int
+    events: int
+
+
+def rebuild_workspace(ws: Workspace, days: Sequence[date] | None = None) -> RebuildReport:
+    """Recompute the kept aggregates from `events` in one transaction (every day, or only `days`) and, for a
+    full rebuild, forget every kept baseline (they are learnt again when next needed). Idempotent."""
+    with ws.memory_cap("ingest"), ws.transaction():
+        done = rebuild(ws, days)
+        dropped = store.drop_all_baselines(ws) if days is None else 0
+    sizes = store.sizes(ws)
+    stored = store.stored_bytes(ws)
+    row = ws.con.execute("SELECT count(*) FROM events").fetchone()
+    return RebuildReport(
+        days=len(done), first_day=min(done) if done else None, last_day=max(done) if done else None,
+        tables={name: (sizes[name][0], stored[name]) for name in DAILY}, baselines_dropped=dropped,
+        events=int(row[0]) if row else 0,
+    )
+
+
 def ensure_current(ws: Workspace) -> bool:
     """Fold pending batches in a transaction of its own; True when the kept aggregates are then current.
 
@@ -305,6 +333,6 @@ def period_records(r: ir.Table, allowed_purposes: Sequence[str], label: str) -> 
 
 
 __all__ = [
-    "BASELINE", "DAILY", "Daily", "WINDOW", "day_ranges", "ensure_current", "fold_pending", "matches_any",
+    "BASELINE", "DAILY", "Daily", "RebuildReport", "WINDOW", "day_ranges", "rebuild_workspace", "ensure_current", "fold_pending", "matches_any",
     "one_of", "period_activity", "period_records", "rebuild",
 ]
