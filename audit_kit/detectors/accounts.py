@@ -80,9 +80,11 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
         b = active(BASELINE)
         return b.group_by(pv_user=b.user_id).aggregate(prev=b.last_ts.max())
 
-    # The last activity before the window: learnt from the baseline (kept), or in the days since it.
+    # The last activity before the window: learnt from the baseline (kept), or in the days since it
+    # (exempt users are never in the window's rows, so their recent activity needs no filter).
     kept = ctx.learnt("dormant_account:last_activity", learn_last_activity)
-    r = active(RECENT)
+    r = ctx.part("user_hour", RECENT)
+    r = r.filter((r.n_login + r.n_rec + r.n_search) > 0)
     recent = r.group_by(pv_user=r.user_id).aggregate(prev=r.last_ts.max())
     both = kept.union(recent)
     prev = both.group_by("pv_user").aggregate(prev=both.prev.max())

@@ -292,9 +292,11 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
         if len(grp) < p.min_peers + 1:
             continue
         for r in grp.itertuples(index=False):
+            if r.fit >= p.max_fit or r.community_size < p.min_community:
+                continue  # (checked first: the peers' median is only needed for the few low fits)
             others = grp.fit[grp.user_id != r.user_id]
             med = float(others.median())
-            if r.fit >= p.max_fit or r.fit > p.max_fit_ratio * med or r.community_size < p.min_community:
+            if r.fit > p.max_fit_ratio * med:
                 continue
             score = min(1.0, 0.4 + 0.6 * (1 - r.fit / med)) if med > 0 else 0.4
             fb.add(

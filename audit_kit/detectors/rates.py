@@ -177,16 +177,16 @@ def search_fishing(ctx: DetectionContext, p: SearchParams) -> list[Finding]:
     when the records opened per search fell to at most `max_followup` (half) of the user's own
     baseline ratio — looking for someone, not working a case (a busy day raises both).
     """
-    found = _spike_findings(ctx, "search_fishing", p, lambda x: x.n_search.sum(), "searches", "ran")
-    if not found:
-        return found
-    users = sorted({f.user_id for f in found if f.user_id})
-
     def learn_ratio() -> ir.Table:
         b = ctx.user_day(BASELINE)
         return b.group_by(b.user_id).aggregate(views=b.n_view.sum(), searches=b.n_search.sum())
 
+    # Learnt (or read) whether or not today has a candidate, so that the epoch's first run learns it.
     learnt = ctx.learnt("search_fishing:views_per_search", learn_ratio)
+    found = _spike_findings(ctx, "search_fishing", p, lambda x: x.n_search.sum(), "searches", "ran")
+    if not found:
+        return found
+    users = sorted({f.user_id for f in found if f.user_id})
     base = learnt.filter(learnt.user_id.isin(users)).to_pandas().set_index("user_id")
     uw = ctx.user_day(WINDOW)
     uw = uw.filter(uw.user_id.isin(users))

@@ -139,18 +139,27 @@ def drop_fold_source(ws: Workspace, view: str) -> None:
 
 
 def replace_days(ws: Workspace, name: str, ranges: Sequence[tuple[date, date]] | None, select_sql: str) -> None:
-    """Replace aggregate `name`'s rows for the day ranges (every row for None) with `select_sql`'s rows.
-
-    The caller owns the transaction; `select_sql` reads the fold source view of the same days.
-    """
+    """Replace aggregate `name`'s rows for the day ranges with `select_sql`'s rows (None: only insert, into
+    tables `clear` emptied). The caller owns the transaction; `select_sql` reads the fold source view of the
+    same days."""
     table = table_name(name)
-    if ranges is None:
-        ws.con.execute(f"DELETE FROM {table}")
-    elif ranges:
+    if ranges is not None:
+        if not ranges:
+            return
         ws.con.execute(f"DELETE FROM {table} WHERE {_range_sql('day', ranges)}")
-    else:
-        return
     ws.con.execute(f"INSERT INTO {table} BY NAME {select_sql}")
+
+
+def clear(ws: Workspace) -> None:
+    """Empty every kept aggregate (before a rebuild)."""
+    for name in TABLES:
+        ws.con.execute(f"DELETE FROM {table_name(name)}")
+
+
+def event_days(ws: Workspace) -> tuple[date, date] | None:
+    """The first and last UTC day holding events."""
+    row = fetch_one(ws.con, 'SELECT min("timestamp")::DATE, max("timestamp")::DATE FROM events')
+    return None if row is None or row[0] is None else (row[0], row[1])
 
 
 def bump_days(ws: Workspace, ranges: Sequence[tuple[date, date]] | None) -> int:
