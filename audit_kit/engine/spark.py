@@ -327,8 +327,14 @@ class SparkEngine:
         name = f"ak_{self._tag}_learnt_{key[:16]}"
         if isinstance(made, ibis.Table):
             return self.materialise(name, made)
-        df = self.session.createDataFrame(made) if len(made) else self.session.createDataFrame(
-            [], ", ".join(f"`{c}` {_pandas_spark_type(t)}" for c, t in made.dtypes.items()))
+        # From plain rows with an explicit schema: the frames learnt on the driver are small, and Arrow
+        # cannot convert pandas 3's Arrow-backed string columns here.
+        schema = ", ".join(f"`{c}` {_pandas_spark_type(t)}" for c, t in made.dtypes.items())
+        import pandas as pd
+
+        rows = [tuple(None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in r)
+                for r in made.itertuples(index=False, name=None)]
+        df = self.session.createDataFrame(rows, schema)
         df.createOrReplaceTempView(name)
         self._cached[name] = df
         return self.con.table(name)
