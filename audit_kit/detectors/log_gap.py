@@ -55,7 +55,13 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     if len(base_days) < p.min_baseline_days or len(win_days) == 0:
         return []
     fb = FindingBuilder(ctx, "log_gap")
+    # An organisation that logged on every day of the window has no silence to judge: skip its calendar.
+    in_window = df[(df.period == WINDOW) & df.day.isin(win_days)]
+    window_active = in_window.groupby("org_id").day.nunique()
+    full = set(window_active[window_active >= len(win_days)].index)
     for org, grp in df.groupby("org_id", sort=True):
+        if org in full:
+            continue
         base = grp[grp.period == BASELINE]
         # An organisation's history starts with its first event; days before it are not "silence".
         org_start = max(base_start, base.day.min()) if len(base) else None
