@@ -18,10 +18,19 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
-from audit_kit.errors import ConfigError
+from audit_kit.errors import ConfigError, InputError
+from audit_kit.safeyaml import load_yaml_text
 from audit_kit.schema import DETECTOR_IDS
 
 CONFIG_FILE = "audit-kit.yaml"
@@ -97,6 +106,64 @@ class Entitlements(_Strict):
     system_roles: tuple[str, ...] = ("service*", "*system*", "*sync*")
 
 
+Thresholds = dict[str, StrictFloat | StrictInt]
+
+
+class CorroborationConfig(_Strict):
+    """Thresholds of the corroboration tests (names and defaults: `audit_kit.catalogue.log_checks`).
+
+    `thresholds`: log measure -> threshold -> value, for every control the measure tests.
+    `controls`: checklist id -> control id -> log measure -> threshold -> value, for one control (this
+    wins over the catalogue's own `corroboration.thresholds`, which wins over `thresholds`).
+    """
+
+    thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+    controls: dict[str, dict[str, dict[str, Thresholds]]] = Field(default_factory=dict)
+
+
+class EmailConfig(_Strict):
+    """The SMTP server digests go through. Credentials never live here: the run context reads them from
+    $AUDIT_KIT_SMTP_USER / $AUDIT_KIT_SMTP_PASSWORD or the file `credentials_file` names."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="upgrade with STARTTLS (required unless the host is this machine)")
+    sender: str = Field(min_length=3, description="From: address, e.g. audit-kit@holder.example")
+    credentials_file: str | None = Field(None, description="a file holding 'user:password' on one line")
+    ca_file: str | None = Field(None, description="PEM file of CAs to trust instead of the system's")
+    timeout: float = Field(30.0, gt=0, le=600)
+
+
+class DigestConfig(_Strict):
+    """What a DPO's digest holds."""
+
+    min_severity: str = Field("medium", pattern="^(info|low|medium|high|critical)$")
+    max_items: int = Field(50, ge=1, le=1000)
+    overdue_actions: bool = True
+    every_hours: float = Field(0, ge=0, le=24 * 31, description="at most one digest per DPO this often "
+                               "(0: after every scan with something new)")
+
+
+class ChatConfig(_Strict):
+    """Chat channels a scan posts a summary to. Webhook URLs are secrets: the run context reads them from
+    $AUDIT_KIT_TEAMS_WEBHOOK / $AUDIT_KIT_SLACK_WEBHOOK or the files named here."""
+
+    teams_url_file: str | None = None
+    slack_url_file: str | None = None
+    min_severity: str = Field("high", pattern="^(info|low|medium|high|critical)$")
+
+
+class NotifyConfig(_Strict):
+    """Where review notifications go (docs/review.md): e-mail digests to each organisation's DPO,
+    chat summaries. Not part of the configuration's fingerprint (it judges nothing)."""
+
+    email: EmailConfig | None = None
+    dpos: dict[str, str | tuple[str, ...]] = Field(default_factory=dict, description="org_id -> DPO address(es)")
+    dpo_file: str | None = Field(None, description="CSV with columns org_id,email (relative to this file)")
+    digest: DigestConfig = DigestConfig()
+    chat: ChatConfig = ChatConfig()
+
+
 class AuditConfig(_Strict):
     """The whole audit-kit configuration (`audit-kit.yaml`)."""
 
@@ -109,6 +176,8 @@ class AuditConfig(_Strict):
         7, ge=1, le=90, description="baselines are learnt for windows starting every N days (from Monday "
         "2024-01-01, UTC) and kept in the workspace until then; 1 learns them afresh for every day")
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
+    corroboration: CorroborationConfig = CorroborationConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     _source: str = PrivateAttr(default="defaults")
 
@@ -128,7 +197,8 @@ class AuditConfig(_Strict):
     @property
     def sha256(self) -> str:
         """A fingerprint of the validated settings (defaults included): equal settings, equal prints."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # Where notifications go judges nothing: changing a DPO's address must not change the print.
+        return hashlib.sha256(self.model_dump_json(exclude={"notify"}).encode()).hexdigest()
 
     def stamp(self) -> str:
         """One line for reports and logs: where the configuration came from and its fingerprint."""
@@ -155,9 +225,9 @@ def glob_to_like(pattern: str) -> str:
 def parse_config(text: str, source: str = CONFIG_FILE) -> AuditConfig:
     """Validate YAML text as an AuditConfig; errors name `source` and the key path."""
     try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        data: Any = load_yaml_text(text, source)
+    except InputError as exc:  # a configuration file: reported as such (same exit code)
+        raise ConfigError(exc.message, hint=exc.hint) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -1,4 +1,6 @@
-"""YAML loading for untrusted files: size-capped, no aliases (so no 'billion laughs'), plain data only."""
+"""YAML loading for untrusted files: size-capped, no aliases (so no 'billion laughs'), bounded nesting,
+plain data only, and a value that merely looks like a date but is not one (2026-13-45) kept as text so
+the reader that expects a date can name the key and say what was expected."""
 
 from __future__ import annotations
 
@@ -10,23 +12,49 @@ import yaml
 from audit_kit.errors import InputError
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
+MAX_YAML_DEPTH = 64  # far deeper than any catalogue, questionnaire or mapping; shallower than Python's stack
+# Parsing is pure Python (~40 µs a node): a node budget bounds the time a file can take, as the byte cap
+# bounds its size. A questionnaire has a few hundred nodes, the largest imported catalogue ~20,000.
+MAX_YAML_NODES = 100_000
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses anchors and aliases outright.
+    """A SafeLoader that refuses anchors, aliases and deep nesting outright.
 
-    Nothing in audit-kit's YAML needs them, and refusing them closes the alias-expansion bomb.
+    Nothing in audit-kit's YAML needs them: refusing aliases closes the alias-expansion bomb, and the
+    depth limit turns a nesting bomb into a clear error instead of a RecursionError.
     """
 
+    _depth = 0
+    _nodes = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.YAMLError(f"aliases are not allowed (line {event.start_mark.line + 1})")
         event = self.peek_event()
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError(f"aliases are not allowed (line {event.start_mark.line + 1})")
+        if getattr(event, "anchor", None) is not None:
             raise yaml.YAMLError(f"anchors are not allowed (line {event.start_mark.line + 1})")
-        return super().compose_node(parent, index)
+        self._depth += 1
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"more than {MAX_YAML_NODES:,} values (line {event.start_mark.line + 1}); "
+                                 "too large for an audit-kit input")
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(
+                    f"nested more than {MAX_YAML_DEPTH} levels deep (line {event.start_mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:  # looks like a date, is not one: the reader names the key and what it expected
+            return self.construct_scalar(node)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _NoAliasLoader.construct_yaml_timestamp)
 
 
 def load_yaml_text(text: str, source: str = "<string>") -> Any:

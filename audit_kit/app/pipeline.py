@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.app.context import RunContext
+from audit_kit.app.limits import limitation_inputs
+from audit_kit.app.readmodels import publish_after_write
 from audit_kit.assessment.assess import assess_workspace
 from audit_kit.detectors import run_detectors
 from audit_kit.errors import InputError
@@ -38,6 +40,7 @@ class PipelineResult:
     ingest: dict[str, Any] = field(default_factory=dict)  # the ingest report's JSON summary
     detection: dict[str, Any] = field(default_factory=dict)  # findings, skipped and failed detectors
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    notes: list[str] = field(default_factory=list)  # what went wrong without failing the job
 
     def to_json(self) -> dict[str, Any]:
         a = self.assessment
@@ -50,6 +53,7 @@ class PipelineResult:
             "contradictions": a.totals.contradictions,
             "ingest": self.ingest, "detection": self.detection,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "notes": self.notes,
         }
 
 
@@ -113,16 +117,21 @@ def run_pipeline(
                                       catalogues=ctx.catalogues)
         timings["assess"] = time.perf_counter() - t
 
+        t = time.perf_counter()
+        publish_note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows (docs/web.md)
+        timings["publish"] = time.perf_counter() - t
+
         report = None
         if out_pdf is not None:
             t = time.perf_counter()
             out_pdf.parent.mkdir(parents=True, exist_ok=True)
             report = render_national(ws, out_pdf, fmt=report_format, reviewer=reviewer, progress=steps,
+                                     limits=limitation_inputs(ctx.workspace, ctx.now.date(), restricted=True),
                                      config=ctx.config, catalogues=ctx.catalogues)
             timings["report"] = time.perf_counter() - t
     progress.finish()
     return PipelineResult(
         dataset_dir=dataset_dir, workspace=ctx.workspace, report=Path(report) if report else None,
         assessment=assessment, ingest=ingest.to_json() if hasattr(ingest, "to_json") else {},
-        detection=detection, timings=timings,
+        detection=detection, timings=timings, notes=[publish_note] if publish_note else [],
     )

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from audit_kit.app.context import RunContext
+from audit_kit.app.readmodels import publish_after_write
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.log_gap import LogGapParams
@@ -33,6 +34,7 @@ from audit_kit.errors import AuditKitError, InputError, WorkspaceError
 from audit_kit.ingest import ingest_files
 from audit_kit.models.findings import Finding, Severity
 from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.review import alerting as review_alerting
 from audit_kit.scan import inbox as inbox_mod
 from audit_kit.scan.alerts import Alert, insert_new_alerts, load_alerts, naive_utc
 from audit_kit.scan.lock import ScanBusyError, ScanLock
@@ -108,6 +110,9 @@ class ScanResult:
     queued_elsewhere: dict[str, int] = field(default_factory=dict)
     baseline: bool = False
     history: History | None = None  # what a first scan took as history
+    suppressed: int = 0  # findings the review suppressed: stored, never alerted (docs/review.md)
+    review_notes: list[str] = field(default_factory=list)  # digests, chat, review-state warnings
+    publish_error: str | None = None  # the web app's read models could not be updated (the scan still counts)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -178,6 +183,9 @@ class ScanResult:
             parts.append(f"{len(self.new_alerts)} new alert{'s' * (len(self.new_alerts) != 1)} ({detail})")
         elif not self.baseline:
             parts.append("0 new alerts")
+        if self.suppressed:
+            parts.append(f"{self.suppressed} suppressed by review")
+        parts += self.review_notes
         for d in self.deliveries:
             if d.error or d.queued:
                 parts.append(f"{d.queued} queued for {d.label}" + (f" ({d.error})" if d.error else ""))
@@ -215,6 +223,8 @@ class ScanResult:
             "skipped_detectors": [{"detector": d, "reason": r} for d, r in self.skipped_detectors],
             "deliveries": [d.__dict__ for d in self.deliveries],
             "queued_elsewhere": self.queued_elsewhere,
+            "suppressed": self.suppressed,
+            "review": self.review_notes,
         }
 
 
@@ -320,8 +330,12 @@ def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink
             )
         result.deliveries = _deliver(ws, sinks, fault)
         result.queued_elsewhere = queued_elsewhere(ws, [s.sink_id for s in sinks])
+        if not options.baseline:
+            result.review_notes += review_alerting.notify_after_scan(ws, ctx.notify, ctx.now)
         _killpoint(fault, "finished")
         _finish(ws, run_id, result, "done")
+        # What `audit-kit serve` shows: published while this scan still holds the workspace (docs/web.md).
+        result.publish_error = publish_after_write(ws, ctx.catalogues)
     except BaseException as exc:
         # Record the failure for the history (best effort); the batches stay pending for the next run.
         try:
@@ -447,15 +461,24 @@ def _judge(
         result.detector_errors = list(run.errors)
         result.skipped_detectors = list(run.skipped)
     _killpoint(fault, "detected")
+    # The review's verdicts, judged on the run context's clock: suppressed findings are stored, never alerted.
+    review, problem = review_alerting.triage_for_scan(ws, findings, ctx.now)
+    result.suppressed = len(review.suppressed)
+    result.review_notes += [problem] if problem else []
     now = scans.utcnow()
+    span = (since, until) if since and until else None
     with ws.transaction():
         if findings:
             store_findings(ws, findings, run_id, now)
-        new_ids = insert_new_alerts(ws, findings, run_id, now, (since, until) if since and until else None)
+        new_ids = insert_new_alerts(ws, review.alertable(findings), run_id, now, span)
+        new_ids = sorted(new_ids + review_alerting.reopened_alerts(ws, review, run_id, now, span))
         queue(ws, new_ids, sinks)
         scans.mark_batches(ws, batches, run_id)
         _advance_watermark(ws, window.max_timestamp)
     _killpoint(fault, "committed")
+    if findings:
+        _, problem = review_alerting.publish_scan(ws, findings, run_id, ctx.now)
+        result.review_notes += [problem] if problem else []
     result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
 
 

@@ -25,6 +25,7 @@ import ibis
 from audit_kit.config import AuditConfig, Entitlements
 from audit_kit.engine.aggregates import matches_any
 from audit_kit.engine.duckdb import DuckDBEngine
+from audit_kit.store.ingest import unregistered_orgs
 from audit_kit.vocab import (
     DORMANT_DAYS,
     EXPORT_ACTIONS,
@@ -206,6 +207,7 @@ def measure_orgs(
     ent = entitlements if entitlements is not None else cfg.entitlements
     m = _Measurer(ws, engine or DuckDBEngine(ws), window, cfg, purposes, ent)
     orgs = sorted(m.engine.table("organisations").select("org_id").to_pandas().org_id)
+    orgs += unregistered_orgs(ws)  # bodies with events or answers but no organisations.csv row
     out = {o: OrgMeasures(org_id=o) for o in orgs}
     try:
         m.sessions_and_auth(out)

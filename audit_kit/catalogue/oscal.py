@@ -253,5 +253,8 @@ def catalogue_yaml(catalogue: Catalogue) -> str:
         for key in ("log_checks",):
             if not c.get(key):
                 c.pop(key, None)
+        corro = c.get("corroboration")
+        if isinstance(corro, dict) and not corro.get("thresholds"):
+            corro.pop("thresholds", None)
     header = f"# Imported from OSCAL by audit-kit: {catalogue.title}\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)

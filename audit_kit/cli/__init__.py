@@ -7,6 +7,7 @@ Exit codes (see `audit_kit.errors.ExitCode`): 0 ok, 1 findings at or above --fai
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -34,8 +35,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("audit_kit.cli.graph", "Draw or export graphs of access patterns."),
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
+    "actions": ("audit_kit.cli.actions", "Issue action plans as workbooks; import bodies' responses."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
     "rebuild": ("audit_kit.cli.rebuild", "Recompute the kept per-day aggregates from the events."),
+    "findings": ("audit_kit.cli.findings", "Review findings: states, verdicts, notes, suppressions."),
+    "people": ("audit_kit.cli.people", "People over time: a user's history, repeat offenders, family look-ups."),
+    "subject-access": ("audit_kit.cli.subject_access", "Who has accessed one child's record (PDF or JSON)."),
+    "notify": ("audit_kit.cli.notify", "Send DPO e-mail digests and Teams/Slack summaries now."),
+    "tickets": ("audit_kit.cli.tickets", "Confirmed findings and overdue actions as Jira/ServiceNow tickets."),
+    "serve": ("audit_kit.cli.serve", "Serve the web app for reviewers and DPOs over a workspace."),
+    "users": ("audit_kit.cli.users", "Add, list and disable the web app's users (reviewer, dpo, admin)."),
+    "access-log": ("audit_kit.cli.access_log", "List the web app's access log and verify its hash chain."),
 }
 
 
@@ -101,6 +111,26 @@ def _root(
     _debug = debug or bool(os.environ.get("AUDIT_KIT_DEBUG"))
 
 
+# What the machine or the store says when the user's files, disk or permissions are the cause: these
+# are for the user to fix (exit 2), not audit-kit bugs (exit 3).
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT}
+_STORE_PROBLEMS = ("corrupt database file", "no space left on device", "permission denied",
+                   "read-only file system", "disk quota exceeded", "could not write", "could not read")
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """A one-line message when `exc` is the disk, a permission or a damaged workspace, else None."""
+    if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc} (check the path, its permissions and free disk space)"
+    text = str(exc)
+    if type(exc).__module__.startswith(("duckdb", "_duckdb")) and any(p in text.lower() for p in _STORE_PROBLEMS):
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return (f"the workspace could not be read or written: {first} "
+                "(check free disk space and permissions; restore a damaged workspace from its backup)")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one error boundary for every command."""
     code = run(argv)
@@ -131,9 +161,13 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
-    except Exception as exc:  # the boundary: anything else is our bug
+    except Exception as exc:  # the boundary: anything else is our bug, unless the machine said no
         if _debug:
             raise
+        problem = environment_problem(exc)
+        if problem is not None:
+            typer.echo(f"error: {problem}", err=True)
+            return int(ExitCode.USAGE)
         typer.echo(
             f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True
         )

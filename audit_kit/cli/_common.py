@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
@@ -22,8 +24,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from audit_kit.errors import InputError
 from audit_kit.progress import NULL_PROGRESS
 from audit_kit.progress import Progress as ProgressSink
+from audit_kit.safetext import spreadsheet_cell
 from audit_kit.store.workspace import DEFAULT_WORKSPACE
 
 
@@ -83,36 +87,58 @@ def progress_for(quiet: bool) -> ProgressSink:
     return NULL_PROGRESS if is_quiet(quiet) else RichProgress()
 
 
+def check_output(out: Path | None) -> None:
+    """Fail before a long job when `-o` could not be written: a directory, a missing folder, no access.
+
+    InputError (exit 2) names the path and what is wrong."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise InputError(f"{out}: is a directory; give a file name for -o")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{out}: the folder {parent} does not exist", hint="create it first, or choose another -o")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"{out}: cannot be written here (permission denied)")
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Turn a failed write (missing folder, no access, disk full) into an input error naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+
+
 def emit_json(obj: Any, out: Path | None = None) -> None:
     text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
     if out:
-        out.write_text(text)
+        with _writing(out):
+            out.write_text(text)
     else:
         sys.stdout.write(text)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula: text from untrusted inputs (organisation
-    names, questionnaire answers) starting with = + - @ gets a leading apostrophe. Numbers pass."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    """A CSV cell a spreadsheet will not run as a formula (see audit_kit.safetext); None is empty."""
+    return "" if value is None else spreadsheet_cell(value)
 
 
 def emit_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: Path | None = None) -> None:
     """Write rows as CSV (to `out` or stdout), formula-safe for spreadsheets."""
-    fh = out.open("w", newline="") if out else sys.stdout
-    try:
-        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: csv_safe(row.get(k)) for k in columns})
-    finally:
-        if out:
-            fh.close()
+    if out is None:
+        _write_csv(sys.stdout, rows, columns)
+        return
+    with _writing(out), out.open("w", newline="") as fh:
+        _write_csv(fh, rows, columns)
+
+
+def _write_csv(fh: TextIO, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: csv_safe(row.get(k)) for k in columns})
 
 
 def emit_table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:

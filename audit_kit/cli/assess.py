@@ -13,10 +13,12 @@ from audit_kit.cli._common import (
     ConfigOption,
     QuietOption,
     WorkspaceOption,
+    check_output,
     emit_csv,
     emit_json,
     emit_table,
     progress_for,
+    stderr,
     stdout,
 )
 from audit_kit.errors import ExitCode, InputError
@@ -97,6 +99,8 @@ def assess(
     from audit_kit.assessment import assess_workspace
 
     day = _parse_date(as_of)
+    if dataset_dir is None:
+        check_output(output)
     ctx = resolve(workspace, config)
     progress = progress_for(quiet)
     try:
@@ -110,6 +114,8 @@ def assess(
                                   report_format=report_fmt, progress=progress)
             progress.finish()
             assessment = result.assessment
+            for note in result.notes:
+                stderr.print(f"warning: {note}")
             if not quiet:
                 t = assessment.totals
                 levels = ", ".join(f"{v} {k.value}" for k, v in t.by_risk_level.items() if v)
@@ -121,6 +127,11 @@ def assess(
         with ctx.open_workspace() as ws:
             assessment = assess_workspace(ws, ctx.config, as_of=day, checklist_id=checklist, progress=progress,
                                           catalogues=ctx.catalogues)
+            from audit_kit.app.readmodels import publish_after_write
+
+            publish_note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+            if publish_note:
+                stderr.print(f"warning: {publish_note}")
             progress.finish()
             if fmt is AssessFormat.oscal_ar:
                 _emit_oscal(ws, output, assessment, ctx.catalogues)

@@ -14,6 +14,7 @@ from audit_kit.cli._common import (
     OutputFormat,
     QuietOption,
     WorkspaceOption,
+    check_output,
     emit_csv,
     emit_json,
     emit_table,
@@ -33,6 +34,10 @@ CSV_COLUMNS = ["finding_id", "detector", "severity", "score", "org_id", "user_id
 TABLE_COLUMNS = ["severity", "detector", "org_id", "user_id", "score", "summary"]
 
 
+# A window bound outside these years is a typo (the baseline before it would not even be a date).
+PLAUSIBLE_FIRST, PLAUSIBLE_LAST = 1970, 2200
+
+
 def parse_when(text: str | None, option: str, end_of_day: bool = False) -> datetime | None:
     """A date (YYYY-MM-DD, UTC midnight; with `end_of_day` the next midnight) or an ISO 8601 instant."""
     if text is None:
@@ -41,13 +46,17 @@ def parse_when(text: str | None, option: str, end_of_day: bool = False) -> datet
     try:
         if len(t) == 10:
             d = datetime.combine(datetime.strptime(t, "%Y-%m-%d").date(), time())
-            return d + timedelta(days=1) if end_of_day else d
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
+            dt = d + timedelta(days=1) if end_of_day else d
+        else:
+            dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(
             f"{option} {text!r}: expected a date YYYY-MM-DD or an ISO 8601 time such as 2026-10-18T00:00Z"
         ) from None
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+    when = dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+    if not PLAUSIBLE_FIRST <= when.year <= PLAUSIBLE_LAST:
+        raise InputError(f"{option} {text!r}: expected a date between {PLAUSIBLE_FIRST} and {PLAUSIBLE_LAST}")
+    return when
 
 
 def detect(
@@ -112,6 +121,7 @@ def detect(
             emit_table(rows, ["id", "title", "severity", "portable"], title="detectors")
         return int(ExitCode.OK)
     ids = resolve_detectors([d.strip() for d in detectors.split(",") if d.strip()]) if detectors else None
+    check_output(output)
     t_since = parse_when(since, "--since")
     t_until = parse_when(until, "--until", end_of_day=True)
     spark = _spark_options(engine, spark_master, spark_conf, source, source_database, is_quiet(quiet))
@@ -125,13 +135,24 @@ def detect(
                                 engine=eng)
         finally:
             eng.close()
+        from audit_kit.app.readmodels import publish_after_write
+
+        note = None if no_store else publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+        if note:
+            stderr.print(f"warning: {note}")
     finally:
         ws.close()
+    # The review (docs/review.md): publish the stored findings; suppressed ones are not counted by --fail-on.
+    from audit_kit.review.alerting import after_detect
+
+    counted, review_note = after_detect(workspace, run.findings, ctx.now, stored=not no_store)
     shown = [f for f in run.findings if f.severity >= min_severity]
     _emit(shown, fmt, output)
     if not is_quiet(quiet) or run.errors:
         _report(run, len(shown), output)
-    if fail_on is not None and any(f.severity >= fail_on for f in run.findings):
+    if review_note:
+        stderr.print(review_note)
+    if fail_on is not None and any(f.severity >= fail_on for f in counted):
         return int(ExitCode.FINDINGS)
     if run.errors:
         return int(ExitCode.INTERNAL)

@@ -11,6 +11,7 @@ from audit_kit.cli._common import (
     OutputFormat,
     QuietOption,
     WorkspaceOption,
+    check_output,
     emit_csv,
     emit_json,
     emit_table,
@@ -47,6 +48,7 @@ def evaluate(
     from audit_kit.detectors import run_detectors
     from audit_kit.detectors.evaluate import evaluate_run, load_truth
 
+    check_output(output)
     load_truth(truth)  # validate before the (longer) detection run
     ctx = resolve(workspace, config)
     ws = ctx.open_workspace()

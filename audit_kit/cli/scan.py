@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from audit_kit.app.scan import ScanOptions, ScanResult, run_scan
-from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for
+from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for, stderr
 from audit_kit.errors import ExitCode, InputError
 from audit_kit.models.findings import Severity
 from audit_kit.scan import EXIT_BUSY, RetryPolicy, parse_duration
@@ -148,7 +148,7 @@ def scan(
     from audit_kit.cli.detect import parse_when
 
     # The same lookup as `detect`: --config, else $AUDIT_KIT_CONFIG, ./audit-kit.yaml, WS/audit-kit.yaml.
-    ctx = resolve(workspace, config)
+    ctx = resolve(workspace, config, notify=True)  # digests and chat after the run (docs/review.md)
     options = ScanOptions(
         inbox=inbox,
         alerts_file=alerts,
@@ -167,6 +167,8 @@ def scan(
         result = run_scan(ctx, options, progress=progress)
     finally:
         progress.finish()
+    if result.publish_error:
+        stderr.print(f"warning: {result.publish_error}")
     if output_format is ScanFormat.json:
         emit_json(result.to_json())
     elif not quiet or _noteworthy(result):

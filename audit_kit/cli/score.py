@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from audit_kit.app.context import resolve
-from audit_kit.cli._common import OutputFormat, WorkspaceOption, emit_csv, emit_json, emit_table, stdout
+from audit_kit.cli._common import (
+    OutputFormat,
+    WorkspaceOption,
+    check_output,
+    emit_csv,
+    emit_json,
+    emit_table,
+    stdout,
+)
 from audit_kit.scoring import OrgScore, score_workspace
 
 CSV_COLUMNS = [
@@ -62,6 +70,7 @@ def score(
 
     Example: audit-kit score --workspace ./ws --org LA-001
     """
+    check_output(out)
     ctx = resolve(workspace, judges=False)
     with ctx.open_workspace(read_only=True) as ws:
         scores = score_workspace(ws, checklist, org, catalogues=ctx.catalogues)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from audit_kit.config import AuditConfig
+from audit_kit.detectors.reviewed import explanation_scopes, with_reviewed
 from audit_kit.engine.aggregates import (
     BASELINE,
     DAILY,
@@ -435,6 +436,7 @@ class DetectionContext:
             entitled=entitled,
             allowed=allowed,
         )
+        x = with_reviewed(self, x)  # reviewers' explanations (docs/review.md) count as allowed
         return x.mutate(
             explained=x.involved | x.entitled | x.allowed,
             out_of_area=(x.home_area.notnull() & x.org_area.notnull() & (x.home_area != x.org_area)).fill_null(False),
@@ -449,12 +451,18 @@ class DetectionContext:
         """
         key = hashlib.sha256("|".join((
             label, self.config.sha256, self.baseline_start.isoformat(), self.baseline_end.isoformat(),
-            _code_stamp(build),
+            _code_stamp(build), self._review_stamp(),
         )).encode()).hexdigest()
         if f"learnt:{key}" not in self._cache:
             span = (self.baseline_start.date(), self.baseline_end.date())
             self._cache[f"learnt:{key}"] = self.engine.learnt(key, label, span, build)
         return self._cache[f"learnt:{key}"]
+
+    def _review_stamp(self) -> str:
+        # Reviewers' explanations change what counts as explained in the baseline too: a new or revoked
+        # explanation must not be answered from a statistic learnt before it.
+        scopes = sorted(repr(s) for s in explanation_scopes(self))
+        return hashlib.sha256("|".join(scopes).encode()).hexdigest() if scopes else ""
 
     def _param_grace(self) -> int:
         # The lingering-access detector's grace period decides when an ended involvement stops

@@ -19,6 +19,7 @@ from audit_kit.questionnaires.layout import (
     SHEET_INSTRUCTIONS,
     SHEET_LISTS,
 )
+from audit_kit.safetext import spreadsheet_cell
 
 
 class TemplateFormat(str, Enum):
@@ -78,23 +79,23 @@ def _write_csv(catalogue: Catalogue, out: Path, org_id: str | None) -> None:
         w = csv.DictWriter(fh, fieldnames=list(CSV_TEMPLATE_COLUMNS))
         w.writeheader()
         for c in catalogue.controls:
-            w.writerow(
-                {
-                    "org_id": org_id or "",
-                    "checklist": catalogue.id,
-                    "control_id": c.id,
-                    "domain": c.domain,
-                    "title": c.title,
-                    "question": c.question,
-                    "answer_type": c.answer_type.value,
-                    "allowed_answers": answer_hint(c),
-                    "must_pass": "yes" if c.must_pass else "",
-                    "evidence_requested": c.evidence,
-                    "answer": "",
-                    "evidence": "",
-                    "comment": "",
-                }
-            )
+            row = {
+                "org_id": org_id or "",
+                "checklist": catalogue.id,
+                "control_id": c.id,
+                "domain": c.domain,
+                "title": c.title,
+                "question": c.question,
+                "answer_type": c.answer_type.value,
+                "allowed_answers": answer_hint(c),
+                "must_pass": "yes" if c.must_pass else "",
+                "evidence_requested": c.evidence,
+                "answer": "",
+                "evidence": "",
+                "comment": "",
+            }
+            # Titles and questions may come from an imported catalogue: never a live formula.
+            w.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
 
 
 def _yaml_str(text: str) -> str:
@@ -114,7 +115,7 @@ def _write_yaml(catalogue: Catalogue, out: Path, org_id: str | None) -> None:
         "# Answer each control: yes / partial / no, a number, a percentage 0-100 or a date YYYY-MM-DD as",
         "# the comment above it says. n/a needs a comment saying why. Add evidence where you can.",
         f"org_id: {_yaml_str(org_id or '')}",
-        f"checklist: {catalogue.id}",
+        f"checklist: {_yaml_str(catalogue.id)}",
         f"checklist_version: {_yaml_str(catalogue.version)}",
         "submitted:   # YYYY-MM-DD",
         "respondent:",

@@ -38,7 +38,10 @@ DEFAULT_WORKSPACE = Path("audit-workspace")
 # DuckDB working memory for every command: enough for 10M events at full speed within a 2 GB process;
 # bigger logs spill to disk rather than fail.
 DEFAULT_MEMORY_CAP = "1GB"
-_MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_MEMORY_RE = re.compile(r"^(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_UNIT_BYTES = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+MIN_MEMORY_BYTES = 100 * 10**6
 
 __all__ = ["DB_FILE", "DEFAULT_WORKSPACE", "MemoryLimits", "Workspace", "fetch_one", "pseudonymise"]
 
@@ -51,8 +54,11 @@ def check_memory_size(value: str, source: str) -> str | None:
     text = value.strip()
     if text.lower() == "none":
         return None
-    if not _MEMORY_RE.match(text):
+    m = _MEMORY_RE.match(text)
+    if not m:
         raise ConfigError(f"{source}={value!r}: expected a size such as 1GB, 1500MB or 4GiB (or 'none')")
+    if float(m.group(1)) * _UNIT_BYTES[m.group(3).upper()] < MIN_MEMORY_BYTES:
+        raise ConfigError(f"{source}={value!r}: too little for DuckDB to work in; give at least 100MB (or 'none')")
     return text
 
 
