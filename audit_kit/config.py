@@ -172,6 +172,9 @@ class AuditConfig(_Strict):
     entitlements: Entitlements = Entitlements()
     baseline_days: int = Field(90, ge=7, le=730, description="history before --since used as baseline")
     window_days: int = Field(14, ge=1, le=365, description="default scan window when --since is not given")
+    baseline_refresh_days: int = Field(
+        7, ge=1, le=90, description="baselines are learnt for windows starting every N days (from Monday "
+        "2024-01-01, UTC) and kept in the workspace until then; 1 learns them afresh for every day")
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
     corroboration: CorroborationConfig = CorroborationConfig()
     notify: NotifyConfig = NotifyConfig()

@@ -6,7 +6,7 @@ means giving it a place here.
 
 | layer | what it holds |
 | --- | --- |
-| foundation | errors and exit codes, progress, the dataset schema, packaged resources, safe YAML, the configuration model |
+| foundation | errors and exit codes, progress, the dataset schema, packaged resources, safe YAML, the configuration model, the shared vocabulary over events (`vocab`) |
 | models | typed data that crosses layers (findings, assessments, questionnaires) |
 | store | the workspace and one repository per aggregate; schema migrations |
 | engine | DuckDB and Spark behind one protocol for Ibis expressions |
@@ -21,7 +21,7 @@ from __future__ import annotations
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "audit_kit", "audit_kit.errors", "audit_kit.progress", "audit_kit.schema", "audit_kit.resources",
-        "audit_kit.safeyaml", "audit_kit.safetext", "audit_kit.config", "audit_kit.layers",
+        "audit_kit.safeyaml", "audit_kit.safetext", "audit_kit.config", "audit_kit.vocab", "audit_kit.layers",
     )),
     ("models", ("audit_kit.models",)),
     ("store", ("audit_kit.store",)),

@@ -27,6 +27,7 @@ from audit_kit.assessment.register import (
 from audit_kit.assessment.scores import ScoreView, score_orgs
 from audit_kit.catalogue import SHIPPED, Catalogue, CatalogueLibrary
 from audit_kit.config import AuditConfig
+from audit_kit.engine.base import Engine
 from audit_kit.errors import AuditKitError, InputError
 from audit_kit.models.assessment import (
     CheckStatus,
@@ -70,13 +71,15 @@ def assess_workspace(
     store: bool = True,
     now: datetime | None = None,
     catalogues: CatalogueLibrary = SHIPPED,
+    engine: Engine | None = None,
 ) -> NationalAssessment:
     """Assess every organisation in the workspace and (with `store`) keep the result, dated.
 
     `config` is the run's configuration (allow-listed purposes and entitlements, shared with the
     detectors; its source and fingerprint are stored with the assessment). `as_of` limits the evidence
     to logs up to that date (default: the end of the logs). Raises InputError when the workspace holds
-    no organisations or no events.
+    no organisations or no events. `engine` measures the logs (default: DuckDB over `ws`; Spark gives the
+    same measures); results are stored in `ws` whichever engine measured them.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     orgs = [(o.org_id, o.name, o.type, o.area) for o in organisations(ws)]
@@ -85,7 +88,7 @@ def assess_workspace(
     if not orgs:
         raise InputError(f"{ws.path}: the workspace has no organisations",
                          hint="ingest a dataset with organisations.csv first (audit-kit ingest DATASET_DIR)")
-    window = log_window(ws, as_of)
+    window = log_window(ws, as_of, engine=engine)
     if window is None:
         raise InputError(f"{ws.path}: the workspace has no events" + (f" up to {as_of}" if as_of else ""),
                          hint="ingest the access logs (DATASET_DIR/events/) before assessing")
@@ -110,7 +113,7 @@ def assess_workspace(
     purposes, entitled = _config(config)
     national: dict[str, int] = {}
     measures = measure_orgs(ws, window, declared=declared, allowed_purposes=purposes, entitlements=entitled,
-                            national=national)
+                            national=national, config=config, engine=engine)
     progress.advance()
 
     # 2. Corroborate every log-testable answer; contradictions become findings.

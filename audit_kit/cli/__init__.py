@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
     "actions": ("audit_kit.cli.actions", "Issue action plans as workbooks; import bodies' responses."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+    "rebuild": ("audit_kit.cli.rebuild", "Recompute the kept per-day aggregates from the events."),
     "findings": ("audit_kit.cli.findings", "Review findings: states, verdicts, notes, suppressions."),
     "people": ("audit_kit.cli.people", "People over time: a user's history, repeat offenders, family look-ups."),
     "subject-access": ("audit_kit.cli.subject_access", "Who has accessed one child's record (PDF or JSON)."),

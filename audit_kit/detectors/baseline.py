@@ -2,9 +2,10 @@
 
 `spikes()` is the shared shape behind the rate detectors (volume, bulk, exports, failed logins,
 denials, searches): aggregate a metric per user and time bucket from the `user_hour` aggregate, learn
-each user's and each peer group's high quantile and median/MAD from the baseline period, and return
-only the window buckets above every bar (an absolute floor, the user's own, the peers'). The
-comparison runs in the engine; only the flagged rows come back as a small pandas frame.
+each user's and each peer group's high quantile and median/MAD from the baseline period (once per
+baseline epoch: the learnt baselines are kept, `DetectionContext.learnt`), and return only the window
+buckets above every bar (an absolute floor, the user's own, the peers'). The comparison runs in the
+engine; only the flagged rows come back as a small pandas frame.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def spikes(
     ctx: DetectionContext,
     metric: Metric,
     *,
+    name: str,
     grain: str = "day",
     quantile: float = 0.99,
     floor: float = 10,
@@ -43,33 +45,49 @@ def spikes(
     Returns one row per flagged (user, bucket) with the value `v` and the baseline it was judged
     against: u_days, u_med, u_mad, u_q, p_users, p_q, p_med, threshold. `grain` is 'day' or 'hour'.
     A user with fewer than `min_support` baseline buckets is judged on peers and floor only; a peer
-    group with fewer than `min_peers` users does not count.
+    group with fewer than `min_peers` users does not count. The user and peer baselines are learnt once
+    per baseline epoch and kept (`ctx.learnt`, under `name`: the detector's id).
     """
-    x = ctx.user_day() if grain == "day" else ctx.user_hour_x()
-    if keep is not None:
-        x = x.filter(keep(x))
-    bucket = x.day.cast("timestamp") if grain == "day" else x.hour
-    g = ctx.materialise("spike", x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period, bucket=bucket).aggregate(
-        v=metric(x), first_hour=x.first_ts.min(), last_hour=x.last_ts.max()
-    ))
-    b = g.filter(g.period == BASELINE)
-    # Only users with a window bucket above the floor can be flagged: learn only their own baselines
-    # (peer baselines still use every user of the group).
-    cand = g.filter(g.period == WINDOW, g.v > floor).select(c_user=g.user_id).distinct()
-    bu = b.filter(b.user_id.isin(cand.c_user))
-    ub = bu.group_by(u_user=bu.user_id).aggregate(
-        u_days=bu.count(), u_med=bu.v.median(), u_q=bu.v.quantile(quantile), u_max=bu.v.max()
-    )
-    # Median absolute deviation, the robust spread (a second pass over the small baseline frame).
-    bm = bu.join(ub, bu.user_id == ub.u_user)
-    umad = bm.group_by(m_user=bm.user_id).aggregate(u_mad=(bm.v - bm.u_med).abs().median())
-    pb = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
-        p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median()
-    )
-    w = g.filter(g.period == WINDOW, g.v > floor)
+    def buckets(period: str) -> ir.Table:
+        x = ctx.user_day(period) if grain == "day" else ctx.user_hour_x(period)
+        if keep is not None:
+            x = x.filter(keep(x))
+        bucket = x.day.cast("timestamp") if grain == "day" else x.hour
+        return x.group_by(x.user_id, x.org_id, x.role, x.org_type, bucket=bucket).aggregate(
+            v=metric(x), first_hour=x.first_ts.min(), last_hour=x.last_ts.max()
+        )
+
+    base: dict[str, ir.Table] = {}
+
+    def baseline_buckets() -> ir.Table:
+        if "b" not in base:
+            base["b"] = ctx.materialise("spike_b", buckets(BASELINE))
+        return base["b"]
+
+    def learn_users() -> ir.Table:
+        b = baseline_buckets()
+        ub = b.group_by(u_user=b.user_id).aggregate(
+            u_days=b.count(), u_med=b.v.median(), u_q=b.v.quantile(quantile), u_max=b.v.max()
+        )
+        # Median absolute deviation, the robust spread (a second pass over the small baseline frame).
+        bm = b.join(ub, b.user_id == ub.u_user)
+        umad = bm.group_by(m_user=bm.user_id).aggregate(u_mad=(bm.v - bm.u_med).abs().median())
+        j = ub.left_join(umad, ub.u_user == umad.m_user)
+        return j.select("u_user", "u_days", "u_med", "u_q", "u_max", "u_mad")
+
+    def learn_peers() -> ir.Table:
+        b = baseline_buckets()
+        return b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
+            p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median()
+        )
+
+    # Only window buckets above the floor can be flagged.
+    w = ctx.materialise("spike_w", buckets(WINDOW))
+    w = w.filter(w.v > floor)
+    ub = ctx.learnt(f"{name}:users", learn_users)
+    pb = ctx.learnt(f"{name}:peers", learn_peers)
     j = (
         w.left_join(ub, w.user_id == ub.u_user)
-        .left_join(umad, w.user_id == umad.m_user)
         .left_join(pb, (w.org_type == pb.p_type) & (w.role == pb.p_role))
     )
     user_ok = j.u_days.fill_null(0) >= min_support

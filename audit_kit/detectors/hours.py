@@ -11,6 +11,8 @@ from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
 from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.detectors.context import DetectionContext
 
 
@@ -38,22 +40,44 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     A user with fewer than `min_support` baseline events is judged on the peer profile alone.
     """
     dc = ctx.config.detector("after_hours")
-    x = ctx.user_hour_x()
-    x = x.filter(~x.ooh_role, ~x.system_role, ~matches_any(x.role, dc.exempt_roles))
-    if dc.exempt_org_types:
-        x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
-    b = x.filter(x.period == BASELINE)
+
+    def judged(period: str) -> ir.Table:
+        x = ctx.user_hour_x(period)
+        x = x.filter(~x.ooh_role, ~x.system_role, ~matches_any(x.role, dc.exempt_roles))
+        if dc.exempt_org_types:
+            x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
+        return x
+
+    # The hour-of-week profiles, learnt once per baseline epoch and kept.
+    def learn_user_totals() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(t_user=b.user_id).aggregate(u_total=b.n.sum())
+
+    def learn_user_hours() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(h_user=b.user_id, h_how=b.dhow).aggregate(u_c=b.n.sum())
+
+    def learn_peer_totals() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(pt_type=b.org_type, pt_role=b.role).aggregate(p_total=b.n.sum(),
+                                                                         p_users=b.user_id.nunique())
+
+    def learn_peer_hours() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(ph_type=b.org_type, ph_role=b.role, ph_how=b.dhow).aggregate(p_c=b.n.sum())
+
     a = p.smoothing
-    ut = b.group_by(t_user=b.user_id).aggregate(u_total=b.n.sum())
-    uh = b.group_by(h_user=b.user_id, h_how=b.dhow).aggregate(u_c=b.n.sum())
-    pt = b.group_by(pt_type=b.org_type, pt_role=b.role).aggregate(p_total=b.n.sum(), p_users=b.user_id.nunique())
-    ph = b.group_by(ph_type=b.org_type, ph_role=b.role, ph_how=b.dhow).aggregate(p_c=b.n.sum())
+    ut = ctx.learnt("after_hours:user_totals", learn_user_totals)
+    uh = ctx.learnt("after_hours:user_hours", learn_user_hours)
+    pt = ctx.learnt("after_hours:peer_totals", learn_peer_totals)
+    ph = ctx.learnt("after_hours:peer_hours", learn_peer_hours)
     # Early starts and late finishes are ordinary: only hours at least `margin_minutes` outside
     # working hours (or weekends, when they count) are judged. Allow-listed work is left out.
+    x = judged(WINDOW)
     deep = x.off_by >= p.margin_minutes
     if ctx.config.working_hours.weekend_is_out_of_hours:
         deep = deep | x.weekend
-    w = x.filter(x.period == WINDOW, x.off_hours, deep)
+    w = x.filter(x.off_hours, deep)
     free = w.n - w.n_rec_allowed
     wh = w.group_by(w.user_id, w.org_id, w.role, w.org_type, how=w.dhow).aggregate(
         c=free.sum(), first=w.first_ts.min(), last=w.last_ts.max(), recs=w.n_rec.sum()
@@ -84,8 +108,8 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         max_p_peer=p_peer.max(where=j.rare),
     )
     df = per_user.filter(per_user.rare_events.fill_null(0) >= p.min_events).to_pandas()
-    wins = ctx.user_hour
-    ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(list(df.user_id)) if len(df) else ibis.literal(False))
+    wins = ctx.part("user_hour", WINDOW)
+    ww = wins.filter(wins.user_id.isin(list(df.user_id)) if len(df) else ibis.literal(False))
     totals = dict(ww.group_by("user_id").aggregate(n=ww.n.sum()).to_pandas().itertuples(index=False, name=None))
     fb = FindingBuilder(ctx, "after_hours")
     for r in df.itertuples(index=False):

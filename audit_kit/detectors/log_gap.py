@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import BASELINE
+from audit_kit.detectors.context import BASELINE, WINDOW
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.detectors.context import DetectionContext
 
 
@@ -34,21 +36,32 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     expected days with no events in the window (other days in between do not break the run) is a
     finding about the organisation (user_id null): high, since the evidence is missing.
     """
-    uh = ctx.user_hour
-    od = uh.group_by(uh.org_id, uh.period, day=uh.hour.date()).aggregate(n=uh.n.sum())
-    df = od.to_pandas()
+    def org_days(period: str) -> ir.Table:
+        uh = ctx.part("user_hour", period)
+        return uh.group_by(uh.org_id, uh.period, day=uh.hour.date()).aggregate(n=uh.n.sum())
+
+    # The baseline's calendar of organisation × day counts is learnt once per baseline epoch and kept.
+    base = ctx.learnt("log_gap:org_days", lambda: org_days(BASELINE))
+    df = base.union(org_days(WINDOW)).to_pandas()
     if df.empty:
         return []
     df["day"] = pd.to_datetime(df["day"])
     base_start = max(pd.Timestamp(ctx.baseline_start), pd.Timestamp(ctx.data_start)).normalize()
-    base_days = pd.date_range(base_start, pd.Timestamp(ctx.since).normalize() - pd.Timedelta(days=1), freq="D")
+    base_days = pd.date_range(base_start, pd.Timestamp(ctx.baseline_end).normalize() - pd.Timedelta(days=1),
+                              freq="D")
     win_end = min(pd.Timestamp(ctx.until), pd.Timestamp(ctx.data_end) + pd.Timedelta(microseconds=1))
     win_days = pd.date_range(pd.Timestamp(ctx.since).normalize(), (win_end - pd.Timedelta(microseconds=1)).normalize(),
                              freq="D")
     if len(base_days) < p.min_baseline_days or len(win_days) == 0:
         return []
     fb = FindingBuilder(ctx, "log_gap")
+    # An organisation that logged on every day of the window has no silence to judge: skip its calendar.
+    in_window = df[(df.period == WINDOW) & df.day.isin(win_days)]
+    window_active = in_window.groupby("org_id").day.nunique()
+    full = set(window_active[window_active >= len(win_days)].index)
     for org, grp in df.groupby("org_id", sort=True):
+        if org in full:
+            continue
         base = grp[grp.period == BASELINE]
         # An organisation's history starts with its first event; days before it are not "silence".
         org_start = max(base_start, base.day.min()) if len(base) else None

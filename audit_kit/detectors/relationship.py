@@ -45,30 +45,46 @@ def unexplained_excess(
     """
     from scipy.special import pdtrc  # Poisson upper tail; lighter to import than scipy.stats
 
-    x = ctx.without_exempt(det_id, ctx.user_record_x())
-    # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
-    x = x.filter(~x.allowed)
-    hit = cond(x)
-    g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
-        recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
-        first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
-    )
-    b = g.filter(g.period == BASELINE)
-    peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
-    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits)
-    w = g.filter(g.period == WINDOW, g.hits >= p.min_records)
-    uh = ctx.user_hour_x()
-    days = uh.filter(uh.n_rec > 0).group_by(d_user=uh.user_id).aggregate(
-        w_days=uh.day.nunique(where=uh.period == WINDOW), b_days=uh.day.nunique(where=uh.period == BASELINE)
-    )
+    def per_user(period: str) -> ir.Table:
+        x = ctx.without_exempt(det_id, ctx.user_record_x(period))
+        # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
+        x = x.filter(~x.allowed)
+        hit = cond(x)
+        return x.group_by(x.user_id, x.org_id, x.role, x.org_type).aggregate(
+            recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
+            first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
+        )
+
+    # The baseline shares (per user and per peer group), learnt once per baseline epoch and kept.
+    def learn_users() -> ir.Table:
+        b = per_user(BASELINE)
+        return b.select(b_user=b.user_id, b_type=b.org_type, b_role=b.role, b_recs=b.recs, b_hits=b.hits)
+
+    def learn_days() -> ir.Table:
+        d = ctx.user_day(BASELINE)
+        d = d.filter(d.n_rec > 0)
+        return d.group_by(bd_user=d.user_id).aggregate(b_days=d.day.nunique())
+
+    b = ctx.learnt(f"{det_id}:users", learn_users)
+    peer = b.group_by(p_type=b.b_type, p_role=b.b_role).aggregate(p_recs=b.b_recs.sum(), p_hits=b.b_hits.sum())
+    ub = b.select("b_user", "b_recs", "b_hits")
+    bdays = ctx.learnt("record_days", learn_days)
+    w = per_user(WINDOW)
+    w = w.filter(w.hits >= p.min_records)
+    uw = ctx.user_day(WINDOW)
+    uw = uw.filter(uw.n_rec > 0)
+    wdays = uw.group_by(d_user=uw.user_id).aggregate(w_days=uw.day.nunique())
     j = w.left_join(ub, w.user_id == ub.b_user).left_join(
         peer, (w.org_type == peer.p_type) & (w.role == peer.p_role)
-    ).left_join(days, w.user_id == days.d_user)
+    ).left_join(wdays, w.user_id == wdays.d_user).left_join(bdays, w.user_id == bdays.bd_user)
     df = j.select("user_id", "org_id", "role", "org_type", "recs", "hits", "hit_accesses", "first", "last",
                   "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days").to_pandas()
     if df.empty:
         return df
-    df = df.fillna({"b_recs": 0, "b_hits": 0, "p_recs": 0, "p_hits": 0, "w_days": 0, "b_days": 0})
+    # Float throughout: with no baseline at all these columns come back empty (object), which the
+    # Poisson tail below cannot take.
+    nums = ["b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days"]
+    df[nums] = df[nums].astype("float64").fillna(0.0)
     peer_rate = (df.p_hits + 0.5) / (df.p_recs + 1.0)
     rate = (df.b_hits + p.prior_strength * peer_rate) / (df.b_recs + p.prior_strength)
     df["expected"] = (rate * df.recs).clip(lower=0.05)
@@ -142,8 +158,8 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
     Unexplained access to a shielded record is high severity; a break-glass override by an
     organisation that is involved is still listed (low) so each override is seen by a reviewer.
     """
-    x = ctx.without_exempt("shielded_access", ctx.user_record_x())
-    w = x.filter(x.period == WINDOW, x.shielded)
+    x = ctx.without_exempt("shielded_access", ctx.user_record_x(WINDOW))
+    w = x.filter(x.shielded)
     if not p.flag_explained_overrides:
         w = w.filter(~w.explained)
     else:
@@ -192,8 +208,8 @@ def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]
     flagged = unexplained_excess(ctx, "lingering_access", cond, p)
     if flagged.empty:
         return []
-    x = ctx.user_record_x()
-    w = x.filter(x.period == WINDOW, cond(x), x.user_id.isin(list(flagged.user_id)))
+    x = ctx.user_record_x(WINDOW)
+    w = x.filter(cond(x), x.user_id.isin(list(flagged.user_id)))
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id),
                  days_after=(w.first_ts.date().delta(w.inv_end, unit="day")))
     recs = w.select("user_id", "pseudonym", "days_after").to_pandas().groupby("user_id")
@@ -229,8 +245,8 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     are seen). Unexplained lookups are high; ones the organisation's involvement explains are medium
     (16–43% of family flags have a simple explanation, but a conflict of interest is still one to review).
     """
-    x = ctx.without_exempt("family_lookup", ctx.user_record_x())
-    w = x.filter(x.period == WINDOW, x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
+    x = ctx.without_exempt("family_lookup", ctx.user_record_x(WINDOW))
+    w = x.filter(x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
     if not p.flag_explained:
         w = w.filter(~w.explained)
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
@@ -261,14 +277,20 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     organisations opened it without an explanation, at least `factor`× its baseline count of
     unexplained readers (scaled to the window's length). Each such unexplained reader gets a finding.
     """
-    x = ctx.without_exempt("vip_snooping", ctx.user_record_x())
-    win = x.filter(x.period == WINDOW, ~x.explained)
+    x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
+    win = x.filter(~x.explained)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique()
     )
-    # The news is about unrelated readers: the record's baseline count of unexplained readers.
-    base = x.filter(x.period == BASELINE, ~x.explained)
-    bpop = base.group_by(b_record=base.record_id).aggregate(b_users=base.user_id.nunique())
+
+    # The news is about unrelated readers: the record's baseline count of unexplained readers (learnt
+    # once per baseline epoch and kept).
+    def learn_readers() -> ir.Table:
+        base = ctx.without_exempt("vip_snooping", ctx.user_record_x(BASELINE))
+        base = base.filter(~base.explained)
+        return base.group_by(b_record=base.record_id).aggregate(b_users=base.user_id.nunique())
+
+    bpop = ctx.learnt("vip_snooping:readers", learn_readers)
     hot = pop.left_join(bpop, pop.v_record == bpop.b_record)
     # Baseline readership scaled to the window's length: a record read by 3 people over 8 weeks of
     # history expects under 1 in a 2-week window.

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from audit_kit.catalogue import SHIPPED, CatalogueLibrary
+from audit_kit.engine.aggregates import fold_pending
 from audit_kit.errors import InputError
 from audit_kit.ingest.events import (
     DEFAULT_LIMITS,
@@ -243,11 +244,14 @@ class _Run:
             store.mark_shielded(self.ws, shielded)
 
     def settle_events(self) -> None:
-        """Before commit: count and remove duplicates across the run's events files, then record each."""
+        """Before commit: count and remove duplicates across the run's events files, record each, and fold
+        the new events into the kept per-day aggregates (the days they touch are recomputed), so events
+        and aggregates commit together."""
         settle_duplicates(self.ws.con, [a for _d, a in self._appended])
         for digest, appended in self._appended:
             self._file_row(digest, appended.report)
         self._appended.clear()
+        fold_pending(self.ws)
 
     def finish(self) -> IngestReport:
         """After commit: mirror this batch's quarantine to WS/quarantine/<batch>.csv, count unknowns."""
