@@ -276,6 +276,7 @@ def run_scan(
     sinks: list[Sink] = [file_sink]
     if options.webhook:
         sinks.append(WebhookSink(options.webhook, options.retry, token=ctx.webhook_token))
+    _refuse_overlap(options.inbox, workspace)
     inbox_mod.list_inbox(options.inbox)  # fail on a bad --inbox before taking the lock
     with ScanLock(workspace):
         try:
@@ -290,6 +291,20 @@ def run_scan(
             return _scan(ctx, ws, options, sinks, progress)
         finally:
             ws.close()
+
+
+def _refuse_overlap(inbox: Path, workspace: Path) -> None:
+    # A scan whose inbox holds its own workspace would ingest its store, quarantine files and alerts,
+    # and fail the same way on every run; one whose workspace is inside the inbox likewise.
+    try:
+        i, w = inbox.resolve(), workspace.resolve()
+    except OSError:
+        return  # the usual checks below name what is wrong with the paths
+    if i == w or w in i.parents or i in w.parents:
+        raise InputError(
+            f"--inbox {inbox}: overlaps the workspace {workspace}; a scan would read its own store",
+            hint="point --inbox at the directory where new log files land, outside the workspace",
+        )
 
 
 def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:

@@ -76,6 +76,15 @@ def test_missing_workspace_and_inbox_exit_2(small, tmp_path: Path, capsys) -> No
     assert "--inbox" in err and "does not exist" in err
 
 
+def test_an_inbox_overlapping_the_workspace_is_refused(small, capsys) -> None:
+    _, ws, _ = small
+    for inbox in (ws, ws / "quarantine", ws.parent):
+        inbox.mkdir(exist_ok=True)
+        assert scan(ws, inbox) == 2
+        err = capsys.readouterr().err
+        assert "overlaps the workspace" in err and "Traceback" not in err
+
+
 def test_a_running_scan_makes_the_next_exit_75_doing_nothing(small, capsys) -> None:
     world, ws, inbox = small
     shutil.copy(day_file(world, 1), inbox)
