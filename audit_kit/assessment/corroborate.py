@@ -16,6 +16,9 @@ catalogue entry may override them (`plan_for`).
 
 A control no measure tests is *not log-testable*: it gets no check at all (`Plan.untested`), which is
 not the same as a check with *no evidence*.
+
+(Why this module runs past 400 lines: one test per (measure, answer form) pair, each short and with its own
+thresholds and wording; keeping them in one table-like module is what makes them reviewable side by side.)
 """
 
 from __future__ import annotations

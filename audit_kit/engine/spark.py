@@ -11,6 +11,9 @@ Sources, in order of preference for a real deployment:
 Every source is registered as a temporary view with the canonical columns and types (a missing
 optional column is null, a missing optional reference table is empty), so the detectors' Ibis
 expressions compile the same whatever the source. Aggregates are cached temporary views.
+
+(Why this module runs past 400 lines: the Spark engine's three sources, their canonical views, sessions and
+the kept-aggregate bridge belong to one backend; nothing else imports PySpark.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Every input row is stored, counted as a duplicate of something already stored, or quarantined with
 the file, row and reason — so `read = stored + quarantined + duplicates` per file and in total.
 A whole ingest is one transaction: killed half-way, the workspace is as it was before.
+
+(Why this module runs past 400 lines: the ingest job (files in order, one transaction, the report's counts)
+and its public entry points; the readers and validation live in sources.py and events.py.)
 """
 
 from __future__ import annotations

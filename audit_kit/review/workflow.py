@@ -12,6 +12,10 @@ Every function takes the people store and `now` as parameters (the clock is the 
 RunContext's, or a test's), writes in one short transaction, and records who did what and why in
 the finding's history. Nothing here reads the analytical store except `sync_findings`, which takes
 an open workspace from its caller.
+
+(Why this module runs past 400 lines: the state machine and every transition of it (start, assign, note,
+verdict, reopen, revoke, publish, triage) are kept together so the rules a verdict leaves are visible beside
+the verdict.)
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Tables (created by step 2 of `people.PEOPLE_MIGRATIONS`):
 
 Writers call these inside `PeopleStore.transaction()` (the caller owns it, and keeps it to
 milliseconds); readers need no transaction. Times are stored as ISO text, naive UTC.
+
+(Why this module runs past 400 lines: the repository of every review table in the people store (findings'
+state, events, rules, people over time, deliveries): all their SQL in one place, as the store layer requires.)
 """
 
 from __future__ import annotations
