@@ -167,8 +167,11 @@ class OrgRecord:
 
 
 def organisations(ws: Workspace) -> list[OrgRecord]:
-    """Every organisation, by id."""
-    return [OrgRecord(*r) for r in fetch_all(ws.con, "SELECT org_id, name, type, area FROM organisations ORDER BY org_id")]
+    """Every organisation, by id. A row another tool or an older release left without a name, type or area
+    reads as its id and empty text, so every reader gets the types it was promised."""
+    rows = fetch_all(ws.con, "SELECT org_id, coalesce(name, org_id), coalesce(type, ''), coalesce(area, '') "
+                             "FROM organisations ORDER BY org_id")
+    return [OrgRecord(*r) for r in rows]
 
 
 UNREGISTERED_TYPE = "unregistered"  # the type shown for a body with events or answers but no organisations.csv row
