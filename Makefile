@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 SEED   ?= 7
 
-.PHONY: demo test bench holdout matrix lint typecheck lock clean help
+.PHONY: demo test bench holdout matrix lint typecheck lock clean help browser
 
 help:
 	@echo "make demo   build .venv, generate a synthetic review world, assess it, print the PDF path"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint   ruff over the code, tests and benchmarks (part of make test)"
 	@echo "make typecheck  mypy over the library (part of make test)"
 	@echo "make lock   re-pin every package with hashes (requirements/runtime.txt, dev.txt)"
+	@echo "make browser  install Debian's chromium + chromium-driver for the web tests (root; part of make test)"
 	@echo "make .venv  build the environment only"
 
 $(VENV): $(STAMP)
@@ -36,8 +37,19 @@ demo: $(STAMP)
 	$(BIN)/audit-kit synth $(DEMO)/world --seed $(SEED) --orgs 24 --days 60 --children 20000
 	$(BIN)/audit-kit assess $(DEMO)/world --workspace $(DEMO)/workspace -o $(DEMO)/risk-assessment.pdf
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	$(BIN)/python -m pytest -q -n 2
+
+# The web app's browser tests drive Debian's headless chromium through chromium-driver (never a
+# downloaded browser). Installed here when missing and we are root (CI is); otherwise those tests skip
+# and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "warning: could not install chromium; the browser tests will skip"; \
+	else echo "note: chromium/chromium-driver missing and not root: the browser tests will skip"; fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

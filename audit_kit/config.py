@@ -18,7 +18,16 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from audit_kit.errors import ConfigError, InputError
 from audit_kit.safeyaml import load_yaml_text
@@ -101,6 +110,64 @@ class Entitlements(_Strict):
     system_roles: tuple[str, ...] = ("service*", "*system*", "*sync*")
 
 
+Thresholds = dict[str, StrictFloat | StrictInt]
+
+
+class CorroborationConfig(_Strict):
+    """Thresholds of the corroboration tests (names and defaults: `audit_kit.catalogue.log_checks`).
+
+    `thresholds`: log measure -> threshold -> value, for every control the measure tests.
+    `controls`: checklist id -> control id -> log measure -> threshold -> value, for one control (this
+    wins over the catalogue's own `corroboration.thresholds`, which wins over `thresholds`).
+    """
+
+    thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+    controls: dict[str, dict[str, dict[str, Thresholds]]] = Field(default_factory=dict)
+
+
+class EmailConfig(_Strict):
+    """The SMTP server digests go through. Credentials never live here: the run context reads them from
+    $AUDIT_KIT_SMTP_USER / $AUDIT_KIT_SMTP_PASSWORD or the file `credentials_file` names."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="upgrade with STARTTLS (required unless the host is this machine)")
+    sender: str = Field(min_length=3, description="From: address, e.g. audit-kit@holder.example")
+    credentials_file: str | None = Field(None, description="a file holding 'user:password' on one line")
+    ca_file: str | None = Field(None, description="PEM file of CAs to trust instead of the system's")
+    timeout: float = Field(30.0, gt=0, le=600)
+
+
+class DigestConfig(_Strict):
+    """What a DPO's digest holds."""
+
+    min_severity: str = Field("medium", pattern="^(info|low|medium|high|critical)$")
+    max_items: int = Field(50, ge=1, le=1000)
+    overdue_actions: bool = True
+    every_hours: float = Field(0, ge=0, le=24 * 31, description="at most one digest per DPO this often "
+                               "(0: after every scan with something new)")
+
+
+class ChatConfig(_Strict):
+    """Chat channels a scan posts a summary to. Webhook URLs are secrets: the run context reads them from
+    $AUDIT_KIT_TEAMS_WEBHOOK / $AUDIT_KIT_SLACK_WEBHOOK or the files named here."""
+
+    teams_url_file: str | None = None
+    slack_url_file: str | None = None
+    min_severity: str = Field("high", pattern="^(info|low|medium|high|critical)$")
+
+
+class NotifyConfig(_Strict):
+    """Where review notifications go (docs/review.md): e-mail digests to each organisation's DPO,
+    chat summaries. Not part of the configuration's fingerprint (it judges nothing)."""
+
+    email: EmailConfig | None = None
+    dpos: dict[str, str | tuple[str, ...]] = Field(default_factory=dict, description="org_id -> DPO address(es)")
+    dpo_file: str | None = Field(None, description="CSV with columns org_id,email (relative to this file)")
+    digest: DigestConfig = DigestConfig()
+    chat: ChatConfig = ChatConfig()
+
+
 class AuditConfig(_Strict):
     """The whole audit-kit configuration (`audit-kit.yaml`)."""
 
@@ -114,7 +181,12 @@ class AuditConfig(_Strict):
         description="share of a window's active users that may be alerted at medium or above on moderate "
         "evidence; stronger evidence is never held back (docs/detectors.md)",
     )
+    baseline_refresh_days: int = Field(
+        7, ge=1, le=90, description="baselines are learnt for windows starting every N days (from Monday "
+        "2024-01-01, UTC) and kept in the workspace until then; 1 learns them afresh for every day")
     detectors: dict[str, DetectorConfig] = Field(default_factory=dict)
+    corroboration: CorroborationConfig = CorroborationConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     _source: str = PrivateAttr(default="defaults")
 
@@ -134,7 +206,8 @@ class AuditConfig(_Strict):
     @property
     def sha256(self) -> str:
         """A fingerprint of the validated settings (defaults included): equal settings, equal prints."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # Where notifications go judges nothing: changing a DPO's address must not change the print.
+        return hashlib.sha256(self.model_dump_json(exclude={"notify"}).encode()).hexdigest()
 
     def stamp(self) -> str:
         """One line for reports and logs: where the configuration came from and its fingerprint."""

@@ -46,6 +46,13 @@ class WorkspaceError(AuditKitError):
     """A workspace that is missing, locked, or not an audit-kit workspace."""
 
 
+class IncompleteDetectionError(AuditKitError):
+    """A detector failed in the detection run an assessment or report would stand on: a bug, so exit 3,
+    but one the user can choose to work around with --allow-partial (the report then says so)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
 def where(file: object, row: int | None = None, key: str | None = None) -> str:
     """Format a location for messages: 'events.csv, row 12, key timestamp'."""
     parts = [str(file)]

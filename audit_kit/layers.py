@@ -6,13 +6,13 @@ means giving it a place here.
 
 | layer | what it holds |
 | --- | --- |
-| foundation | errors and exit codes, progress, the dataset schema, packaged resources, safe YAML, the configuration model |
+| foundation | errors and exit codes, progress, the dataset schema, packaged resources, safe YAML, the configuration model, the shared vocabulary over events (`vocab`) |
 | models | typed data that crosses layers (findings, assessments, questionnaires) |
 | store | the workspace and one repository per aggregate; schema migrations |
 | engine | DuckDB and Spark behind one protocol for Ibis expressions |
-| domain | catalogue, questionnaires, scoring, ingest, detectors, graph, assessment, OSCAL, synthetic worlds, reports, scan parts |
+| domain | catalogue, questionnaires, scoring, ingest, detectors, graph, assessment, OSCAL, synthetic worlds, reports, scan parts, the reviewer's workflow |
 | app | the run context and the jobs that cross layers (pipeline, scan) |
-| edges | the command line |
+| edges | the web app and the command line |
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "audit_kit", "audit_kit.errors", "audit_kit.progress", "audit_kit.schema", "audit_kit.resources",
-        "audit_kit.safeyaml", "audit_kit.safetext", "audit_kit.config", "audit_kit.layers",
+        "audit_kit.safeyaml", "audit_kit.safetext", "audit_kit.config", "audit_kit.vocab", "audit_kit.layers",
     )),
     ("models", ("audit_kit.models",)),
     ("store", ("audit_kit.store",)),
@@ -29,10 +29,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", (
         "audit_kit.catalogue", "audit_kit.questionnaires", "audit_kit.scoring", "audit_kit.ingest",
         "audit_kit.detectors", "audit_kit.graph", "audit_kit.assessment", "audit_kit.oscal", "audit_kit.synth",
-        "audit_kit.report", "audit_kit.scan",
+        "audit_kit.report", "audit_kit.scan", "audit_kit.review",
     )),
     ("app", ("audit_kit.app",)),
-    ("edges", ("audit_kit.cli", "audit_kit.__main__")),
+    ("edges", ("audit_kit.web", "audit_kit.cli", "audit_kit.__main__")),
 )
 
 # Every unit in one total order: a unit may import only units at or before its own position.

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ACTIONS = ("view", "search", "create", "update", "delete", "export", "print", "login", "logout")
+# The nine actions of the DESIGN.md contract, then the events that touch no child's record (docs/dataset.md):
+# `admin` - identity and access administration (accounts, roles, groups, permissions and policies);
+# `config_change` - a change to how a system is set up or watched (logging and audit trails, security
+# settings, keys, infrastructure); `key_use` - a cryptographic key used (decrypt, encrypt, sign);
+# `other` - an event whose verb none of these fits (the source's own verb is kept in `source_action`).
+# New actions are only ever appended (the synthetic world numbers them by position).
+CONTRACT_ACTIONS = ("view", "search", "create", "update", "delete", "export", "print", "login", "logout")
+ACTIONS = (*CONTRACT_ACTIONS, "admin", "config_change", "key_use", "other")
 OUTCOMES = ("success", "denied", "failure")
 ORG_TYPES = (
     "local_authority",
@@ -42,8 +49,10 @@ DETECTOR_IDS: tuple[str, ...] = (
 )
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_WORKING_HOURS = "07:00-19:00"
-# Actions that touch one child's record (record_id required); the rest may have none.
+# Actions on children's records. Every one but `export` needs a record_id: an export may be a bulk one of
+# many records at once (records_returned says how many when the source knows). The rest may have none.
 RECORD_ACTIONS = ("view", "create", "update", "delete", "export", "print")
+RECORD_REQUIRED_ACTIONS = ("view", "create", "update", "delete", "print")
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,7 @@ EVENTS = Table(
         Column("local_time", "TIMESTAMP", True, "wall clock in the organisation's timezone"),
         Column("user_id", "VARCHAR", True),
         Column("org_id", "VARCHAR", True),
-        Column("record_id", "VARCHAR", doc="required for " + ", ".join(RECORD_ACTIONS)),
+        Column("record_id", "VARCHAR", doc="required for " + ", ".join(RECORD_REQUIRED_ACTIONS)),
         Column("action", "VARCHAR", True, "one of " + ", ".join(ACTIONS)),
         Column("outcome", "VARCHAR", True, "one of " + ", ".join(OUTCOMES)),
         Column("source_ip", "VARCHAR"),
@@ -164,6 +173,9 @@ EVENTS = Table(
         Column("source_row", "BIGINT", doc="row of that file (header is row 1)"),
         Column("ingested_at", "TIMESTAMP", doc="UTC time the batch was committed"),
         Column("batch_id", "VARCHAR"),
+        # Schema version 3 (last, so a migrated workspace has the same column order as a new one):
+        Column("source_action", "VARCHAR", doc="the source's own name for what was done (eventName, code, verb)"),
+        Column("target", "VARCHAR", doc="what an event that is not on a child's record acted on (user, role, key…)"),
     ),
     key=("event_id",),
     required_file=True,
@@ -184,5 +196,9 @@ EVENT_INPUT_FIELDS = (
     "session_id",
     "records_returned",
     "break_glass",
+    "source_action",
+    "target",
 )
+# The event fields of the DESIGN.md contract (what the synthetic world writes); the rest are extensions.
+CONTRACT_EVENT_FIELDS = EVENT_INPUT_FIELDS[: EVENT_INPUT_FIELDS.index("break_glass") + 1]
 EVENT_REQUIRED_INPUT = ("timestamp", "user_id", "org_id", "action", "outcome")

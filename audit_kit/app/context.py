@@ -17,6 +17,11 @@ Environment (each also settable by a flag where one exists):
 | `AUDIT_KIT_SPARK_MASTER` | the Spark master when `--spark-master` is not given |
 | `AUDIT_KIT_WEBHOOK_TOKEN` | the bearer token sent to the scan's webhook |
 | `AUDIT_KIT_SCAN_FAULT` | tests only: make a scan kill or hold itself at a named point |
+| `AUDIT_KIT_REVIEWER` | who records verdicts and notes when `--reviewer` is not given (else `$USER`) |
+| `AUDIT_KIT_SMTP_USER`, `AUDIT_KIT_SMTP_PASSWORD` | SMTP login for e-mail digests (or `notify.email.credentials_file`) |
+| `AUDIT_KIT_SMTP_CREDENTIALS` | a file holding `user:password` for the SMTP login |
+| `AUDIT_KIT_TEAMS_WEBHOOK`, `AUDIT_KIT_SLACK_WEBHOOK` | chat webhook URLs (secrets; or `notify.chat.*_url_file`) |
+| `AUDIT_KIT_TICKET_TOKEN` | the bearer token sent to a ticket webhook |
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from typing import TYPE_CHECKING
 from audit_kit.catalogue import CatalogueLibrary
 from audit_kit.config import CONFIG_FILE, AuditConfig, parse_config
 from audit_kit.errors import ConfigError
+from audit_kit.models.findings import Severity
+from audit_kit.review.notify.settings import NotifySettings, SmtpSettings
 from audit_kit.store.workspace import DEFAULT_MEMORY_CAP, MemoryLimits, Workspace, check_memory_size
 
 if TYPE_CHECKING:
@@ -43,6 +50,13 @@ CHECKLISTS_ENV = "AUDIT_KIT_CHECKLISTS"
 SPARK_MASTER_ENV = "AUDIT_KIT_SPARK_MASTER"
 WEBHOOK_TOKEN_ENV = "AUDIT_KIT_WEBHOOK_TOKEN"
 SCAN_FAULT_ENV = "AUDIT_KIT_SCAN_FAULT"
+REVIEWER_ENV = "AUDIT_KIT_REVIEWER"
+SMTP_USER_ENV = "AUDIT_KIT_SMTP_USER"
+SMTP_PASSWORD_ENV = "AUDIT_KIT_SMTP_PASSWORD"
+SMTP_CREDENTIALS_ENV = "AUDIT_KIT_SMTP_CREDENTIALS"
+TEAMS_WEBHOOK_ENV = "AUDIT_KIT_TEAMS_WEBHOOK"
+SLACK_WEBHOOK_ENV = "AUDIT_KIT_SLACK_WEBHOOK"
+TICKET_TOKEN_ENV = "AUDIT_KIT_TICKET_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,9 @@ class RunContext:
     catalogues: CatalogueLibrary = field(default_factory=CatalogueLibrary)
     webhook_token: str | None = None
     scan_fault: str | None = None  # tests: kill@POINT, sleep@POINT=SECONDS, wait@POINT=FILE
+    reviewer: str | None = None  # who acts, when a command is not told (--reviewer)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    ticket_token: str | None = field(default=None, repr=False)
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     def open_workspace(self, create: bool = False, read_only: bool = False) -> Workspace:
@@ -93,9 +110,10 @@ def resolve_config(path: Path | None, workspace: Path | None, env: Mapping[str, 
                 raise ConfigError(f"{p}: cannot read the configuration ({exc})") from None
             # Imported here: the registry loads every detector (and Ibis), which commands that only
             # read a catalogue or write a template should not pay for at start-up.
+            from audit_kit.catalogue.log_checks import check_corroboration_config
             from audit_kit.detectors.registry import check_params
 
-            return check_params(parse_config(text, source=str(p)))
+            return check_corroboration_config(check_params(parse_config(text, source=str(p))))
     return AuditConfig()
 
 
@@ -131,11 +149,14 @@ def resolve(
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
     judges: bool = True,
+    notify: bool = False,
 ) -> RunContext:
     """Build a run's context from its flags and the environment (`env`, default `os.environ`).
 
     A command that judges nothing (ingest, questionnaire import, scoring) passes `judges=False`: its
     context carries the default configuration, and a configuration file it does not use cannot fail it.
+    A command that notifies (scan, notify) passes `notify=True`: only then are the SMTP credentials,
+    webhook URLs and DPO list read (`resolve_notify`).
     """
     env = os.environ if env is None else env
     if spark is not None and spark.master is None and env.get(SPARK_MASTER_ENV, "").strip():
@@ -149,5 +170,86 @@ def resolve(
         catalogues=catalogue_library(env),
         webhook_token=env.get(WEBHOOK_TOKEN_ENV) or None,
         scan_fault=env.get(SCAN_FAULT_ENV) or None,
+        reviewer=(env.get(REVIEWER_ENV) or env.get("USER") or env.get("LOGNAME") or "").strip() or None,
+        ticket_token=env.get(TICKET_TOKEN_ENV) or None,
     )
+    if notify:
+        ctx = replace(ctx, notify=resolve_notify(ctx.config, env))
     return replace(ctx, now=now) if now is not None else ctx
+
+
+def _config_dir(config: AuditConfig) -> Path:
+    """Where relative paths in a configuration file are resolved: beside the file."""
+    return Path(config.source).parent if config.source != "defaults" else Path(".")
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _dpo_file(path: Path) -> dict[str, list[str]]:
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path}: cannot read the DPO list ({getattr(exc, 'strerror', None) or exc})") from None
+    out: dict[str, list[str]] = {}
+    for i, row in enumerate(rows, start=2):
+        org, email = (row.get("org_id") or "").strip(), (row.get("email") or "").strip()
+        if not org or "@" not in email:
+            raise ConfigError(f"{path}, row {i}: expected columns org_id,email with an address, got {dict(row)}")
+        out.setdefault(org, []).append(email)
+    return out
+
+
+def resolve_notify(config: AuditConfig, env: Mapping[str, str]) -> NotifySettings:
+    """Notification settings from the configuration's `notify:` section, with secrets from the
+    environment or the files it names (ConfigError naming the key, variable or file)."""
+    n = config.notify
+    base = _config_dir(config)
+    src = config.source
+    dpos: dict[str, list[str]] = {}
+    for org, addresses in n.dpos.items():
+        values = [addresses] if isinstance(addresses, str) else list(addresses)
+        for a in values:
+            if "@" not in a:
+                raise ConfigError(f"{src}: key notify.dpos.{org}: {a!r} is not an e-mail address")
+        dpos.setdefault(org, []).extend(values)
+    if n.dpo_file:
+        for org, values in _dpo_file(base / n.dpo_file).items():
+            dpos.setdefault(org, []).extend(values)
+    smtp = None
+    if n.email is not None:
+        e = n.email
+        user = env.get(SMTP_USER_ENV, "").strip() or None
+        password = env.get(SMTP_PASSWORD_ENV) or None
+        cred_file = env.get(SMTP_CREDENTIALS_ENV, "").strip() or e.credentials_file
+        if cred_file and not (user and password):
+            text = _read_secret(base / cred_file if not env.get(SMTP_CREDENTIALS_ENV) else Path(cred_file),
+                                "the SMTP credentials")
+            name, sep, secret = text.partition(":")
+            if not sep or not name.strip():
+                raise ConfigError(f"{cred_file}: expected one line user:password")
+            user, password = name.strip(), secret
+        if e.host.lower() not in ("localhost", "127.0.0.1", "::1") and not e.starttls:
+            raise ConfigError(f"{src}: key notify.email.starttls: off for {e.host}, so digests would cross the "
+                              "network unencrypted", hint="set starttls: true, or relay through 127.0.0.1")
+        smtp = SmtpSettings(host=e.host, port=e.port, starttls=e.starttls, sender=e.sender, username=user,
+                            password=password, ca_file=(base / e.ca_file) if e.ca_file else None, timeout=e.timeout)
+    teams = env.get(TEAMS_WEBHOOK_ENV, "").strip() or None
+    slack = env.get(SLACK_WEBHOOK_ENV, "").strip() or None
+    if teams is None and n.chat.teams_url_file:
+        teams = _read_secret(base / n.chat.teams_url_file, "the Teams webhook URL") or None
+    if slack is None and n.chat.slack_url_file:
+        slack = _read_secret(base / n.chat.slack_url_file, "the Slack webhook URL") or None
+    return NotifySettings(
+        smtp=smtp, dpos={k: tuple(dict.fromkeys(v)) for k, v in dpos.items()},
+        digest_min_severity=Severity(n.digest.min_severity), digest_max_items=n.digest.max_items,
+        overdue_actions=n.digest.overdue_actions, digest_every_hours=n.digest.every_hours, teams_url=teams, slack_url=slack,
+        chat_min_severity=Severity(n.chat.min_severity),
+    )

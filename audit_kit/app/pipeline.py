@@ -17,7 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from audit_kit.app.completeness import require_complete_detection
 from audit_kit.app.context import RunContext
+from audit_kit.app.limits import limitation_inputs
+from audit_kit.app.readmodels import publish_after_write
 from audit_kit.assessment.assess import assess_workspace
 from audit_kit.detectors import run_detectors
 from audit_kit.errors import InputError
@@ -38,6 +41,7 @@ class PipelineResult:
     ingest: dict[str, Any] = field(default_factory=dict)  # the ingest report's JSON summary
     detection: dict[str, Any] = field(default_factory=dict)  # findings, skipped and failed detectors
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    notes: list[str] = field(default_factory=list)  # what went wrong without failing the job
 
     def to_json(self) -> dict[str, Any]:
         a = self.assessment
@@ -50,6 +54,7 @@ class PipelineResult:
             "contradictions": a.totals.contradictions,
             "ingest": self.ingest, "detection": self.detection,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "notes": self.notes,
         }
 
 
@@ -79,11 +84,14 @@ def run_pipeline(
     reviewer: str | None = None,
     report_format: str = "pdf",
     progress: Progress = NULL_PROGRESS,
+    allow_partial: bool = False,
 ) -> PipelineResult:
     """Run the whole review of `dataset_dir` into the context's workspace and render `out_pdf`.
 
     Re-running on the same dataset and workspace adds nothing twice (ingest skips files already
-    stored) and stores a new dated assessment. `out_pdf=None` skips the report.
+    stored) and stores a new dated assessment. `out_pdf=None` skips the report. A failed detector stops
+    the job after detection (IncompleteDetectionError) unless `allow_partial`; then the report's
+    limitations name it and `notes` says so.
     """
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
@@ -107,17 +115,23 @@ def run_pipeline(
             "skipped": [list(s) for s in run.skipped],
             "errors": [list(e) for e in run.errors],
         }
+        failed = require_complete_detection(ws, allow_partial)
 
         t = time.perf_counter()
         assessment = assess_workspace(ws, ctx.config, as_of=as_of, checklist_id=checklist_id, progress=steps,
                                       catalogues=ctx.catalogues)
         timings["assess"] = time.perf_counter() - t
 
+        t = time.perf_counter()
+        publish_note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows (docs/web.md)
+        timings["publish"] = time.perf_counter() - t
+
         report = None
         if out_pdf is not None:
             t = time.perf_counter()
             out_pdf.parent.mkdir(parents=True, exist_ok=True)
             report = render_national(ws, out_pdf, fmt=report_format, reviewer=reviewer, progress=steps,
+                                     limits=limitation_inputs(ctx.workspace, ctx.now.date(), restricted=True),
                                      config=ctx.config, catalogues=ctx.catalogues)
             timings["report"] = time.perf_counter() - t
     progress.finish()
@@ -125,4 +139,6 @@ def run_pipeline(
         dataset_dir=dataset_dir, workspace=ctx.workspace, report=Path(report) if report else None,
         assessment=assessment, ingest=ingest.to_json() if hasattr(ingest, "to_json") else {},
         detection=detection, timings=timings,
+        notes=([f"detection incomplete (--allow-partial): {', '.join(sorted(failed))} failed; the report's "
+                "limitations say so"] if failed else []) + ([publish_note] if publish_note else []),
     )

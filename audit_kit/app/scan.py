@@ -10,6 +10,9 @@ The order of durable steps is what makes a killed scan safe to rerun:
 
 A kill before 3 leaves the batches pending, so the rerun judges the same window and raises the same
 alerts; a kill after 3 leaves deliveries queued, so the rerun finishes them and reports the alerts.
+
+(Why this module runs past 400 lines: the scan's durable steps and their order are its crash-safety argument;
+splitting the steps across modules would hide that order.)
 """
 
 from __future__ import annotations
@@ -26,19 +29,21 @@ from typing import Any
 import duckdb
 
 from audit_kit.app.context import RunContext
+from audit_kit.app.readmodels import publish_after_write
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.detectors.log_gap import LogGapParams
-from audit_kit.errors import AuditKitError, WorkspaceError
+from audit_kit.errors import AuditKitError, InputError, WorkspaceError
 from audit_kit.ingest import ingest_files
 from audit_kit.models.findings import Finding, Severity
 from audit_kit.progress import NULL_PROGRESS, Progress
+from audit_kit.review import alerting as review_alerting
 from audit_kit.scan import inbox as inbox_mod
 from audit_kit.scan.alerts import Alert, insert_new_alerts, load_alerts, naive_utc
 from audit_kit.scan.lock import ScanBusyError, ScanLock
 from audit_kit.scan.outbox import DeliveryResult, JsonlSink, Sink, flush, queue, queued_elsewhere
 from audit_kit.scan.webhook import RetryPolicy, WebhookSink
-from audit_kit.scan.window import Window, new_event_window
+from audit_kit.scan.window import Window, floor_day, new_event_window
 from audit_kit.store import scans
 from audit_kit.store.findings import store_findings
 from audit_kit.store.ingest import event_span
@@ -66,6 +71,9 @@ class ScanOptions:
     detectors: list[str] | None = None  # None: every detector the config enables
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     min_window_days: int | None = None  # None: what the detectors need (see window_days_needed)
+    # The first scan of a workspace that already holds history takes that history as baseline and judges
+    # only what arrives after it; `since` makes it judge the history from this instant (UTC) instead.
+    since: datetime | None = None
 
 
 @dataclass
@@ -76,6 +84,17 @@ class FileOutcome:
     quarantined: int = 0
     error: str | None = None
     moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """The events a workspace held before its first scan: taken as baseline up to `until`, or judged from
+    `judged_from` when the scan was given --since."""
+
+    events: int
+    first: datetime | None
+    last: datetime | None
+    judged_from: datetime | None = None
 
 
 @dataclass
@@ -93,6 +112,10 @@ class ScanResult:
     deliveries: list[DeliveryResult] = field(default_factory=list)
     queued_elsewhere: dict[str, int] = field(default_factory=dict)
     baseline: bool = False
+    history: History | None = None  # what a first scan took as history
+    suppressed: int = 0  # findings the review suppressed: stored, never alerted (docs/review.md)
+    review_notes: list[str] = field(default_factory=list)  # digests, chat, review-state warnings
+    publish_error: str | None = None  # the web app's read models could not be updated (the scan still counts)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -135,6 +158,14 @@ class ScanResult:
         set_aside = self.count("skipped_rejected")
         if set_aside:
             parts.append(f"{set_aside} rejected file{'s' * (set_aside != 1)} left in the inbox")
+        h = self.history
+        if h is not None and h.last is not None:
+            if h.judged_from is None:
+                parts.append(f"first scan: {h.events:,} events already in the workspace (to {h.last:%Y-%m-%d %H:%M} "
+                             "UTC) taken as history, not judged (--since DATE judges them from DATE)")
+            else:
+                parts.append(f"first scan: {h.events:,} events already in the workspace judged from "
+                             f"{h.judged_from:%Y-%m-%d %H:%M} UTC")
         w = self.window
         if self.baseline:
             parts.append("marked as baseline history (no alerts)")
@@ -155,6 +186,9 @@ class ScanResult:
             parts.append(f"{len(self.new_alerts)} new alert{'s' * (len(self.new_alerts) != 1)} ({detail})")
         elif not self.baseline:
             parts.append("0 new alerts")
+        if self.suppressed:
+            parts.append(f"{self.suppressed} suppressed by review")
+        parts += self.review_notes
         for d in self.deliveries:
             if d.error or d.queued:
                 parts.append(f"{d.queued} queued for {d.label}" + (f" ({d.error})" if d.error else ""))
@@ -174,6 +208,12 @@ class ScanResult:
             "events_stored": self.events_stored,
             "rows_quarantined": self.rows_quarantined,
             "baseline": self.baseline,
+            "history": None if self.history is None else {
+                "events": self.history.events,
+                "first": self.history.first.isoformat() + "Z" if self.history.first else None,
+                "last": self.history.last.isoformat() + "Z" if self.history.last else None,
+                "judged_from": self.history.judged_from.isoformat() + "Z" if self.history.judged_from else None,
+            },
             "window": None if not w or not w.since else {
                 "since": w.since.isoformat() + "Z", "until": w.until.isoformat() + "Z" if w.until else None,
                 "judged_since": w.judged_since.isoformat() + "Z" if w.judged_since else None,
@@ -186,6 +226,8 @@ class ScanResult:
             "skipped_detectors": [{"detector": d, "reason": r} for d, r in self.skipped_detectors],
             "deliveries": [d.__dict__ for d in self.deliveries],
             "queued_elsewhere": self.queued_elsewhere,
+            "suppressed": self.suppressed,
+            "review": self.review_notes,
         }
 
 
@@ -237,6 +279,7 @@ def run_scan(
     sinks: list[Sink] = [file_sink]
     if options.webhook:
         sinks.append(WebhookSink(options.webhook, options.retry, token=ctx.webhook_token))
+    _refuse_overlap(options.inbox, workspace)
     inbox_mod.list_inbox(options.inbox)  # fail on a bad --inbox before taking the lock
     with ScanLock(workspace):
         try:
@@ -253,10 +296,31 @@ def run_scan(
             ws.close()
 
 
+def _refuse_overlap(inbox: Path, workspace: Path) -> None:
+    # A scan whose inbox holds its own workspace would ingest its store, quarantine files and alerts,
+    # and fail the same way on every run; one whose workspace is inside the inbox likewise.
+    try:
+        i, w = inbox.resolve(), workspace.resolve()
+    except OSError:
+        return  # the usual checks below name what is wrong with the paths
+    if i == w or w in i.parents or i in w.parents:
+        raise InputError(
+            f"--inbox {inbox}: overlaps the workspace {workspace}; a scan would read its own store",
+            hint="point --inbox at the directory where new log files land, outside the workspace",
+        )
+
+
 def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink], progress: Progress) -> ScanResult:
     fault = ctx.scan_fault
     run_id = scans.utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     result = ScanResult(run_id, baseline=options.baseline)
+    first = scans.event_watermark(ws) is None and not scans.scanned_any(ws)
+    if options.since is not None and not first:
+        raise InputError("--since applies to the first scan of a workspace only; this one has been scanned "
+                         f"up to {scans.event_watermark(ws) or 'its history'}",
+                         hint="use --replay FIRST..LAST to judge earlier days again")
+    # What the workspace held before its first scan (ingested by `audit-kit ingest`): history, not news.
+    history = scans.pending_batches(ws) if first and not options.baseline else []
     with ws.transaction():
         scans.mark_killed_runs(ws)
         scans.start_run(ws, run_id)
@@ -268,6 +332,10 @@ def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink
         if options.baseline:
             _mark_baseline(ws, batches, run_id)
         else:
+            if history:
+                result.history = _take_history(ws, history, options.since, run_id)
+                if options.since is None:
+                    batches = [b for b in batches if b not in set(history)]
             _judge(ctx, ws, options, batches, sinks, run_id, result, progress)
         result.recovered_runs = scans.unreported_alert_runs(ws)
         if result.recovered_runs:
@@ -280,8 +348,12 @@ def _scan(ctx: RunContext, ws: Workspace, options: ScanOptions, sinks: list[Sink
             )
         result.deliveries = _deliver(ws, sinks, fault)
         result.queued_elsewhere = queued_elsewhere(ws, [s.sink_id for s in sinks])
+        if not options.baseline:
+            result.review_notes += review_alerting.notify_after_scan(ws, ctx.notify, ctx.now)
         _killpoint(fault, "finished")
         _finish(ws, run_id, result, "done")
+        # What `audit-kit serve` shows: published while this scan still holds the workspace (docs/web.md).
+        result.publish_error = publish_after_write(ws, ctx.catalogues)
     except BaseException as exc:
         # Record the failure for the history (best effort); the batches stay pending for the next run.
         try:
@@ -350,6 +422,18 @@ def _mark_baseline(ws: Workspace, batches: list[str], run_id: str) -> None:
         _advance_watermark(ws, latest)
 
 
+def _take_history(ws: Workspace, history: list[str], since: datetime | None, run_id: str) -> History:
+    """A first scan of a workspace with history: without `since`, mark the history judged and start the
+    watermark at its end (one transaction); with it, leave the history to be judged from `since`."""
+    span = scans.batch_span(ws, history, None, None)
+    first = scans.batch_first(ws, history)
+    if since is None:
+        with ws.transaction():
+            scans.mark_batches(ws, history, run_id)
+            _advance_watermark(ws, span.latest)
+    return History(span.count, first, span.latest, since)
+
+
 def _judge(
     ctx: RunContext,
     ws: Workspace,
@@ -364,6 +448,13 @@ def _judge(
     min_days = options.min_window_days or window_days_needed(ctx.config, options.detectors)
     window = new_event_window(ws, batches, scans.event_watermark(ws), options.lateness, min_days)
     since, until, judged = window.since, window.until, window.judged_since
+    if options.since is not None and since is not None and until is not None:
+        # A first scan told where to start judging the history: nothing before it is judged.
+        since, judged = max(since, floor_day(options.since)), max(judged or since, options.since)
+        if since >= until:
+            since = until = judged = None
+        window = Window(since, until, judged, window.new_events, window.late_events, window.too_late_events,
+                        window.max_timestamp)
     if options.replay:
         r_since, r_until = options.replay
         since = r_since if since is None else min(since, r_since)
@@ -388,15 +479,24 @@ def _judge(
         result.detector_errors = list(run.errors)
         result.skipped_detectors = list(run.skipped)
     _killpoint(fault, "detected")
+    # The review's verdicts, judged on the run context's clock: suppressed findings are stored, never alerted.
+    review, problem = review_alerting.triage_for_scan(ws, findings, ctx.now)
+    result.suppressed = len(review.suppressed)
+    result.review_notes += [problem] if problem else []
     now = scans.utcnow()
+    span = (since, until) if since and until else None
     with ws.transaction():
         if findings:
             store_findings(ws, findings, run_id, now)
-        new_ids = insert_new_alerts(ws, findings, run_id, now, (since, until) if since and until else None)
+        new_ids = insert_new_alerts(ws, review.alertable(findings), run_id, now, span)
+        new_ids = sorted(new_ids + review_alerting.reopened_alerts(ws, review, run_id, now, span))
         queue(ws, new_ids, sinks)
         scans.mark_batches(ws, batches, run_id)
         _advance_watermark(ws, window.max_timestamp)
     _killpoint(fault, "committed")
+    if findings:
+        _, problem = review_alerting.publish_scan(ws, findings, run_id, ctx.now)
+        result.review_notes += [problem] if problem else []
     result.new_alerts = load_alerts(ws, alert_ids=new_ids) if new_ids else []
 
 

@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from audit_kit.assessment import risk
-from audit_kit.assessment.corroborate import NETWORK_DECLARING_CONTROLS, AnswerLike, corroborate
+from audit_kit.assessment.corroborate import AnswerLike, corroborate, declared_texts, plan_for
 from audit_kit.assessment.measures import Entitled, OrgMeasures, Window, log_window, measure_orgs
-from audit_kit.assessment.register import ControlGap, OrgInputs, build_register, owner_from_respondent
+from audit_kit.assessment.plan import build_actions
+from audit_kit.assessment.register import (
+    ControlGap,
+    OrgInputs,
+    build_register,
+    owner_from_respondent,
+    rate_from_register,
+)
 from audit_kit.assessment.scores import ScoreView, score_orgs
 from audit_kit.catalogue import SHIPPED, Catalogue, CatalogueLibrary
 from audit_kit.config import AuditConfig
+from audit_kit.engine.base import Engine
 from audit_kit.errors import AuditKitError, InputError
 from audit_kit.models.assessment import (
     CheckStatus,
@@ -37,7 +45,7 @@ from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.store import questionnaires as questionnaire_store
 from audit_kit.store.assessments import load_latest_assessment, store_assessment
 from audit_kit.store.findings import delete_detector, load_findings, store_findings
-from audit_kit.store.ingest import active_users, organisations
+from audit_kit.store.ingest import UNREGISTERED_TYPE, active_users, organisations, unregistered_orgs
 from audit_kit.store.workspace import Workspace
 
 DEFAULT_CHECKLIST = "accessing-organisation"
@@ -63,20 +71,24 @@ def assess_workspace(
     store: bool = True,
     now: datetime | None = None,
     catalogues: CatalogueLibrary = SHIPPED,
+    engine: Engine | None = None,
 ) -> NationalAssessment:
     """Assess every organisation in the workspace and (with `store`) keep the result, dated.
 
     `config` is the run's configuration (allow-listed purposes and entitlements, shared with the
     detectors; its source and fingerprint are stored with the assessment). `as_of` limits the evidence
     to logs up to that date (default: the end of the logs). Raises InputError when the workspace holds
-    no organisations or no events.
+    no organisations or no events. `engine` measures the logs (default: DuckDB over `ws`; Spark gives the
+    same measures); results are stored in `ws` whichever engine measured them.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     orgs = [(o.org_id, o.name, o.type, o.area) for o in organisations(ws)]
+    # A body with events or a questionnaire but no organisations.csv row is rated too (not dropped).
+    orgs += [(o, o, UNREGISTERED_TYPE, "") for o in unregistered_orgs(ws)]
     if not orgs:
         raise InputError(f"{ws.path}: the workspace has no organisations",
                          hint="ingest a dataset with organisations.csv first (audit-kit ingest DATASET_DIR)")
-    window = log_window(ws, as_of)
+    window = log_window(ws, as_of, engine=engine)
     if window is None:
         raise InputError(f"{ws.path}: the workspace has no events" + (f" up to {as_of}" if as_of else ""),
                          hint="ingest the access logs (DATASET_DIR/events/) before assessing")
@@ -86,29 +98,32 @@ def assess_workspace(
     catalogue = _catalogue(catalogues, checklist)
     notes: list[str] = []
     if catalogue is None:
-        notes.append(f"Checklist {checklist!r} could not be loaded: control titles and remediation are missing.")
+        notes.append(f"Checklist {checklist!r} could not be loaded: no answer is tested against the logs, and "
+                     "control titles and remediation are missing.")
+
+    # Which answers the logs test, and how, is the catalogue's to say (its controls' log checks).
+    plan = plan_for(catalogue, config)
+    if catalogue is not None and not plan.controls:
+        notes.append(f"No control of checklist {checklist!r} names a log measure that can test its answer, so no "
+                     "answer was corroborated against the logs (an imported catalogue needs a measure map: "
+                     "audit-kit checklist apply-measures).")
 
     # 1. Measure the logs (a few grouped passes for every organisation at once).
-    declared = {
-        org_id: [t for cid in NETWORK_DECLARING_CONTROLS if (a := sub.answers.get(cid)) is not None
-                 for t in (a.answer, a.evidence, a.comment)]
-        for org_id, sub in submitted.items()
-    }
+    declared = {org_id: declared_texts(plan, sub.answers) for org_id, sub in submitted.items()}
     purposes, entitled = _config(config)
     national: dict[str, int] = {}
     measures = measure_orgs(ws, window, declared=declared, allowed_purposes=purposes, entitlements=entitled,
-                            national=national)
+                            national=national, config=config, engine=engine)
     progress.advance()
 
     # 2. Corroborate every log-testable answer; contradictions become findings.
-    titles = {c.id: c.title for c in catalogue.controls} if catalogue else {}
-    in_catalogue = set(titles) if catalogue else None
     assessment_id = f"A-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     checks: dict[str, list[ControlCheck]] = {}
+    credits: dict[str, dict[str, float]] = {}
     for org_id, *_ in orgs:
         sub = submitted.get(org_id)
-        checks[org_id] = corroborate(org_id, dict(sub.answers) if sub else {}, measures[org_id], window,
-                                     titles, in_catalogue)
+        result = corroborate(org_id, sub.answers if sub else {}, measures[org_id], window, plan)
+        checks[org_id], credits[org_id] = result.checks, result.credits
     contradiction_findings = _contradiction_findings(checks, catalogue, window, submitted)
     progress.advance()
 
@@ -131,11 +146,14 @@ def assess_workspace(
 
     # 5. Rate each organisation and build its register.
     results: list[OrgAssessment] = []
+    contradicted_by_org: dict[str, list[Finding]] = {}
+    for f in contradiction_findings:
+        contradicted_by_org.setdefault(str(f.org_id), []).append(f)
     for org_id, name, type_, area in orgs:
         results.append(_rate_org(
-            org_id, name, type_, area, measures[org_id], checks[org_id], scores.get(org_id),
+            org_id, name, type_, area, measures[org_id], checks[org_id], credits[org_id], scores.get(org_id),
             submitted.get(org_id), by_org.get(org_id, []), catalogue, window,
-            previous.org(org_id) if previous else None,
+            previous.org(org_id) if previous else None, contradicted_by_org.get(org_id, []),
         ))
     progress.advance()
     results.sort(key=lambda o: (-o.risk_level.rank, -o.risk_score, o.org_id))
@@ -233,8 +251,8 @@ def _contradiction_findings(
 
 def _rate_org(
     org_id: str, name: str, type_: str, area: str, m: OrgMeasures, checks: list[ControlCheck],
-    score: ScoreView | None, sub: Submitted | None, findings: list[Finding], catalogue, window: Window,
-    previous: OrgAssessment | None,
+    credits: Mapping[str, float], score: ScoreView | None, sub: Submitted | None, findings: list[Finding],
+    catalogue, window: Window, previous: OrgAssessment | None, contradiction_findings: list[Finding],
 ) -> OrgAssessment:
     received = sub is not None
     contradictions = [c for c in checks if c.status is CheckStatus.CONTRADICTED]
@@ -256,38 +274,49 @@ def _rate_org(
         weights = {cid: (controls[cid].weight if cid in controls else 1.0) for cid in score.credits}
     else:
         # Logs only: the log-testable controls whose observed practice falls short are the gaps.
-        weighted_gap, gaps, weights = _gaps_from_logs(checks, controls)
+        weighted_gap, gaps, weights = _gaps_from_logs(checks, credits, controls)
         must_pass_failed = 0
     inputs = risk.LikelihoodInputs(
         weighted_gap=weighted_gap, contradictions=len(contradictions), findings_per_1000_users=rate,
         critical_findings=counts.get(Severity.CRITICAL, 0), must_pass_failed=must_pass_failed,
         logs_only=not received,
     )
-    likelihood, l_factors = risk.likelihood(inputs)
+    _, l_factors = risk.likelihood(inputs)  # the body-wide picture; the rating is its worst register entry
     impact, i_factors = risk.impact(reach)
-    level = risk.risk_level(likelihood, impact)
-    register = build_register(OrgInputs(
+    org_inputs = OrgInputs(
         org_id=org_id, name=name, impact=impact, reach=reach, users=users, questionnaire_received=received,
         gaps=gaps, weights=weights, contradictions=contradictions, findings=findings,
         owner=owner_from_respondent(sub.respondent if sub else None, name),
-    ), window.as_of)
+        contradiction_findings=contradiction_findings,
+        must_pass_failed=list(score.summary.must_pass_failed) if (received and score is not None) else [],
+    )
+    register = build_register(org_inputs, window.as_of)
+    likelihood, impact, level = rate_from_register(register, impact)
+    if register:  # the factors shown beside the rating are those of the entry that sets it
+        l_factors = register[0].likelihood_factors
     return OrgAssessment(
         org_id=org_id, name=name, type=type_, area=area, likelihood=likelihood, impact=impact,
         risk_level=level, tier=risk.tier(level), questionnaire_received=received, logs_only=not received,
         score=score.summary if (received and score is not None) else None, checks=checks,
         contradictions=contradictions, finding_counts={s: counts.get(s, 0) for s in Severity},
         findings_per_1000_users=round(rate, 2), reach=reach, likelihood_factors=l_factors,
-        impact_factors=i_factors, register=register,
+        impact_factors=i_factors, register=register, actions=build_actions(org_inputs, register),
         previous_risk_level=previous.risk_level if previous else None,
     )
 
 
-def _gaps_from_logs(checks: list[ControlCheck], controls) -> tuple[float | None, dict[str, ControlGap], dict[str, float]]:
-    credit_of = {"yes": 1.0, "partial": 0.5, "no": 0.0}
+def _gaps_from_logs(
+    checks: list[ControlCheck], credits: Mapping[str, float], controls
+) -> tuple[float | None, dict[str, ControlGap], dict[str, float]]:
+    """Logs only: the log-testable controls whose observed practice falls short are the gaps.
+
+    `credits` is what each control's tests say the logs alone show (1 yes, 0.5 partial, 0 no); a control
+    the logs cannot judge has none and is left out of the weighted gap.
+    """
     gaps: dict[str, ControlGap] = {}
     weights: dict[str, float] = {}
     for c in checks:
-        credit = _observed_credit(c, credit_of)
+        credit = credits.get(c.control_id)
         if credit is None:
             continue
         control = controls.get(c.control_id)
@@ -299,26 +328,6 @@ def _gaps_from_logs(checks: list[ControlCheck], controls) -> tuple[float | None,
         return None, gaps, weights
     total = sum(weights.values())
     return sum(g.weight * (1 - g.credit) for g in gaps.values()) / total, gaps, weights
-
-
-def _observed_credit(c: ControlCheck, credit_of: dict[str, float]) -> float | None:
-    """What the logs alone say a control achieves (None: they cannot say)."""
-    if c.observed is None:
-        return None
-    if c.control_id == "IAM-01":  # no overlap seen proves nothing; an overlap proves sharing
-        return 0.0 if c.observed == "no" else None
-    if c.observed in credit_of:
-        return credit_of[c.observed]
-    n = c.measures
-    if c.control_id == "IAM-02":
-        share = float(n.get("mfa_share", 0.0))
-        return 1.0 if share >= 0.98 else 0.5 if share >= 0.9 else 0.0
-    if c.control_id == "PPL-05":
-        days = float(c.observed)
-        return 1.0 if days <= 1 else 0.5 if days <= 7 else 0.0
-    if c.control_id == "MON-03":
-        return 1.0 if c.observed == "complete" else 0.0
-    return None
 
 
 def _totals(ws: Workspace, orgs: list[OrgAssessment], window: Window, national: dict[str, int]) -> Totals:

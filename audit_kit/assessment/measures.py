@@ -1,10 +1,18 @@
 """Per-organisation log measures that corroborate or contradict questionnaire answers.
 
-Each measure is one grouped DuckDB query over the workspace's canonical tables (`events`, `users`,
-`subjects`, `involvements`), so the whole set is a handful of engine passes however many
-organisations there are — never one query per organisation, never pandas over raw events. What
-comes back is small (a row per organisation, or per organisation and day / source network) and is
-finished in Python.
+Every measure is an Ibis expression over the same per-day aggregates the detectors read
+(`audit_kit.engine.aggregates`: kept in the workspace, computed by Spark from its own events) and takes
+its words from `audit_kit.vocab` and the run's configuration: a read, an export, a strong sign-in, an
+involvement's grace period and the dormancy threshold mean here what they mean to the detectors, so tuning
+`dormant_account.params.dormant_days` or `lingering_access.params.grace_days` moves the matching measure
+too. Each is one grouped query for every organisation at once; what comes back is small (a row per
+organisation, or per organisation and day / source address) and is finished in Python.
+
+`measure_orgs(ws, window, config=cfg, engine=engine)` runs on DuckDB (default) or on Spark.
+
+(Why this module runs past 400 lines: every measure the catalogues' `log_checks` can name is defined here,
+beside the others, so that their shared words (windows, reads, dormancy) are visibly the same; each is a short
+grouped query.)
 """
 
 from __future__ import annotations
@@ -13,22 +21,41 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
-from audit_kit.store.sql import fetch_one
-from audit_kit.store.workspace import Workspace
+import ibis
 
-# Authentication methods that prove more than one factor, and those used by service accounts
-# (machine-to-machine integrations, judged by IAM-07 rather than the MFA control).
-MFA_METHODS = ("mfa", "smartcard", "token", "hardware_token", "otp", "fido", "fido2", "webauthn", "2fa")
-SERVICE_METHODS = ("api_key", "certificate", "service", "client_credentials")
-# Actions that read or disclose one child's record (what shielding and exports protect).
-READ_ACTIONS = ("view", "print", "export", "update")
-EXPORT_ACTIONS = ("export", "print")
-DORMANT_DAYS = 90
+from audit_kit.config import AuditConfig, Entitlements
+from audit_kit.engine.aggregates import matches_any
+from audit_kit.engine.duckdb import DuckDBEngine
+from audit_kit.store.ingest import unregistered_orgs
+from audit_kit.vocab import (
+    DORMANT_DAYS,
+    EXPORT_ACTIONS,
+    MFA_METHODS,
+    READ_ACTIONS,
+    SERVICE_METHODS,
+    dormant_days,
+    lingering_grace_days,
+    window_days,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+    from audit_kit.engine.base import Engine
+    from audit_kit.store.workspace import Workspace
+
 GAP_MIN_EXPECTED = 30  # events a silence must have been expected to carry to count as a gap
-SCAN_DAYS = 14  # the detectors' default scan window (audit_kit.config.AuditConfig.window_days)
+# The detectors' default scan window (kept for callers; the measures read the configuration's).
+SCAN_DAYS = AuditConfig().window_days
+
+__all__ = [
+    "DORMANT_DAYS", "EXPORT_ACTIONS", "Entitled", "GAP_MIN_EXPECTED", "MFA_METHODS", "OrgMeasures", "READ_ACTIONS",
+    "SERVICE_METHODS", "Window", "dormant_threshold", "log_window", "measure_orgs", "parse_networks",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,11 @@ class Window:
     @property
     def days(self) -> int:
         return max(1, (self.end - self.start).days)
+
+    @property
+    def day_span(self) -> tuple[date, date]:
+        """The UTC days [first, last + 1) holding the window's events (the first event opens the window)."""
+        return self.start.date(), (self.end - timedelta(microseconds=1)).date() + timedelta(days=1)
 
 
 @dataclass
@@ -73,7 +105,7 @@ class OrgMeasures:
     concurrent_overlaps: int = 0
     # NTK-02: record reads explained by an involvement.
     reads: int = 0  # successful views of a child's record
-    involved_reads: int = 0  # … with an involvement of the org active that day
+    involved_reads: int = 0  # … with an involvement of the org active that day (or within the grace period)
     entitled_reads: int = 0  # … without one, by an entitled role / org type or with an allowed purpose
     # NTK-03: successful reads of shielded records, with and without a recorded override.
     shielded_reads: int = 0
@@ -127,413 +159,395 @@ class OrgMeasures:
         return self.undeclared_ip_events / self.ip_events
 
 
-def dormant_threshold(window: Window) -> int:
-    """Idle days that make an account dormant: 90, or what a shorter window can show.
+def dormant_threshold(window: Window, config: AuditConfig | None = None) -> int:
+    """Idle days that make an account dormant: the dormant_account detector's `dormant_days` (90), or what a
+    shorter window can show.
 
-    The last 14 days are the detectors' scan window, so a window of N days can show an account idle
-    for its first N − 14 days that woke up in the scan window (at least 7 days either way).
+    The last `window_days` (14) are the detectors' scan window, so a window of N days can show an account
+    idle for its first N − 14 days that woke up in the scan window (at least 7 days either way).
     """
-    return max(7, min(DORMANT_DAYS, window.days - SCAN_DAYS))
+    cfg = config or AuditConfig()
+    return max(7, min(dormant_days(cfg), window.days - window_days(cfg)))
 
 
-def log_window(ws: Workspace, as_of: date | None = None) -> Window | None:
+def log_window(ws: Workspace, as_of: date | None = None, engine: Engine | None = None) -> Window | None:
     """The window of log evidence: all stored events up to the end of `as_of` (None: no events)."""
-    row = fetch_one(ws.con, "SELECT min(timestamp), max(timestamp) FROM events")
-    if row is None or row[0] is None:
+    start, last = (engine or DuckDBEngine(ws)).time_span()
+    if start is None or last is None:
         return None
-    start, last = row
     end = last + timedelta(microseconds=1)
     if as_of is not None:
-        end = min(end, datetime.combine(as_of + timedelta(days=1), datetime.min.time()))
+        end = min(end, datetime.combine(as_of + timedelta(days=1), time()))
     if end <= start:
         return None
     return Window(start=start, end=end, as_of=as_of or last.date())
 
 
+@dataclass(frozen=True)
+class Entitled:
+    """Who may read across caseloads (mirrors audit_kit.config.Entitlements' defaults). Kept for callers that
+    pass entitlements apart from a configuration; `measure_orgs(config=...)` takes them from the config."""
+
+    cross_area_roles: tuple[str, ...] = ("*mash*", "*safeguarding_hub*")
+    cross_area_org_types: tuple[str, ...] = ("national_partner",)
+    out_of_hours_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*", "*ooh*")
+
+
 def measure_orgs(
     ws: Workspace, window: Window, declared: Mapping[str, list[str]] | None = None,
-    allowed_purposes: Iterable[str] = ("statutory*",), entitlements: Entitled | None = None,
-    national: dict[str, int] | None = None,
+    allowed_purposes: Iterable[str] | None = None, entitlements: Entitled | Entitlements | None = None,
+    national: dict[str, int] | None = None, *, config: AuditConfig | None = None, engine: Engine | None = None,
 ) -> dict[str, OrgMeasures]:
     """Measure every organisation's logs over `window` in a few grouped engine passes.
 
-    `declared` maps org_id to the network ranges it declared (DEV-04); `allowed_purposes` are the
-    config's allow-listed purposes (shell globs): exports with one of them are scheduled returns,
-    not ad-hoc copies (NTK-05); `entitlements` the roles and org types entitled to read across
-    caseloads (NTK-02). A `national` dict, when given, receives the distinct children any body
-    can reach (`children`) and the shielded ones (`shielded`).
+    `config` supplies the shared words (allow-listed purposes, entitlements, the dormancy threshold and the
+    involvement grace period, as the detectors read them); `allowed_purposes` and `entitlements`, when
+    given, override the config's. `declared` maps org_id to the network ranges it declared (DEV-04). A
+    `national` dict, when given, receives the distinct children any body can reach (`children`) and the
+    shielded ones (`shielded`). `engine` runs the queries (default: DuckDB over `ws`; Spark gives the same).
     """
-    allowed_purposes = tuple(allowed_purposes)
-    entitlements = entitlements or Entitled()
-    orgs = [r[0] for r in ws.sql("SELECT org_id FROM organisations ORDER BY org_id").fetchall()]
+    cfg = config or AuditConfig()
+    purposes = tuple(allowed_purposes) if allowed_purposes is not None else tuple(cfg.allow.purposes)
+    ent = entitlements if entitlements is not None else cfg.entitlements
+    m = _Measurer(ws, engine or DuckDBEngine(ws), window, cfg, purposes, ent)
+    orgs = sorted(m.engine.table("organisations").select("org_id").to_pandas().org_id)
+    orgs += unregistered_orgs(ws)  # bodies with events or answers but no organisations.csv row
     out = {o: OrgMeasures(org_id=o) for o in orgs}
-    params = [window.start, window.end]
-    # Two shared aggregates, each one pass over the window's events, serve most measures:
-    # per session (authentication, overlaps, active days) and per user × child × day × action.
     try:
-        _build_aggregates(ws, window, allowed_purposes)
-        _fill_measures(ws, window, out, params, allowed_purposes, entitlements)
-        _measure_networks(ws, window, out, declared or {})
-        _measure_gaps(ws, window, out)
-        _measure_reach(ws, window, out)
-        if national is not None:
-            row = fetch_one(ws.con,
-                f"""WITH r AS (SELECT record_id FROM involvements
-                               UNION SELECT record_id FROM {VIEWS} WHERE NOT involved)
-                    SELECT count(*), count(*) FILTER (WHERE s.shielded) FROM r LEFT JOIN subjects s USING (record_id)"""
-            )
-            national["children"], national["shielded"] = (int(row[0]), int(row[1])) if row else (0, 0)
+        m.sessions_and_auth(out)
+        m.leavers(out)
+        m.dormant(out)
+        m.concurrent(out)
+        m.reads(out)
+        m.shielded(out)
+        m.exports(out)
+        m.networks(out, declared or {})
+        m.gaps(out)
+        m.reach(out, national)
     finally:
-        for t in (SESSIONS, VIEWS):
-            ws.con.execute(f"DROP TABLE IF EXISTS {t}")
+        m.cleanup()
     return out
 
 
-SESSIONS = "_ak_assess_sessions"
-VIEWS = "_ak_assess_views"
+class _Measurer:
+    """One measuring run: the window's aggregates, read once, and the config's words."""
 
+    def __init__(self, ws: Workspace, engine: Engine, window: Window, config: AuditConfig,
+                 purposes: tuple[str, ...], ent: Entitled | Entitlements) -> None:
+        self.ws, self.engine, self.window, self.config = ws, engine, window, config
+        self.purposes = purposes
+        self.ent = ent
+        self.d0, self.d1 = window.day_span
+        self._temp: list[str] = []
+        self._cache: dict[str, ir.Table] = {}
 
-def _build_aggregates(ws: Workspace, window: Window, allowed_purposes: tuple[str, ...]) -> None:
-    mfa = _sql_list(MFA_METHODS)
-    svc = _sql_list(SERVICE_METHODS)
-    # Sessions: session_id, else the user's day. Methods are classified on the few distinct values,
-    # not on every event.
-    ws.sql(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {SESSIONS} AS
-        WITH methods AS (
-            SELECT m AS auth_method, lower(m) IN {mfa} AS strong, lower(m) IN {svc} AS service
-            FROM (SELECT DISTINCT auth_method AS m FROM events WHERE auth_method IS NOT NULL)
-        )
-        SELECT e.org_id, e.user_id, e.session_id,
-               count(*) AS n, min(e.timestamp) AS t0, max(e.timestamp) AS t1, min(e.source_ip) AS ip,
-               bool_or(coalesce(m.strong, false)) AS strong,
-               bool_and(coalesce(m.service, true)) AS service,
-               count(m.auth_method) FILTER (WHERE NOT m.service) AS auth_n,
-               count(m.auth_method) FILTER (WHERE NOT m.service AND NOT m.strong) AS weak_n,
-               bool_or(e.auth_method IS NOT NULL) AS has_auth
-        FROM events e LEFT JOIN methods m ON m.auth_method = e.auth_method
-        WHERE e.timestamp >= ? AND e.timestamp < ? AND e.outcome = 'success'
-        GROUP BY e.org_id, e.user_id, e.session_id,
-                 CASE WHEN e.session_id IS NULL THEN CAST(e.timestamp AS DATE) END
-        """,
-        [window.start, window.end],
-    )
-    # Views with no involvement of the viewing body active that day (several involvements of one
-    # body with one child are taken as their overall span). Usually a few per cent of all views:
-    # everything that needs users, subjects or distinct children works on this small table.
-    allowed = _glob_any("lower(purpose)", allowed_purposes)
-    ws.sql(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {VIEWS} AS
-        WITH inv AS (
-            SELECT record_id, org_id, min(coalesce(start_date, DATE '0001-01-01')) AS s,
-                   max(coalesce(end_date, DATE '9999-12-31')) AS e
-            FROM involvements GROUP BY record_id, org_id
-        )
-        , v AS (
-            SELECT e.org_id, e.user_id, e.record_id, e.purpose, i.record_id IS NOT NULL AS involved
-            FROM events e LEFT JOIN inv i
-              ON i.record_id = e.record_id AND i.org_id = e.org_id
-             AND CAST(e.timestamp AS DATE) BETWEEN i.s AND i.e
-            WHERE e.timestamp >= ? AND e.timestamp < ? AND e.outcome = 'success' AND e.action = 'view'
-              AND e.record_id IS NOT NULL
-        )
-        -- involved views collapse to one row per organisation; the rest keep user and child
-        SELECT org_id, involved,
-               CASE WHEN NOT involved THEN user_id END AS user_id,
-               CASE WHEN NOT involved THEN record_id END AS record_id,
-               CASE WHEN NOT involved THEN coalesce({allowed}, false) END AS allowed_purpose,
-               count(*) AS n
-        FROM v GROUP BY ALL
-        """,
-        [window.start, window.end],
-    )
+    # -- plumbing ------------------------------------------------------------------------------
+    def daily(self, name: str) -> ir.Table:
+        return self.engine.daily(name, self.d0, self.d1)
 
+    def keep(self, name: str, expr: ir.Table) -> ir.Table:
+        tname = f"_ak_measure_{name}_{id(self):x}"
+        self._temp.append(tname)
+        return self.engine.materialise(tname, expr)
 
-def _fill_measures(
-    ws: Workspace, window: Window, out: dict[str, OrgMeasures], params: list[Any],
-    allowed_purposes: tuple[str, ...], entitlements: Entitled,
-) -> None:
-    def fill(sql: str, args: list[Any], names: Iterable[str]) -> None:
+    def cleanup(self) -> None:
+        for t in self._temp:
+            self.engine.drop(t)
+        self._temp.clear()
+
+    @staticmethod
+    def fill(out: dict[str, OrgMeasures], df: pd.DataFrame, names: Iterable[str]) -> None:
         cols = list(names)
-        for row in ws.sql(sql, args).fetchall():
+        for row in df.itertuples(index=False):
             m = out.get(row[0])
             if m is None:  # events of an org missing from organisations.csv: ingest quarantines these
                 continue
             for name, value in zip(cols, row[1:], strict=True):
-                setattr(m, name, value if value is not None else getattr(m, name))
+                setattr(m, name, _py(value) if not _missing(value) else getattr(m, name))
 
-    # IAM-02: interactive sessions (service-only sessions excluded) without an MFA-class method.
-    fill(
-        f"""
-        SELECT org_id, sum(n)::BIGINT,
-               count(*) FILTER (WHERE has_auth AND NOT service),
-               count(*) FILTER (WHERE has_auth AND NOT service AND NOT strong),
-               sum(auth_n)::BIGINT, sum(weak_n)::BIGINT, min(t0), max(t1)
-        FROM {SESSIONS} GROUP BY org_id
-        """,
-        [],
-        ["events", "sessions", "single_factor_sessions", "auth_events", "single_factor_events",
-         "first_event", "last_event"],
-    )
-    # PPL-05: accounts whose end_date passed, and their successful activity after it (few rows:
-    # only leavers' events are joined).
-    fill(
-        """
-        SELECT u.org_id, count(DISTINCT u.user_id),
-               count(DISTINCT e.user_id), count(e.user_id),
-               coalesce(max(date_diff('day', u.end_date, CAST(e.timestamp AS DATE))), 0)
-        FROM users u
-        LEFT JOIN events e
-          ON e.user_id = u.user_id AND e.outcome = 'success'
-         AND e.timestamp >= u.end_date + INTERVAL 1 DAY AND e.timestamp >= ? AND e.timestamp < ?
-        WHERE u.end_date IS NOT NULL AND u.end_date < ?
-        GROUP BY u.org_id
-        """,
-        [*params, window.as_of],
-        ["leavers", "leavers_active_after", "leaver_events_after", "leaver_max_days_after"],
-    )
-    # IAM-04/05: enabled at the assessment date, existing for the dormancy rule's 90 days before
-    # the window, with an idle stretch of at least the threshold somewhere in the window (woken-up
-    # accounts included). The threshold used is recorded with the numbers.
-    threshold = dormant_threshold(window)
-    fill(
-        f"""
-        WITH days AS (
-            SELECT DISTINCT user_id, CAST(t0 AS DATE) AS d FROM {SESSIONS}
-            UNION SELECT DISTINCT user_id, CAST(t1 AS DATE) FROM {SESSIONS}
-        ), gaps AS (
-            SELECT user_id, d, date_diff('day', coalesce(lag(d) OVER (PARTITION BY user_id ORDER BY d), ?), d) AS gap
-            FROM days
-        ), per_user AS (
-            SELECT user_id, max(gap) AS longest, max(d) AS last_day FROM gaps GROUP BY user_id
-        ), acct AS (
-            SELECT u.org_id, u.user_id, p.last_day,
-                   greatest(coalesce(p.longest, 0),
-                            date_diff('day', coalesce(p.last_day, ?), ?)) AS idle
-            FROM users u LEFT JOIN per_user p USING (user_id)
-            WHERE (u.end_date IS NULL OR u.end_date > ?) AND (u.start_date IS NULL OR u.start_date <= ? - 90)
+    @property
+    def session_table(self) -> ir.Table:
+        """One row per session (session_id, else the user's UTC day) of successful events in the window."""
+        if "sessions" not in self._cache:
+            s = self.daily("sessions")
+            s = s.mutate(sk=ibis.ifelse(s.session_id.isnull(), s.day, ibis.null("date")))
+            g = s.group_by("org_id", "user_id", "session_id", "sk").aggregate(
+                n=s.n.sum().cast("int64"), t0=s.t0.min(), t1=s.t1.max(), ip=s.ip.min(),
+                n_auth=s.n_auth.sum().cast("int64"), n_strong=s.n_strong.sum().cast("int64"),
+                n_service=s.n_service.sum().cast("int64"),
+            )
+            self._cache["sessions"] = self.keep("sessions", g)
+        return self._cache["sessions"]
+
+    def inv_spans(self) -> ir.Table:
+        """Per (record, org): the span of the body's involvements with the child (open ends unbounded)."""
+        i = self.engine.table("involvements")
+        return i.group_by(s_record=i.record_id, s_org=i.org_id).aggregate(
+            s_start=i.start_date.min(), s_end=i.end_date.max(), s_open=i.end_date.isnull().any(),
+            s_unstarted=i.start_date.isnull().any(),
         )
-        SELECT org_id, count(*), count(last_day), count(*) FILTER (WHERE idle >= ?),
-               min(idle) FILTER (WHERE idle >= ?), max(idle)
-        FROM acct GROUP BY org_id
-        """,
-        [window.start.date(), window.start.date(), window.as_of, window.as_of, window.start.date(),
-         threshold, threshold],
-        ["enabled_accounts", "active_accounts", "dormant_accounts", "dormant_idle_min_days", "max_idle_days"],
-    )
-    for m in out.values():
-        m.dormant_threshold_days = threshold
-    # IAM-01: a session starting before an earlier one of the same user has ended, from another
-    # network (IPv4 /24; a second device on the office network is not sharing).
-    fill(
-        rf"""
-        WITH n AS (
-            SELECT org_id, user_id, session_id, t0, t1,
-                   CASE WHEN regexp_full_match(ip, '\d+\.\d+\.\d+\.\d+')
-                        THEN regexp_extract(ip, '^(\d+\.\d+\.\d+)\.', 1) ELSE ip END AS net
-            FROM {SESSIONS} WHERE session_id IS NOT NULL AND ip IS NOT NULL
-        ), w AS (
-            SELECT *, max(t1) OVER prev AS prev_t1, last_value(net) OVER prev AS prev_net
-            FROM n
-            WINDOW prev AS (PARTITION BY user_id ORDER BY t0, session_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+
+    @property
+    def views(self) -> ir.Table:
+        """Successful views per organisation, user, child, purpose: `involved` when an involvement of the body
+        with the child covered the day (ending no more than the lingering grace period before)."""
+        if "views" not in self._cache:
+            r = self.daily("records")
+            r = r.filter(r.n_view > 0)
+            sp = self.inv_spans()
+            j = r.left_join(sp, (r.record_id == sp.s_record) & (r.org_id == sp.s_org))
+            grace = lingering_grace_days(self.config)
+            started = j.s_unstarted.fill_null(False) | j.s_start.isnull() | (j.s_start <= j.day)
+            not_ended = j.s_open.fill_null(False) | (j.s_end >= j.day - ibis.interval(days=grace))
+            involved = (j.s_record.notnull() & started & not_ended).fill_null(False)
+            j = j.mutate(involved=involved)
+            g = j.group_by("org_id", "user_id", "record_id", "purpose", "involved").aggregate(
+                n=j.n_view.sum().cast("int64"))
+            self._cache["views"] = self.keep("views", g)
+        return self._cache["views"]
+
+    # -- IAM-02: sessions and their sign-in --------------------------------------------------------
+    def sessions_and_auth(self, out: dict[str, OrgMeasures]) -> None:
+        s = self.session_table
+        has_auth = s.n_auth > 0
+        service = s.n_service == s.n_auth  # every method a service one (no method at all counts as service)
+        interactive = has_auth & ~service
+        weak = s.n_auth - s.n_service - s.n_strong
+        agg = s.group_by("org_id").aggregate(
+            events=s.n.sum(), sessions=s.count(where=interactive),
+            single_factor_sessions=s.count(where=interactive & (s.n_strong == 0)),
+            auth_events=(s.n_auth - s.n_service).sum(), single_factor_events=weak.sum(),
+            first_event=s.t0.min(), last_event=s.t1.max(),
         )
-        SELECT org_id, count(DISTINCT user_id),
-               count(DISTINCT user_id) FILTER (WHERE t0 < prev_t1 AND net <> prev_net),
-               count(*) FILTER (WHERE t0 < prev_t1 AND net <> prev_net)
-        FROM w GROUP BY org_id
-        """,
-        [],
-        ["users_with_sessions", "users_concurrent", "concurrent_overlaps"],
-    )
-    # NTK-02: views by a role or org type the config entitles to read across caseloads (MASH,
-    # national partners), with an allow-listed purpose (the explanations of
-    # audit_kit.detectors.explained), or by a duty / out-of-hours user of a child of the body's own
-    # area need no case of their own; every other view should trace to an involvement of the body
-    # with the child active that day (UTC; several involvements of one body with one child are
-    # taken as their overall span). Entitled views are left out of the rate, so a large MASH team
-    # cannot dilute its colleagues' unexplained reads.
-    across = " OR ".join((
-        _glob_any("lower(u.role)", entitlements.cross_area_roles),
-        _glob_any("lower(o.type)", entitlements.cross_area_org_types),
-        "v.allowed_purpose",
-    ))
-    duty = _glob_any("lower(u.role)", entitlements.out_of_hours_roles)
-    fill(
-        f"""
-        WITH vu AS (
-            SELECT v.org_id, v.record_id, v.n, coalesce({across}, false) AS across,
-                   coalesce({duty}, false) AS duty, o.area
-            FROM {VIEWS} v
-            LEFT JOIN users u ON u.user_id = v.user_id LEFT JOIN organisations o ON o.org_id = v.org_id
-            WHERE NOT v.involved
-        ), ent AS (
-            SELECT org_id, sum(n) AS n FROM vu WHERE across GROUP BY org_id
-            UNION ALL
-            -- only duty reads need the child's home area
-            SELECT vu.org_id, sum(vu.n) FROM vu JOIN subjects sj ON sj.record_id = vu.record_id
-            WHERE vu.duty AND NOT vu.across AND sj.home_area = vu.area GROUP BY vu.org_id
-        ), tot AS (
-            SELECT org_id, sum(n) AS n, sum(n) FILTER (WHERE involved) AS inv_n FROM {VIEWS} GROUP BY org_id
-        ), e AS (SELECT org_id, sum(n) AS n FROM ent GROUP BY org_id)
-        SELECT tot.org_id, tot.n::BIGINT, coalesce(tot.inv_n, 0)::BIGINT, coalesce(e.n, 0)::BIGINT
-        FROM tot LEFT JOIN e USING (org_id)
-        """,
-        [],
-        ["reads", "involved_reads", "entitled_reads"],
-    )
-    # NTK-03: overrides (break_glass events, whatever their outcome: an attempt is an override) and
-    # those of a child the body has no involvement with; reads of shielded children for context.
-    fill(
-        f"""
-        WITH inv AS (SELECT DISTINCT record_id, org_id FROM involvements),
-        o AS (
-            SELECT e.org_id, count(*) AS overrides, count(*) FILTER (WHERE inv.record_id IS NULL) AS unexplained
-            FROM events e LEFT JOIN inv ON inv.record_id = e.record_id AND inv.org_id = e.org_id
-            WHERE e.timestamp >= ? AND e.timestamp < ? AND e.break_glass GROUP BY e.org_id
-        ), r AS (
-            SELECT e.org_id, count(*) AS n, count(*) FILTER (WHERE inv.record_id IS NULL) AS unexplained,
-                   count(DISTINCT e.record_id) AS children, count(DISTINCT e.user_id) AS users
-            FROM events e
-            LEFT JOIN inv ON inv.record_id = e.record_id AND inv.org_id = e.org_id
-            WHERE e.timestamp >= ? AND e.timestamp < ? AND e.outcome = 'success'
-              AND e.action IN {_sql_list(READ_ACTIONS)}
-              AND e.record_id IN (SELECT record_id FROM subjects WHERE shielded)
-            GROUP BY e.org_id
+        self.fill(out, agg.to_pandas(), ["events", "sessions", "single_factor_sessions", "auth_events",
+                                         "single_factor_events", "first_event", "last_event"])
+
+    # -- PPL-05: leavers' accounts used after leaving ------------------------------------------------
+    def leavers(self, out: dict[str, OrgMeasures]) -> None:
+        u = self.engine.table("users")
+        left = u.filter(u.end_date.notnull(), u.end_date < self.window.as_of).select(
+            l_user=u.user_id, l_org=u.org_id, l_end=u.end_date)
+        a = self.daily("activity")
+        a = a.filter(a.n_ok > 0)
+        act = a.group_by(a_user=a.user_id, a_day=a.day).aggregate(a_n=a.n_ok.sum().cast("int64"))
+        # Successful activity from the day after the end date (UTC), as the detector counts it.
+        j = left.left_join(act, (left.l_user == act.a_user) & (act.a_day > left.l_end))
+        agg = j.group_by(org_id=j.l_org).aggregate(
+            leavers=j.l_user.nunique(), active=j.a_user.nunique(), events=j.a_n.sum().fill_null(0),
+            max_days=j.a_day.delta(j.l_end, unit="day").max().fill_null(0),
         )
-        SELECT coalesce(r.org_id, o.org_id), r.n::BIGINT, o.overrides, o.unexplained, r.unexplained::BIGINT,
-               r.children, r.users
-        FROM r FULL JOIN o ON o.org_id = r.org_id
-        """,
-        [*params, *params],
-        ["shielded_reads", "shielded_overrides", "overrides_unexplained", "shielded_unexplained",
-         "shielded_children_read", "shielded_users"],
-    )
-    # NTK-05: ad-hoc exports are successful exports without an allow-listed purpose (scheduled
-    # statutory returns are expected); prints are counted for context only.
-    fill(
-        f"""
-        WITH case_n AS (SELECT org_id, count(DISTINCT record_id) AS caseload FROM involvements GROUP BY org_id),
-        ex AS (
-            SELECT org_id, user_id, action, CAST(timestamp AS DATE) AS d,
-                   coalesce({_glob_any("lower(purpose)", allowed_purposes)}, false) AS allowed_purpose, 1 AS n
-            FROM events
-            WHERE timestamp >= ? AND timestamp < ? AND outcome = 'success' AND action IN {_sql_list(EXPORT_ACTIONS)}
-        ),
-        agg AS (
-            SELECT org_id, sum(n) AS events, sum(n) FILTER (WHERE action = 'export') AS exports,
-                   sum(n) FILTER (WHERE action = 'export' AND NOT allowed_purpose) AS adhoc,
-                   count(DISTINCT user_id) FILTER (WHERE action = 'export' AND NOT allowed_purpose) AS adhoc_users
-            FROM ex GROUP BY org_id
-        ), peak AS (
-            SELECT org_id, max(n) AS n FROM (
-                SELECT org_id, user_id, d, sum(n) AS n FROM ex
-                WHERE action = 'export' AND NOT allowed_purpose GROUP BY ALL)
-            GROUP BY org_id
+        self.fill(out, agg.to_pandas(), ["leavers", "leavers_active_after", "leaver_events_after",
+                                         "leaver_max_days_after"])
+
+    # -- IAM-04/05: dormant accounts ------------------------------------------------------------------
+    def dormant(self, out: dict[str, OrgMeasures]) -> None:
+        """Enabled at the assessment date, existing for the dormancy rule's days before the window, with an
+        idle stretch of at least the threshold somewhere in the window (woken-up accounts included)."""
+        w = self.window
+        threshold = dormant_threshold(w, self.config)
+        start = w.start.date()
+        s = self.session_table
+        days = s.select(user_id=s.user_id, d=s.t0.date()).union(s.select(user_id=s.user_id, d=s.t1.date()),
+                                                                distinct=True)
+        prev = ibis.window(group_by="user_id", order_by="d")
+        gaps = days.mutate(gap=days.d.delta(days.d.lag().over(prev).fill_null(start), unit="day"))
+        per_user = gaps.group_by(p_user=gaps.user_id).aggregate(longest=gaps.gap.max(), last_day=gaps.d.max())
+        u = self.engine.table("users")
+        since_rule = start - timedelta(days=dormant_days(self.config))
+        acct = u.filter((u.end_date.isnull() | (u.end_date > w.as_of))
+                        & (u.start_date.isnull() | (u.start_date <= since_rule)))
+        j = acct.left_join(per_user, acct.user_id == per_user.p_user)
+        since_last = ibis.literal(w.as_of).delta(j.last_day.fill_null(start), unit="day")
+        idle = ibis.greatest(j.longest.fill_null(0), since_last)
+        j = j.mutate(idle=idle)
+        agg = j.group_by("org_id").aggregate(
+            enabled=j.count(), active=j.last_day.count(), dormant=j.count(where=j.idle >= threshold),
+            idle_min=j.idle.min(where=j.idle >= threshold), idle_max=j.idle.max(),
         )
-        SELECT o.org_id, coalesce(c.caseload, 0), coalesce(a.events, 0)::BIGINT, coalesce(a.exports, 0)::BIGINT,
-               coalesce(a.adhoc, 0)::BIGINT, coalesce(a.adhoc_users, 0), coalesce(p.n, 0)::BIGINT
-        FROM organisations o
-        LEFT JOIN case_n c USING (org_id) LEFT JOIN agg a USING (org_id) LEFT JOIN peak p USING (org_id)
-        """,
-        params,
-        ["caseload", "export_events", "exported_records", "adhoc_exports", "adhoc_export_users",
-         "max_user_day_export"],
-    )
+        self.fill(out, agg.to_pandas(), ["enabled_accounts", "active_accounts", "dormant_accounts",
+                                         "dormant_idle_min_days", "max_idle_days"])
+        for m in out.values():
+            m.dormant_threshold_days = threshold
 
+    # -- IAM-01: overlapping sessions from different networks -------------------------------------------
+    def concurrent(self, out: dict[str, OrgMeasures]) -> None:
+        """A session starting before an earlier one of the same user has ended, from another network
+        (IPv4 /24; a second device on the office network is not sharing)."""
+        s = self.session_table
+        s = s.filter(s.session_id.notnull(), s.ip.notnull())
+        ipv4 = s.ip.re_search(r"^\d+\.\d+\.\d+\.\d+$").fill_null(False)
+        s = s.mutate(net=ibis.ifelse(ipv4, s.ip.re_extract(r"^(\d+\.\d+\.\d+)\.", 1), s.ip))
+        order = ibis.window(group_by="user_id", order_by=["t0", "session_id"])
+        upto = ibis.window(group_by="user_id", order_by=["t0", "session_id"], preceding=None, following=0)
+        s = s.mutate(run_t1=s.t1.max().over(upto), prev_net=s.net.lag().over(order))
+        s = s.mutate(prev_t1=s.run_t1.lag().over(order))
+        overlap = (s.t0 < s.prev_t1) & (s.net != s.prev_net)
+        agg = s.group_by("org_id").aggregate(
+            users=s.user_id.nunique(), concurrent=s.user_id.nunique(where=overlap),
+            overlaps=s.count(where=overlap),
+        )
+        self.fill(out, agg.to_pandas(), ["users_with_sessions", "users_concurrent", "concurrent_overlaps"])
 
-def _measure_networks(
-    ws: Workspace, window: Window, out: dict[str, OrgMeasures], declared: Mapping[str, list[str]]
-) -> None:
-    # Group by (org, address) in the engine; match the few distinct addresses to the declared
-    # ranges in Python (ipaddress handles IPv4 and IPv6 the same way).
-    rows = ws.sql(
-        """SELECT org_id, source_ip, count(*) FROM events
-           WHERE timestamp >= ? AND timestamp < ? AND source_ip IS NOT NULL GROUP BY ALL""",
-        [window.start, window.end],
-    ).fetchall()
-    nets = {org: parse_networks(texts) for org, texts in declared.items()}
-    for org_id, ip, n in rows:
-        m = out.get(org_id)
-        if m is None:
-            continue
-        m.ip_events += n
-        org_nets = nets.get(org_id)
-        if not org_nets:
-            continue
-        m.declared_networks = [str(x) for x in org_nets]
-        if not _in_networks(ip, org_nets):
-            m.undeclared_ip_events += n
-            m.undeclared_ips.append(ip)
-    for org_id, org_nets in nets.items():
-        if org_id in out and org_nets:
-            out[org_id].declared_networks = [str(x) for x in org_nets]
-    for m in out.values():
-        m.undeclared_ips.sort()
+    # -- NTK-02: views explained by an involvement ----------------------------------------------------------
+    def reads(self, out: dict[str, OrgMeasures]) -> None:
+        """Views by a role or org type entitled to read across caseloads (MASH, national partners), with an
+        allow-listed purpose, or by a duty / out-of-hours user of a child of the body's own area need no case
+        of their own; every other view should trace to an involvement of the body with the child. Entitled
+        views are left out of the rate, so a large MASH team cannot dilute its colleagues' unexplained reads."""
+        v = self.views
+        u = self.engine.table("users").select(v_user="user_id", v_role="role")
+        o = self.engine.table("organisations").select(o_org="org_id", o_type="type", o_area="area")
+        s = self.engine.table("subjects").select(sj_record="record_id", sj_area="home_area")
+        j = (v.left_join(u, v.user_id == u.v_user).left_join(o, v.org_id == o.o_org)
+             .left_join(s, v.record_id == s.sj_record))
+        across = (matches_any(j.v_role, self.ent.cross_area_roles)
+                  | matches_any(j.o_type, self.ent.cross_area_org_types)
+                  | matches_any(j.purpose, self.purposes))
+        duty_in_area = matches_any(j.v_role, self.ent.out_of_hours_roles) & (j.sj_area == j.o_area).fill_null(False)
+        entitled = ~j.involved & (across | duty_in_area)
+        zero = ibis.literal(0, "int64")
+        agg = j.group_by("org_id").aggregate(
+            reads=j.n.sum(), involved=j.n.sum(where=j.involved).fill_null(zero),
+            entitled=j.n.sum(where=entitled).fill_null(zero),
+        )
+        self.fill(out, agg.to_pandas(), ["reads", "involved_reads", "entitled_reads"])
 
+    # -- NTK-03: overrides and shielded reads ----------------------------------------------------------------
+    def shielded(self, out: dict[str, OrgMeasures]) -> None:
+        """Overrides (break_glass events, whatever their outcome: an attempt is an override) and those of a child
+        the body has no involvement with; reads of shielded children for context."""
+        i = self.engine.table("involvements")
+        pairs = i.select(p_record=i.record_id, p_org=i.org_id).distinct()
+        a = self.daily("activity")
+        total = a.group_by("org_id").aggregate(overrides=a.n_bg_all.sum())
+        r = self.daily("records")
+        rj = r.left_join(pairs, (r.record_id == pairs.p_record) & (r.org_id == pairs.p_org))
+        rj = rj.mutate(inv=rj.p_record.notnull())
+        explained = rj.filter(rj.inv, rj.n_bg_all > 0).group_by(e_org=rj.org_id).aggregate(
+            explained=rj.n_bg_all.sum())
+        ov = total.left_join(explained, total.org_id == explained.e_org)
+        ov = ov.select("org_id", "overrides",
+                       unexplained=ov.overrides - ov.explained.fill_null(ibis.literal(0, "int64")))
+        sh = self.engine.table("subjects")
+        sh = sh.filter(sh.shielded.fill_null(False)).select(sh_record="record_id")
+        reads = rj.filter(rj.n_read > 0).join(sh, rj.record_id == sh.sh_record)
+        zero = ibis.literal(0, "int64")
+        sr = reads.group_by("org_id").aggregate(
+            n=reads.n_read.sum(), unexplained=reads.n_read.sum(where=~reads.inv).fill_null(zero),
+            children=reads.record_id.nunique(), users=reads.user_id.nunique(),
+        )
+        self.fill(out, ov.filter(ov.overrides > 0).to_pandas(), ["shielded_overrides", "overrides_unexplained"])
+        self.fill(out, sr.to_pandas(), ["shielded_reads", "shielded_unexplained", "shielded_children_read",
+                                        "shielded_users"])
 
-def _measure_gaps(ws: Workspace, window: Window, out: dict[str, OrgMeasures]) -> None:
-    # Daily counts per org are small (orgs × days). A silence counts as a gap only when it touches a
-    # weekday and the org's usual weekday volume makes silence implausible by chance: expected
-    # events over the silent weekdays of at least GAP_MIN_EXPECTED (P(0 events) ≈ e^-30).
-    rows = ws.sql(
-        """SELECT org_id, CAST(timestamp AS DATE) AS d, count(*) FROM events
-           WHERE timestamp >= ? AND timestamp < ? GROUP BY ALL""",
-        [window.start, window.end],
-    ).fetchall()
-    counts: dict[str, dict[date, int]] = {}
-    for org_id, d, n in rows:
-        counts.setdefault(org_id, {})[d] = n
-    # Whole days only: the window's first and last days are partial.
-    first = window.start.date() + timedelta(days=1)
-    last = (window.end - timedelta(microseconds=1)).date() - timedelta(days=1)
-    all_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    for org_id, m in out.items():
-        seen = counts.get(org_id, {})
-        weekday_counts = sorted(n for d, n in seen.items() if d.weekday() < 5 and first <= d <= last)
-        usual = weekday_counts[len(weekday_counts) // 2] if weekday_counts else 0
-        m.usual_weekday_events = usual
-        silent = longest = run = run_weekdays = 0
-        for d in [*all_days, None]:
-            if d is None or seen.get(d):
-                if run_weekdays and run_weekdays * usual >= GAP_MIN_EXPECTED:
-                    longest = max(longest, run)
-                    silent += run_weekdays
-                run = run_weekdays = 0
+    # -- NTK-05: exports against the caseload ------------------------------------------------------------------
+    def exports(self, out: dict[str, OrgMeasures]) -> None:
+        """Ad-hoc exports are successful exports without an allow-listed purpose (scheduled statutory returns
+        are expected); prints are counted for context only."""
+        i = self.engine.table("involvements")
+        case_n = i.group_by("org_id").aggregate(caseload=i.record_id.nunique())
+        r = self.daily("records")
+        r = r.filter(r.n_export > 0)
+        r = r.mutate(adhoc=ibis.ifelse(matches_any(r.purpose, self.purposes), 0, r.n_export_only))
+        agg = r.group_by("org_id").aggregate(
+            events=r.n_export.sum(), exports=r.n_export_only.sum(), adhoc=r.adhoc.sum(),
+            adhoc_users=r.user_id.nunique(where=r.adhoc > 0),
+        )
+        zero = ibis.literal(0, "int64")
+        per_day = r.group_by("org_id", "user_id", "day").aggregate(n=r.adhoc.sum())
+        peak = per_day.group_by(k_org=per_day.org_id).aggregate(peak=per_day.n.max())
+        df_case = case_n.to_pandas()
+        self.fill(out, df_case, ["caseload"])
+        j = agg.left_join(peak, agg.org_id == peak.k_org)
+        self.fill(out, j.select("org_id", "events", "exports", "adhoc", "adhoc_users",
+                                peak=j.peak.fill_null(zero)).to_pandas(),
+                  ["export_events", "exported_records", "adhoc_exports", "adhoc_export_users", "max_user_day_export"])
+
+    # -- DEV-04: source networks --------------------------------------------------------------------------------
+    def networks(self, out: dict[str, OrgMeasures], declared: Mapping[str, list[str]]) -> None:
+        """Events per (organisation, address) from the engine; the few distinct addresses matched to the
+        declared ranges in Python (ipaddress handles IPv4 and IPv6 the same way)."""
+        a = self.daily("org_ips")
+        df = a.group_by("org_id", "source_ip").aggregate(n=a.n.sum()).order_by(["org_id", "source_ip"]).to_pandas()
+        nets = {org: parse_networks(texts) for org, texts in declared.items()}
+        for org_id, ip, n in df.itertuples(index=False, name=None):
+            m = out.get(org_id)
+            if m is None:
                 continue
-            run += 1
-            if d.weekday() < 5:
-                run_weekdays += 1
-        m.silent_weekdays = silent
-        m.longest_silence_days = longest
+            m.ip_events += int(n)
+            org_nets = nets.get(org_id)
+            if not org_nets:
+                continue
+            m.declared_networks = [str(x) for x in org_nets]
+            if not _in_networks(ip, org_nets):
+                m.undeclared_ip_events += int(n)
+                m.undeclared_ips.append(ip)
+        for org_id, org_nets in nets.items():
+            if org_id in out and org_nets:
+                out[org_id].declared_networks = [str(x) for x in org_nets]
+        for m in out.values():
+            m.undeclared_ips.sort()
 
+    # -- MON-03: silences ------------------------------------------------------------------------------------------
+    def gaps(self, out: dict[str, OrgMeasures]) -> None:
+        """A silence counts as a gap only when it touches a weekday and the org's usual weekday volume makes
+        silence implausible by chance: expected events over the silent weekdays of at least
+        GAP_MIN_EXPECTED (P(0 events) ≈ e^-30). Daily counts per org are small (orgs × days)."""
+        a = self.daily("activity")
+        df = a.group_by("org_id", "day").aggregate(n=a.n.sum()).to_pandas()
+        counts: dict[str, dict[date, int]] = {}
+        for org_id, d, n in df.itertuples(index=False, name=None):
+            counts.setdefault(org_id, {})[_as_date(d)] = int(n)
+        window = self.window
+        # Whole days only: the window's first and last days are partial.
+        first = window.start.date() + timedelta(days=1)
+        last = (window.end - timedelta(microseconds=1)).date() - timedelta(days=1)
+        all_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        for org_id, m in out.items():
+            seen = counts.get(org_id, {})
+            weekday_counts = sorted(n for d, n in seen.items() if d.weekday() < 5 and first <= d <= last)
+            usual = weekday_counts[len(weekday_counts) // 2] if weekday_counts else 0
+            m.usual_weekday_events = usual
+            silent = longest = run = run_weekdays = 0
+            for d in [*all_days, None]:
+                if d is None or seen.get(d):
+                    if run_weekdays and run_weekdays * usual >= GAP_MIN_EXPECTED:
+                        longest = max(longest, run)
+                        silent += run_weekdays
+                    run = run_weekdays = 0
+                    continue
+                run += 1
+                if d.weekday() < 5:
+                    run_weekdays += 1
+            m.silent_weekdays = silent
+            m.longest_silence_days = longest
 
-def _measure_reach(ws: Workspace, window: Window, out: dict[str, OrgMeasures]) -> None:
-    rows = ws.sql(
-        f"""
-        WITH reach AS (
-            SELECT DISTINCT org_id, record_id FROM involvements
-            UNION
-            SELECT DISTINCT org_id, record_id FROM {VIEWS} WHERE NOT involved
-        ), users_n AS (
-            SELECT org_id, count(*) AS n FROM users
-            WHERE (end_date IS NULL OR end_date >= ?) GROUP BY org_id
-        )
-        SELECT o.org_id, count(r.record_id), count(r.record_id) FILTER (WHERE s.shielded),
-               any_value(u.n)
-        FROM organisations o
-        LEFT JOIN reach r USING (org_id)
-        LEFT JOIN subjects s ON s.record_id = r.record_id
-        LEFT JOIN users_n u ON u.org_id = o.org_id
-        GROUP BY o.org_id
-        """,
-        [window.as_of],
-    ).fetchall()
-    for org_id, children, shielded, users in rows:
-        m = out[org_id]
-        m.children_reachable, m.shielded_reachable, m.users = int(children), int(shielded), int(users or 0)
+    # -- reach (impact) ---------------------------------------------------------------------------------------------
+    def reach(self, out: dict[str, OrgMeasures], national: dict[str, int] | None) -> None:
+        i = self.engine.table("involvements")
+        v = self.views
+        pairs = i.select("org_id", "record_id").union(
+            v.filter(~v.involved).select("org_id", "record_id"), distinct=True)
+        sh = self.engine.table("subjects").select(sj_record="record_id", sj_shielded="shielded")
+        rj = pairs.left_join(sh, pairs.record_id == sh.sj_record)
+        per_org = rj.group_by(r_org=rj.org_id).aggregate(
+            children=rj.count(), shielded=rj.count(where=rj.sj_shielded.fill_null(False)))
+        u = self.engine.table("users")
+        u = u.filter(u.end_date.isnull() | (u.end_date >= self.window.as_of))
+        users_n = u.group_by(n_org=u.org_id).aggregate(users=u.count())
+        o = self.engine.table("organisations").select("org_id")
+        j = o.left_join(per_org, o.org_id == per_org.r_org).left_join(users_n, o.org_id == users_n.n_org)
+        zero = ibis.literal(0, "int64")
+        df = j.select("org_id", children=j.children.fill_null(zero), shielded=j.shielded.fill_null(zero),
+                      users=j.users.fill_null(zero)).to_pandas()
+        self.fill(out, df, ["children_reachable", "shielded_reachable", "users"])
+        if national is not None:
+            kids = pairs.select("record_id").distinct()
+            kj = kids.left_join(sh, kids.record_id == sh.sj_record)
+            row = kj.aggregate(children=kj.count(), shielded=kj.count(where=kj.sj_shielded.fill_null(False))
+                               ).to_pandas()
+            national["children"] = int(row.children.iloc[0]) if len(row) else 0
+            national["shielded"] = int(row.shielded.iloc[0]) if len(row) else 0
 
 
 # -- declared networks (DEV-04) ---------------------------------------------------------------------
@@ -572,26 +586,31 @@ def _in_networks(ip: str, nets: list[Network]) -> bool:
     return any(addr.version == n.version and addr in n for n in nets)
 
 
-@dataclass(frozen=True)
-class Entitled:
-    """Who may read across caseloads (mirrors audit_kit.config.Entitlements' defaults)."""
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        import pandas as pd
 
-    cross_area_roles: tuple[str, ...] = ("*mash*", "*safeguarding_hub*")
-    cross_area_org_types: tuple[str, ...] = ("national_partner",)
-    out_of_hours_roles: tuple[str, ...] = ("*duty*", "*out_of_hours*", "*out-of-hours*", "*emergency*", "*ooh*")
-
-
-def _glob_any(column: str, globs: Iterable[str]) -> str:
-    """SQL that is true when `column` matches any of the shell globs ('false' for none)."""
-    parts = [f"{column} LIKE '{_like(g)}' ESCAPE '\\'" for g in globs]
-    return "(" + " OR ".join(parts) + ")" if parts else "false"
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
-def _like(glob: str) -> str:
-    """A shell glob as a lower-case SQL LIKE pattern (with backslash escapes), quotes doubled."""
-    pat = glob.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return pat.replace("*", "%").replace("?", "_").replace("'", "''")
+def _py(v: Any) -> Any:
+    """A pandas/numpy scalar as plain Python (Timestamps as naive datetimes, whole floats as ints)."""
+    if hasattr(v, "to_pydatetime"):
+        return v.to_pydatetime()
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
-def _sql_list(values: Iterable[str]) -> str:
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+def _as_date(v: Any) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return v.date()  # a pandas Timestamp

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from audit_kit.models.actions import Priority
 from audit_kit.models.assessment import Factor, Reach, RiskLevel
+from audit_kit.models.findings import Severity
 
-METHOD_VERSION = "1.0"
+METHOD_VERSION = "2.0"  # 2.0: a body is rated at its worst register entry; urgency from severity
 
 # NIST SP 800-30 Rev. 1, Appendix I, Table I-2: level of risk by likelihood (rows, Very Low first)
 # and impact (columns, Very Low first).
@@ -34,6 +36,21 @@ TIER_LABELS = {
     2: "Tier 2 — remediation plan within 90 days",
     3: "Tier 3 — remediate within 6 months, monitor",
     4: "Tier 4 — routine annual review",
+}
+
+# Urgency. Findings set the date by their severity: a critical finding shows harm may be happening now
+# (contain and investigate within days), a high one within a month. A theme's level sets the date only
+# for its control gaps, contradicted answers and medium findings. Days count from the report's issue date.
+SEVERITY_URGENCY: dict[Severity, tuple[Priority, int]] = {
+    Severity.CRITICAL: (Priority.URGENT, 7),
+    Severity.HIGH: (Priority.HIGH, 30),
+}
+GAP_URGENCY: dict[RiskLevel, tuple[Priority, int]] = {
+    _VH: (Priority.HIGH, 30),
+    _H: (Priority.MEDIUM, 90),
+    _M: (Priority.LOW, 180),
+    _L: (Priority.LOW, 365),
+    _VL: (Priority.LOW, 365),
 }
 
 # Bands: a value below bands[0] is level 1, below bands[1] level 2, … at or above bands[3] level 5.

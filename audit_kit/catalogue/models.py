@@ -10,7 +10,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from audit_kit.catalogue.log_checks import KNOWN_LOG_CHECKS
+from audit_kit.catalogue.log_checks import KNOWN_LOG_CHECKS, MEASURES, threshold_problems
 from audit_kit.models.findings import Severity
 
 # Framework keys a control may map to, with their display names. The keys are part of the
@@ -60,6 +60,21 @@ class ScoringRule(BaseModel):
     better: Direction = Direction.HIGHER
 
 
+class CorroborationSpec(BaseModel):
+    """How the logs test a control's answer, when the default needs changing.
+
+    `measures`: the log measures (from the control's `log_checks`) that test the answer. Default:
+    every log measure in `log_checks` with a test for the control's answer type; `[]` says the answer
+    is not tested by the logs even though a measure is named (e.g. named only for what it reads).
+    `thresholds`: log measure -> threshold -> value, overriding the measure's defaults for this control.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    measures: list[str] | None = None
+    thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
 class Control(BaseModel):
     """One control: the question asked of an organisation and how its answer is judged."""
 
@@ -80,6 +95,7 @@ class Control(BaseModel):
     evidence: str = ""
     mappings: dict[str, list[str]] = Field(default_factory=dict)
     log_checks: list[str] = Field(default_factory=list)
+    corroboration: CorroborationSpec | None = None
     remediation: str = ""
     unit: str | None = None
 
@@ -126,7 +142,41 @@ class Control(BaseModel):
             raise ValueError(f"{self.id}: `scoring` is only allowed with number, percentage or date answers")
         if self.must_pass and not self.scored:
             raise ValueError(f"{self.id}: a must_pass control needs an answer that can be scored")
+        self._check_corroboration()
         return self
+
+    def _check_corroboration(self) -> None:
+        spec = self.corroboration
+        if spec is None:
+            return
+        t = self.answer_type.value
+        for i, measure in enumerate(spec.measures or []):
+            where = f"corroboration.measures[{i}]"
+            if measure not in self.log_checks:
+                raise ValueError(f"{where}: {measure!r} is not in this control's log_checks")
+            m = MEASURES.get(measure)
+            if m is None:
+                raise ValueError(f"{where}: {measure!r} is a detector, not a log measure: detectors do not test answers")
+            if m.form(t) is None:
+                tests = ", ".join(m.claims) or "no answer type yet"
+                raise ValueError(f"{where}: log measure {measure!r} has no test for answer_type {t} (it tests {tests})")
+        tested = self.tested_by()
+        for measure, values in spec.thresholds.items():
+            where = f"corroboration.thresholds.{measure}"
+            if measure not in tested:
+                raise ValueError(f"{where}: {measure!r} does not test this control (tested by: "
+                                 f"{', '.join(tested) or 'none'})")
+            for name, problem in threshold_problems(measure, values):
+                raise ValueError(f"{where}.{name}: {problem}")
+
+    def tested_by(self) -> list[str]:
+        """The log measures that test this control's answer, in `log_checks` order (empty: the answer is
+        not log-testable). Decided by the control's own entry: its `log_checks`, its answer type and an
+        optional `corroboration.measures` — never by its id."""
+        if self.corroboration is not None and self.corroboration.measures is not None:
+            return list(self.corroboration.measures)
+        t = self.answer_type.value
+        return [c for c in self.log_checks if c in MEASURES and MEASURES[c].form(t) is not None]
 
     @property
     def scored(self) -> bool:

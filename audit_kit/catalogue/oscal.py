@@ -19,8 +19,11 @@ import yaml
 from audit_kit.catalogue.loader import parse_catalogue
 from audit_kit.catalogue.models import Catalogue
 from audit_kit.errors import InputError
+from audit_kit.safetext import single_line
 
 MAX_OSCAL_BYTES = 64 * 1024 * 1024
+# Lists and objects within each other; NIST SP 800-53's catalog nests 18 deep.
+MAX_OSCAL_DEPTH = 64
 _INSERT = re.compile(r"\{\{\s*insert:\s*param,\s*([^}\s]+)\s*\}\}")
 _BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9_.()\-]+")
 
@@ -126,6 +129,26 @@ def _make_id(ctrl: dict[str, Any], used: set[str]) -> str:
     return cid
 
 
+def _nesting(doc: Any) -> int:
+    """How deep lists and objects nest in `doc`, counted without recursion (a hostile file cannot
+    exhaust the stack here, and everything after this only recurses as deep as this allowed)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_OSCAL_DEPTH:
+            return deepest
+        stack.extend((c, level + 1) for c in children)
+    return deepest
+
+
 def import_oscal(path: Path, catalogue_id: str | None = None) -> OscalImport:
     """Read an OSCAL JSON catalog and return a validated `Catalogue` with import counts.
 
@@ -141,6 +164,13 @@ def import_oscal(path: Path, catalogue_id: str | None = None) -> OscalImport:
         doc = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})", hint="only OSCAL JSON is supported") from None
+    except RecursionError:
+        doc = None  # nested past what the parser can hold: refused below like any deep file
+    depth = _nesting(doc) if doc is not None else MAX_OSCAL_DEPTH + 1
+    if depth > MAX_OSCAL_DEPTH:
+        raise InputError(f"{path}: nested more than {MAX_OSCAL_DEPTH} levels deep (groups within groups or "
+                         "parts within parts); a real OSCAL catalog needs about a dozen",
+                         hint="check the file was exported by an OSCAL tool") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("catalog"), dict):
         kinds = ", ".join(doc) if isinstance(doc, dict) else type(doc).__name__
         raise InputError(
@@ -149,7 +179,7 @@ def import_oscal(path: Path, catalogue_id: str | None = None) -> OscalImport:
         )
     cat = doc["catalog"]
     meta = cat.get("metadata") or {}
-    title = str(meta.get("title") or path.stem)
+    title = single_line(str(meta.get("title") or path.stem)).strip() or path.stem
     is_nist = "800-53" in title
     params = _Params()
     result_controls: list[dict[str, Any]] = []
@@ -187,7 +217,7 @@ def import_oscal(path: Path, catalogue_id: str | None = None) -> OscalImport:
 
     def add_group(g: dict[str, Any], domain: str | None) -> None:
         counts["groups"] += 1
-        dom = domain or str(g.get("title") or g.get("id") or "General")
+        dom = domain or single_line(str(g.get("title") or g.get("id") or "General")).strip() or "General"
         if dom not in domains:
             domains.append(dom)
         add_controls(g.get("controls", []), dom, 0)
@@ -220,7 +250,7 @@ def _control(
     c: dict[str, Any], domain: str, params: _Params, used: set[str], is_nist: bool
 ) -> dict[str, Any]:
     cid = _make_id(c, used)
-    title = params.render_text(str(c.get("title") or cid)).strip() or cid
+    title = single_line(params.render_text(str(c.get("title") or cid))).strip() or cid
     statement = _statement(c.get("parts"), params)
     question = f"Is this in place? {statement}" if statement else f"Is {title!r} implemented?"
     mappings: dict[str, list[str]] = {"source": [str(c["id"])]}
@@ -253,5 +283,8 @@ def catalogue_yaml(catalogue: Catalogue) -> str:
         for key in ("log_checks",):
             if not c.get(key):
                 c.pop(key, None)
-    header = f"# Imported from OSCAL by audit-kit: {catalogue.title}\n"
+        corro = c.get("corroboration")
+        if isinstance(corro, dict) and not corro.get("thresholds"):
+            corro.pop("thresholds", None)
+    header = f"# Imported from OSCAL by audit-kit: {single_line(catalogue.title)}\n"
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)

@@ -35,7 +35,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("audit_kit.cli.graph", "Draw or export graphs of access patterns."),
     "assess": ("audit_kit.cli.assess", "Rate each body's risk; or run the whole job to a PDF."),
     "report": ("audit_kit.cli.report", "Render the national risk assessment or DPO packs."),
+    "actions": ("audit_kit.cli.actions", "Issue action plans as workbooks; import bodies' responses."),
     "scan": ("audit_kit.cli.scan", "Scheduled scan: ingest new logs and alert once on what is new."),
+    "rebuild": ("audit_kit.cli.rebuild", "Recompute the kept per-day aggregates from the events."),
+    "findings": ("audit_kit.cli.findings", "Review findings: states, verdicts, notes, suppressions."),
+    "people": ("audit_kit.cli.people", "People over time: a user's history, repeat offenders, family look-ups."),
+    "subject-access": ("audit_kit.cli.subject_access", "Who has accessed one child's record (PDF or JSON)."),
+    "notify": ("audit_kit.cli.notify", "Send DPO e-mail digests and Teams/Slack summaries now."),
+    "tickets": ("audit_kit.cli.tickets", "Confirmed findings and overdue actions as Jira/ServiceNow tickets."),
+    "serve": ("audit_kit.cli.serve", "Serve the web app for reviewers and DPOs over a workspace."),
+    "users": ("audit_kit.cli.users", "Add, list and disable the web app's users (reviewer, dpo, admin)."),
+    "access-log": ("audit_kit.cli.access_log", "List the web app's access log and verify its hash chain."),
 }
 
 

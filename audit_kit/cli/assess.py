@@ -18,6 +18,7 @@ from audit_kit.cli._common import (
     emit_json,
     emit_table,
     progress_for,
+    stderr,
     stdout,
 )
 from audit_kit.errors import ExitCode, InputError
@@ -78,6 +79,9 @@ def assess(
     fail_on: FailOn = typer.Option(
         FailOn.never, "--fail-on", help="Exit 1 if any organisation is rated at or above this risk level.",
     ),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Go on when a detector failed; the report's limitations name it.",
+    ),
     config: Path | None = ConfigOption,
     quiet: bool = QuietOption,
 ) -> int:
@@ -87,12 +91,15 @@ def assess(
 
     With DATASET_DIR, run the one-shot main job: ingest (questionnaires included), detect, corroborate and score, assess, render the PDF report; it ends by printing the report's path. Exit 3 if a detector failed (named on stderr with the cause; the report is still written).
 
+If a detector failed in the detection run the assessment stands on, it stops with exit 3 naming it, unless --allow-partial.
+
     Examples:
 
       audit-kit assess --workspace ws --format json -o ratings.json
 
       audit-kit assess demo/world --workspace demo/workspace -o demo/risk-assessment.pdf
     """
+    from audit_kit.app.completeness import require_complete_detection
     from audit_kit.app.context import resolve
     from audit_kit.app.pipeline import run_pipeline
     from audit_kit.assessment import assess_workspace
@@ -110,9 +117,11 @@ def assess(
             out = output or Path("risk-assessment.pdf")
             report_fmt = "html" if out.suffix.lower() in (".html", ".htm") else "pdf"
             result = run_pipeline(ctx, dataset_dir, out, as_of=day, checklist_id=checklist, reviewer=reviewer,
-                                  report_format=report_fmt, progress=progress)
+                                  report_format=report_fmt, progress=progress, allow_partial=allow_partial)
             progress.finish()
             assessment = result.assessment
+            for note in result.notes:
+                stderr.print(f"warning: {note}")
             if not quiet:
                 t = assessment.totals
                 levels = ", ".join(f"{v} {k.value}" for k, v in t.by_risk_level.items() if v)
@@ -127,8 +136,16 @@ def assess(
                 return int(ExitCode.INTERNAL)
             return _exit(assessment, fail_on)
         with ctx.open_workspace() as ws:
+            failed = require_complete_detection(ws, allow_partial)
+            if failed:
+                stderr.print(f"warning: detection incomplete (--allow-partial): {', '.join(sorted(failed))} failed")
             assessment = assess_workspace(ws, ctx.config, as_of=day, checklist_id=checklist, progress=progress,
                                           catalogues=ctx.catalogues)
+            from audit_kit.app.readmodels import publish_after_write
+
+            publish_note = publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+            if publish_note:
+                stderr.print(f"warning: {publish_note}")
             progress.finish()
             if fmt is AssessFormat.oscal_ar:
                 _emit_oscal(ws, output, assessment, ctx.catalogues)

@@ -9,6 +9,8 @@ import typer
 
 from audit_kit.app.context import catalogue_library
 from audit_kit.catalogue import FRAMEWORKS, load_catalogue_file
+from audit_kit.catalogue.measure_map import apply_measure_map, find_measure_map, load_measure_map
+from audit_kit.catalogue.models import Catalogue
 from audit_kit.catalogue.oscal import catalogue_yaml, import_oscal
 from audit_kit.cli._common import OutputFormat, emit_csv, emit_json, emit_table, stdout
 from audit_kit.errors import InputError
@@ -79,6 +81,7 @@ def show_cmd(
                 "severity": c.severity.value,
                 "must_pass": "yes" if c.must_pass else "",
                 "log_checks": " ".join(c.log_checks),
+                "tested_by": " ".join(c.tested_by()) or "-",
                 "mappings": "; ".join(f"{fw}: {', '.join(ids)}" for fw, ids in c.mappings.items()),
                 "question": c.question,
             }
@@ -88,13 +91,20 @@ def show_cmd(
         return
     emit_table(
         rows,
-        ["id", "domain", "title", "answer_type", "weight", "must_pass", "log_checks"],
+        ["id", "domain", "title", "answer_type", "weight", "must_pass", "log_checks", "tested_by"],
         title=f"{cat.title} ({cat.id} {cat.version}): {len(cat.controls)} controls",
     )
     stdout.print(
         "Mapped per framework: "
         + ", ".join(f"{FRAMEWORKS[k]} {v}" for k, v in cat.mapping_coverage().items())
     )
+    stdout.print(_testable_line(cat))
+
+
+def _testable_line(cat: Catalogue) -> str:
+    tested = [c.id for c in cat.controls if c.tested_by()]
+    return (f"Tested by the logs: {len(tested)} of {len(cat.controls)} controls ({', '.join(tested) or 'none'}); "
+            f"the other {len(cat.controls) - len(tested)} are not log-testable (tested_by '-').")
 
 
 @checklist_app.command("validate")
@@ -117,25 +127,62 @@ def import_oscal_cmd(
     catalog: Path = typer.Argument(..., help="OSCAL catalog or resolved-profile catalog (JSON)."),
     out: Path = typer.Option(..., "--output", "-o", help="Catalogue YAML file to write."),
     catalogue_id: str | None = typer.Option(None, "--id", help="Catalogue id (default: from the title)."),
+    measures: str | None = typer.Option(
+        None, "--measures", "-m",
+        help="Measure map saying which log measures test which controls: a YAML file or a shipped map "
+        "(nist-800-53-r5). Without one, no imported control is tested against the logs.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
 ) -> None:
     """Convert an OSCAL catalog to an audit-kit catalogue (groups become domains).
 
-    Example: audit-kit checklist import-oscal NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog.json -o checklists/nist-low.yaml --id nist-800-53-low
+    Example: audit-kit checklist import-oscal NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog.json --measures nist-800-53-r5 -o checklists/nist-low.yaml --id nist-800-53-low
     """
     if not catalog.exists():
         raise InputError(f"{catalog}: no such file")
     if out.exists() and not force:
         raise InputError(f"{out}: already exists", hint="use --force to overwrite")
+    map_path = find_measure_map(measures) if measures else None
+    mmap = load_measure_map(map_path) if map_path else None
     result = import_oscal(catalog, catalogue_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(catalogue_yaml(result.catalogue), encoding="utf-8")
-    load_catalogue_file(out)  # what we wrote must load back
+    cat = result.catalogue
+    mapped = apply_measure_map(cat, mmap, str(map_path)) if mmap is not None and map_path is not None else None
+    if mapped is not None:
+        cat = mapped.catalogue
+    _write(cat, out)
     stdout.print(
-        f"{out}: catalogue {result.catalogue.id}: {result.groups} groups, {result.controls} controls, "
+        f"{out}: catalogue {cat.id}: {result.groups} groups, {result.controls} controls, "
         f"{result.enhancements} enhancements ({result.withdrawn} withdrawn skipped) in "
         f"{len(result.domains)} domains"
     )
+    stdout.print(mapped.summary() if mapped is not None else
+                 "no measure map (--measures): no control of this catalogue is tested against the logs")
+
+
+@checklist_app.command("apply-measures")
+def apply_measures_cmd(
+    checklist: str = typer.Argument(..., help="Catalogue id or YAML file to give log checks to."),
+    measures: str = typer.Option(..., "--measures", "-m", help="Measure map: a YAML file or a shipped map name."),
+    out: Path = typer.Option(..., "--output", "-o", help="Catalogue YAML file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Add a measure map's log checks to a catalogue's controls (e.g. one imported earlier, or your own).
+
+    Example: audit-kit checklist apply-measures nist-low.yaml --measures nist-800-53-r5 -o nist-low-tested.yaml
+    """
+    if out.exists() and not force:
+        raise InputError(f"{out}: already exists", hint="use --force to overwrite")
+    map_path = find_measure_map(measures)
+    mapped = apply_measure_map(catalogue_library().load(checklist), load_measure_map(map_path), str(map_path))
+    _write(mapped.catalogue, out)
+    stdout.print(f"{out}: catalogue {mapped.catalogue.id}: {len(mapped.catalogue.controls)} controls")
+    stdout.print(mapped.summary())
+
+
+def _write(cat: Catalogue, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(catalogue_yaml(cat), encoding="utf-8")
+    load_catalogue_file(out)  # what we wrote must load back
 
 
 def register(app: typer.Typer) -> None:

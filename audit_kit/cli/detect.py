@@ -143,15 +143,26 @@ def detect(
                                 engine=eng)
         finally:
             eng.close()
+        from audit_kit.app.readmodels import publish_after_write
+
+        note = None if no_store else publish_after_write(ws, ctx.catalogues)  # what `audit-kit serve` shows
+        if note:
+            stderr.print(f"warning: {note}")
     finally:
         ws.close()
+    # The review (docs/review.md): publish the stored findings; suppressed ones are not counted by --fail-on.
+    from audit_kit.review.alerting import after_detect
+
+    counted, review_note = after_detect(workspace, run.findings, ctx.now, stored=not no_store)
     shown = [f for f in run.findings if f.severity >= min_severity]
     _emit(shown, fmt, output)
     if not is_quiet(quiet) or run.errors:
         _report(run, len(shown), output)
+    if review_note:
+        stderr.print(review_note)
     if run.errors:  # a bug in a detector: 3 whatever was found (the findings are still written)
         return int(ExitCode.INTERNAL)
-    if fail_on is not None and any(f.severity >= fail_on for f in run.findings):
+    if fail_on is not None and any(f.severity >= fail_on for f in counted):
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
 

@@ -57,9 +57,11 @@ def template_cmd(
 
 @questionnaire_app.command("import")
 def import_cmd(
-    files: list[Path] = typer.Argument(..., help="Questionnaire files (.yaml, .csv, .xlsx) or directories."),
+    files: list[Path] = typer.Argument(None, help="Questionnaire files (.yaml, .csv, .xlsx) or directories."),
     workspace: Path = WorkspaceOption,
     strict: bool = typer.Option(False, "--strict", help="Refuse the whole import if anything is wrong."),
+    received: bool = typer.Option(False, "--received", help="Import the questionnaires DPOs submitted through "
+                                  "the web app (audit-kit serve) and mark them imported."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table or json."),
     quiet: bool = QuietOption,
 ) -> int:
@@ -69,18 +71,27 @@ def import_cmd(
     stores nothing (exit 2). A resubmission is stored as a new version; an identical one is skipped.
 
     Example: audit-kit questionnaire import returns/*.xlsx returns/*.yaml --workspace ./ws --strict
+
+    Example: audit-kit questionnaire import --received --workspace ./ws
     """
+    if bool(files) == received:
+        raise InputError("give questionnaire files, or --received (the web app's submissions), not both or neither")
     progress = progress_for(quiet)
     ctx = resolve(workspace, judges=False)
-    with ctx.open_workspace(create=True) as ws:
-        try:
-            report = import_files(ws, files, strict=strict, progress=progress, catalogues=ctx.catalogues)
-        except QuestionnaireRejected as exc:
-            if fmt is OutputFormat.json:
-                emit_json(exc.report.to_json())
-            raise
-        finally:
-            progress.finish()
+    try:
+        if received:
+            from audit_kit.app.received import import_received
+
+            report = import_received(ctx, strict=strict, progress=progress)
+        else:
+            with ctx.open_workspace(create=True) as ws:
+                report = import_files(ws, files, strict=strict, progress=progress, catalogues=ctx.catalogues)
+    except QuestionnaireRejected as exc:
+        if fmt is OutputFormat.json:
+            emit_json(exc.report.to_json())
+        raise
+    finally:
+        progress.finish()
     if fmt is OutputFormat.json:
         emit_json(report.to_json())
         return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from audit_kit.app.scan import ScanOptions, ScanResult, run_scan
-from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for
+from audit_kit.cli._common import QuietOption, WorkspaceOption, emit_json, progress_for, stderr
 from audit_kit.errors import ExitCode, InputError
 from audit_kit.models.findings import Severity
 from audit_kit.scan import EXIT_BUSY, RetryPolicy, parse_duration
@@ -55,6 +55,22 @@ def exit_code(result: ScanResult, fail_on: Severity | None) -> int:
     return int(ExitCode.OK)
 
 
+def exit_reasons(result: ScanResult, fail_on: Severity | None) -> list[str]:
+    """Why the scan exits non-zero, one line each (written to stderr, --quiet or not)."""
+    code = exit_code(result, fail_on)
+    if code == int(ExitCode.FINDINGS) and fail_on is not None:
+        n = len(result.alerts_at_or_above(fail_on))
+        return [f"audit-kit scan: exit 1: {n} new alert{'s' * (n != 1)} at or above {fail_on.value}"]
+    if code == int(ExitCode.USAGE):
+        lines = [f"audit-kit scan: exit 2: {f.name} was rejected: {f.error}" for f in result.files
+                 if f.status == "rejected"]
+        return lines + [f"audit-kit scan: exit 2: {e}" for e in result.move_errors]
+    if code == int(ExitCode.INTERNAL):
+        return [f"audit-kit scan: exit 3: detector {d} failed (the others ran; the window is marked judged, "
+                f"--replay judges it again): {e}" for d, e in result.detector_errors]
+    return []
+
+
 def _noteworthy(result: ScanResult) -> bool:
     # With --quiet the job stays silent (no cron mail) unless someone should look at something.
     w = result.window
@@ -94,6 +110,10 @@ def scan(
         None, "--replay", help="Also re-judge these event days, FIRST..LAST (UTC); alerts already raised "
         "are not raised again.",
     ),
+    since: str | None = typer.Option(
+        None, "--since", help="First scan of a workspace that already holds history: judge it from this date "
+        "or ISO time (UTC). Without it that history is taken as baseline and only what arrives after it is judged.",
+    ),
     config: Path | None = typer.Option(
         None, "--config", help="Detector settings (default: ./audit-kit.yaml, else WS/audit-kit.yaml)."
     ),
@@ -117,14 +137,19 @@ def scan(
 
     Prints one summary line (with --quiet, only when there is something to look at).
 
-    Exit codes: 0 ok; 1 a new alert at or above --fail-on; 2 bad input (a rejected file, a bad option); 3 internal error or a detector failed (named on stderr; this wins over 1 and 2); 75 another scan is running, this one did nothing. See docs/scheduling.md.
+    The first scan of a workspace that already holds history (loaded with `audit-kit ingest`) takes it as baseline and says so; --since DATE judges it from DATE instead.
+
+    Exit codes: 0 ok; 1 a new alert at or above --fail-on; 2 bad input (a rejected file, a bad option); 3 internal error or a detector failed (named on stderr; this wins over 1 and 2); 75 another scan is running, this one did nothing. The reason for a non-zero exit is written to stderr, with --quiet too. See docs/scheduling.md.
     """
     if baseline and replay:
         raise InputError("--baseline and --replay cannot be combined: --baseline judges nothing")
+    if baseline and since:
+        raise InputError("--baseline and --since cannot be combined: --baseline judges nothing")
     from audit_kit.app.context import resolve
+    from audit_kit.cli.detect import parse_when
 
     # The same lookup as `detect`: --config, else $AUDIT_KIT_CONFIG, ./audit-kit.yaml, WS/audit-kit.yaml.
-    ctx = resolve(workspace, config)
+    ctx = resolve(workspace, config, notify=True)  # digests and chat after the run (docs/review.md)
     options = ScanOptions(
         inbox=inbox,
         alerts_file=alerts,
@@ -136,18 +161,22 @@ def scan(
         replay=parse_replay(replay) if replay else None,
         detectors=_detector_ids(detectors),
         retry=RetryPolicy(attempts=webhook_attempts, backoff=webhook_backoff),
+        since=parse_when(since, "--since"),
     )
     progress = progress_for(quiet)
     try:
         result = run_scan(ctx, options, progress=progress)
     finally:
         progress.finish()
+    if result.publish_error:
+        stderr.print(f"warning: {result.publish_error}")
     if output_format is ScanFormat.json:
         emit_json(result.to_json())
     elif not quiet or _noteworthy(result):
         typer.echo(result.summary())
-    for det, why in result.detector_errors:  # the detector and the cause, whatever the format
-        typer.echo(f"error in {det}: {why} (the other detectors ran)", err=True)
+    # The reason for a non-zero exit always reaches stderr, with --quiet too: cron mails it.
+    for line in exit_reasons(result, fail_on):
+        typer.echo(line, err=True)
     return exit_code(result, fail_on)
 
 

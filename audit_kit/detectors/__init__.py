@@ -26,7 +26,7 @@ from typing import Any
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors.base import DetectorSpec
-from audit_kit.detectors.context import DetectionContext
+from audit_kit.detectors.context import WINDOW, DetectionContext
 from audit_kit.detectors.explained import rates_for_context
 from audit_kit.detectors.registry import REGISTRY
 from audit_kit.detectors.risk import BudgetReport, UserRisk, apply_risk_and_budget
@@ -133,7 +133,7 @@ def run_detectors(
     started = datetime.now(UTC).replace(tzinfo=None)
     ctx = DetectionContext.build(ws, config, since, until, engine=engine)
     run_id = hashlib.sha256(f"{started.isoformat()}|{ctx.since}|{ctx.until}|{ids}".encode()).hexdigest()[:16]
-    run = DetectionRun(run_id, ctx.since, ctx.until, ctx.baseline_start, ctx.since, detectors=ids)
+    run = DetectionRun(run_id, ctx.since, ctx.until, ctx.baseline_start, ctx.baseline_end, detectors=ids)
     progress.start("detecting", total=len(ids) + 2)
     # The workspace's DuckDB under detection's own limit (what a DuckDB run computes in; a Spark run
     # only stores its results there): capped, DuckDB spills instead of holding 6.8 GB at 10M events.
@@ -142,9 +142,10 @@ def run_detectors(
             if not ctx.has_data("events"):
                 run.skipped = [(d, "no events in the workspace") for d in ids]
                 return run
-            # The two shared scans of events, made once for every detector.
-            _ = ctx.user_hour
-            _ = ctx.user_record
+            # The window's two shared aggregates, made once for every detector (baselines are learnt
+            # from the baseline's, or read where they are kept).
+            ctx.part("user_hour", WINDOW)
+            ctx.part("user_record", WINDOW)
             progress.advance()
             for det_id in ids:
                 spec = REGISTRY[det_id]

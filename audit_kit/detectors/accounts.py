@@ -13,7 +13,7 @@ import pandas as pd
 
 from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import BASELINE, WINDOW
+from audit_kit.detectors.context import BASELINE, RECENT, WINDOW
 from audit_kit.detectors.evidence import (
     MAX_STRENGTH,
     corrected,
@@ -27,6 +27,7 @@ from audit_kit.detectors.evidence import (
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
     from audit_kit.detectors.context import DetectionContext
 
@@ -41,10 +42,10 @@ def leaver_account(ctx: DetectionContext, p: LeaverParams) -> list[Finding]:
     Counts successful logins, searches and record accesses on days after `end_date` (+ `grace_days`).
     Failed logins after leaving are not counted: a refused login means the account was disabled.
     """
-    x = ctx.without_exempt("leaver_account", ctx.user_hour_x())
+    x = ctx.without_exempt("leaver_account", ctx.user_hour_x(WINDOW))
     u = ctx.users.select(l_user="user_id", l_end="end_date")
     j = x.join(u, x.user_id == u.l_user)
-    j = j.filter(j.period == WINDOW, j.l_end.notnull(), j.day > j.l_end + ibis.interval(days=p.grace_days))
+    j = j.filter(j.l_end.notnull(), j.day > j.l_end + ibis.interval(days=p.grace_days))
     active = j.n_login + j.n_rec + j.n_search
     j = j.filter(active > 0)
     agg = j.group_by(j.user_id, j.org_id, j.role, j.l_end).aggregate(
@@ -89,11 +90,23 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
     (Poisson, shrunk with `prior_strength` records). A reactivation with nothing unusual is listed
     low (worth a look in the register); reuse on unrelated children is medium or high.
     """
-    x = ctx.without_exempt("dormant_account", ctx.user_hour_x())
-    act = x.filter((x.n_login + x.n_rec + x.n_search) > 0)
-    ab = act.filter(act.period == BASELINE)
-    prev = ab.group_by(pv_user=ab.user_id).aggregate(prev=ab.last_ts.max())
-    w = act.filter(act.period == WINDOW)
+    def active(period: str) -> ir.Table:
+        x = ctx.without_exempt("dormant_account", ctx.user_hour_x(period))
+        return x.filter((x.n_login + x.n_rec + x.n_search) > 0)
+
+    def learn_last_activity() -> ir.Table:
+        b = active(BASELINE)
+        return b.group_by(pv_user=b.user_id).aggregate(prev=b.last_ts.max())
+
+    # The last activity before the window: learnt from the baseline (kept), or in the days since it
+    # (exempt users are never in the window's rows, so their recent activity needs no filter).
+    kept = ctx.learnt("dormant_account:last_activity", learn_last_activity)
+    r = ctx.part("user_hour", RECENT)
+    r = r.filter((r.n_login + r.n_rec + r.n_search) > 0)
+    recent = r.group_by(pv_user=r.user_id).aggregate(prev=r.last_ts.max())
+    both = kept.union(recent)
+    prev = both.group_by("pv_user").aggregate(prev=both.prev.max())
+    w = active(WINDOW)
     first = w.group_by(w.user_id, w.org_id, w.role).aggregate(
         first=w.first_ts.min(), last=w.last_ts.max(), events=(w.n_login + w.n_rec + w.n_search).sum(),
         records=w.n_rec.sum()
@@ -261,11 +274,24 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     about: listed low. Organisations that use passwords throughout are a questionnaire matter, not a
     user alert.
     """
-    x = ctx.without_exempt("weak_auth", ctx.user_hour_x())
-    org = x.group_by(o_org=x.org_id).aggregate(o_pw=x.n_password.sum(), o_auth=x.n_auth.sum())
-    usr_all = x.group_by(a_user=x.user_id).aggregate(a_pw=x.n_password.sum(), a_auth=x.n_auth.sum())
-    b = x.filter(x.period == BASELINE)
-    ub = b.group_by(b_user=b.user_id).aggregate(b_pw=b.n_password.sum(), b_auth=b.n_auth.sum())
+    def learn_orgs() -> ir.Table:
+        b = ctx.without_exempt("weak_auth", ctx.user_day(BASELINE))
+        return b.group_by(o_org=b.org_id).aggregate(o_pw=b.n_password.sum(), o_auth=b.n_auth.sum())
+
+    def learn_users() -> ir.Table:
+        b = ctx.without_exempt("weak_auth", ctx.user_day(BASELINE))
+        return b.group_by(b_user=b.user_id).aggregate(b_pw=b.n_password.sum(), b_auth=b.n_auth.sum())
+
+    ob = ctx.learnt("weak_auth:orgs", learn_orgs)
+    ub = ctx.learnt("weak_auth:users", learn_users)
+    w = ctx.without_exempt("weak_auth", ctx.user_hour_x(WINDOW))
+    # Organisation and user totals over baseline + window: the kept baseline sums plus the window's.
+    ow = w.group_by(o_org=w.org_id).aggregate(o_pw=w.n_password.sum(), o_auth=w.n_auth.sum())
+    both = ob.union(ow)
+    org = both.group_by("o_org").aggregate(o_pw=both.o_pw.sum(), o_auth=both.o_auth.sum())
+    aw = w.group_by(b_user=w.user_id).aggregate(b_pw=w.n_password.sum(), b_auth=w.n_auth.sum())
+    ua = ub.union(aw)
+    usr_all = ua.group_by(a_user=ua.b_user).aggregate(a_pw=ua.b_pw.sum(), a_auth=ua.b_auth.sum())
     s = ctx.sessions
     sw = s.filter(s.strong.notnull())
     us = sw.group_by(sw.user_id, sw.org_id).aggregate(

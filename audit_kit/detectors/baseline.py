@@ -2,9 +2,10 @@
 
 `spikes()` is the shared shape behind the rate detectors (volume, bulk, exports, failed logins,
 denials, searches): aggregate a metric per user and time bucket from the `user_hour` aggregate, learn
-each user's and each peer group's high quantile and median/MAD from the baseline period, and return
-only the window buckets above every bar (an absolute floor, the user's own, the peers'). The
-comparison runs in the engine; only the flagged rows come back as a small pandas frame.
+each user's and each peer group's high quantile and median/MAD from the baseline period (once per
+baseline epoch: the learnt baselines are kept, `DetectionContext.learnt`), and return only the window
+buckets above every bar (an absolute floor, the user's own, the peers'). The comparison runs in the
+engine; only the flagged rows come back as a small pandas frame.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def spikes(
     ctx: DetectionContext,
     metric: Metric,
     *,
+    name: str,
     grain: str = "day",
     quantile: float = 0.99,
     floor: float = 10,
@@ -45,42 +47,57 @@ def spikes(
     Returns one row per flagged (user, bucket) with the value `v` and the baseline it was judged
     against: u_days, u_med, u_mad, u_q, p_users, p_q, p_med, threshold. `grain` is 'day' or 'hour'.
     A user with fewer than `min_support` baseline buckets is judged on peers and floor only; a peer
-    group with fewer than `min_peers` users does not count.
+    group with fewer than `min_peers` users does not count. The user and peer baselines are learnt once
+    per baseline epoch and kept (`ctx.learnt`, under `name`: the detector's id).
     """
-    x = ctx.user_day() if grain == "day" else ctx.user_hour_x()
-    if keep is not None:
-        x = x.filter(keep(x))
-    bucket = x.day.cast("timestamp") if grain == "day" else x.hour
-    g = ctx.materialise("spike", x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period, bucket=bucket).aggregate(
-        v=metric(x), first_hour=x.first_ts.min(), last_hour=x.last_ts.max()
-    ))
-    b = g.filter(g.period == BASELINE)
-    b = b.mutate(lv=(ibis.greatest(b.v.cast("float64"), 0.0) + 1.0).ln())
-    # Only users with a window bucket above the floor can be flagged: learn only their own baselines
-    # (peer baselines still use every user of the group).
-    cand = g.filter(g.period == WINDOW, g.v > floor).select(c_user=g.user_id).distinct()
-    # Every user's own high quantile: the population's spikes over their own bars calibrate the tail.
-    ub = ctx.materialise("spike_ub", b.group_by(u_user=b.user_id).aggregate(
-        u_days=b.count(), u_med=b.v.median(), u_q=b.v.quantile(quantile), u_max=b.v.max(),
-        u_lmed=b.lv.median(), u_mean=b.v.mean(), u_var=b.v.var(how="pop"),
-    ))
-    bu = b.filter(b.user_id.isin(cand.c_user))
-    # Median absolute deviation, the robust spread (a second pass over the small baseline frame).
-    bm = bu.join(ub, bu.user_id == ub.u_user)
-    umad = bm.group_by(m_user=bm.user_id).aggregate(
-        u_mad=(bm.v - bm.u_med).abs().median(), u_lmad=(bm.lv - bm.u_lmed).abs().median()
-    )
-    pb = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
-        p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median(), p_lmed=b.lv.median(),
-        p_mean=b.v.mean(), p_var=b.v.var(how="pop"),
-    )
-    pm = b.join(pb, (b.org_type == pb.p_type) & (b.role == pb.p_role))
-    pmad = pm.group_by(pm_type=pm.org_type, pm_role=pm.role).aggregate(p_lmad=(pm.lv - pm.p_lmed).abs().median())
-    pb = pb.join(pmad, (pb.p_type == pmad.pm_type) & (pb.p_role == pmad.pm_role)).select(
-        "p_type", "p_role", "p_users", "p_q", "p_med", "p_lmed", "p_lmad", "p_mean", "p_var")
-    # How many window buckets each user had (the looks a spike test takes), and how many users of
-    # each peer group were active in the window (for spikes the whole group shares: a census day).
-    gw = g.filter(g.period == WINDOW)
+    def buckets(period: str) -> ir.Table:
+        x = ctx.user_day(period) if grain == "day" else ctx.user_hour_x(period)
+        if keep is not None:
+            x = x.filter(keep(x))
+        bucket = x.day.cast("timestamp") if grain == "day" else x.hour
+        return x.group_by(x.user_id, x.org_id, x.role, x.org_type, bucket=bucket).aggregate(
+            v=metric(x), first_hour=x.first_ts.min(), last_hour=x.last_ts.max()
+        )
+
+    base: dict[str, ir.Table] = {}
+
+    def baseline_buckets() -> ir.Table:
+        if "b" not in base:
+            b = buckets(BASELINE)
+            b = b.mutate(lv=(ibis.greatest(b.v.cast("float64"), 0.0) + 1.0).ln())
+            base["b"] = ctx.materialise("spike_b", b)
+        return base["b"]
+
+    def learn_users() -> ir.Table:
+        # Every user's own high quantile, median and spread, on the count and on the log scale.
+        b = baseline_buckets()
+        ub = b.group_by(u_user=b.user_id).aggregate(
+            u_days=b.count(), u_med=b.v.median(), u_q=b.v.quantile(quantile), u_max=b.v.max(),
+            u_lmed=b.lv.median(), u_mean=b.v.mean(), u_var=b.v.var(how="pop"),
+        )
+        # Median absolute deviation, the robust spread (a second pass over the small baseline frame).
+        bm = b.join(ub, b.user_id == ub.u_user)
+        umad = bm.group_by(m_user=bm.user_id).aggregate(
+            u_mad=(bm.v - bm.u_med).abs().median(), u_lmad=(bm.lv - bm.u_lmed).abs().median()
+        )
+        j = ub.left_join(umad, ub.u_user == umad.m_user)
+        return j.select("u_user", "u_days", "u_med", "u_q", "u_max", "u_lmed", "u_mean", "u_var", "u_mad", "u_lmad")
+
+    def learn_peers() -> ir.Table:
+        b = baseline_buckets()
+        pb = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
+            p_users=b.user_id.nunique(), p_q=b.v.quantile(quantile), p_med=b.v.median(), p_lmed=b.lv.median(),
+            p_mean=b.v.mean(), p_var=b.v.var(how="pop"),
+        )
+        pm = b.join(pb, (b.org_type == pb.p_type) & (b.role == pb.p_role))
+        pmad = pm.group_by(pm_type=pm.org_type, pm_role=pm.role).aggregate(p_lmad=(pm.lv - pm.p_lmed).abs().median())
+        return pb.join(pmad, (pb.p_type == pmad.pm_type) & (pb.p_role == pmad.pm_role)).select(
+            "p_type", "p_role", "p_users", "p_q", "p_med", "p_lmed", "p_lmad", "p_mean", "p_var")
+
+    gw = ctx.materialise("spike_w", buckets(WINDOW))
+    ub = ctx.learnt(f"{name}:users", learn_users)
+    pb = ctx.learnt(f"{name}:peers", learn_peers)
+    # How many window buckets each user had (the looks a spike test takes).
     wn = gw.group_by(n_user=gw.user_id).aggregate(w_buckets=gw.count())
     # The population's window buckets over their own bar (the user's high quantile where they have
     # history, else the peers'): the upper tail of log(value / bar) across everyone is the null.
@@ -93,10 +110,10 @@ def spikes(
     pop = pop.mutate(lr=lr)
     tail = numeric(pop.aggregate(n=pop.count(), r95=pop.lr.quantile(0.95), r99=pop.lr.quantile(0.99)).to_pandas(),
                    ["n", "r95", "r99"], fill=None)
-    w = g.filter(g.period == WINDOW, g.v > floor)
+    # Only window buckets above the floor can be flagged.
+    w = gw.filter(gw.v > floor)
     j = (
         w.left_join(ub, w.user_id == ub.u_user)
-        .left_join(umad, w.user_id == umad.m_user)
         .left_join(pb, (w.org_type == pb.p_type) & (w.role == pb.p_role))
         .left_join(wn, w.user_id == wn.n_user)
     )

@@ -1,54 +1,83 @@
 """The context every detector runs in: the window, the baseline, the config and the shared aggregates.
 
-Scanning `events` is the expensive part, so the context makes two passes over the events of
-baseline + window and materialises them as temporary tables that every detector reads:
+Detectors never scan `events`. The context reads the per-day aggregates every consumer shares
+(`audit_kit.engine.aggregates`: kept in the DuckDB workspace, computed on the fly by Spark) for the days of
+baseline + window and re-aggregates them once per run into temporary tables every detector reads:
 
-* `user_hour`  — one row per user, organisation, local hour: counts of each kind of activity;
-* `user_record` — one row per user, child record and period (baseline / window): how often and when;
+* `user_hour`  — one row per user, organisation, period (baseline / window) and local hour: counts of each
+  kind of activity;
+* `user_record` — one row per user, child record and period: how often and when;
 
 plus one small pass over the window alone (`sessions`, for overlapping sessions). Everything else
 (per-user baselines, peer groups, org-day volumes, explained access) is an Ibis expression over
-these, so adding a detector adds no scan of `events`. The context reads tables and keeps aggregates
-through its engine (`audit_kit.engine`: temp tables on the workspace's DuckDB connection by default,
+these, so adding a detector adds no scan of anything. Windows cut at UTC midnights (the default, and
+every scheduled scan) read whole days of the kept aggregates; a window given to the second is
+aggregated from the events of its period instead (the same definitions, so the same numbers). The context
+keeps run aggregates through its engine (temp tables on the workspace's DuckDB connection by default,
 cached views on Spark), and `cleanup()` drops them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from audit_kit.config import AuditConfig, glob_to_like
+from audit_kit.config import AuditConfig
+from audit_kit.detectors.reviewed import explanation_scopes, with_reviewed
+from audit_kit.engine.aggregates import (
+    BASELINE,
+    DAILY,
+    WINDOW,
+    matches_any,
+    period_activity,
+    period_records,
+)
 from audit_kit.engine.duckdb import DuckDBEngine
-from audit_kit.schema import RECORD_ACTIONS
+from audit_kit.vocab import (
+    LINGERING_GRACE_DAYS,
+    baseline_end,
+    default_window,
+    is_day_aligned,
+    lingering_grace_days,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pandas as pd
 
     from audit_kit.engine.base import Engine
     from audit_kit.store.workspace import Workspace
 
-WINDOW = "window"
-BASELINE = "baseline"
-# Days after an involvement ends during which access still counts as explained (lingering_access's
-# `grace_days`, whose default this is).
-LINGERING_GRACE_DAYS = 14
 _COUNTER = itertools.count()
+_CODE: dict[str, str] = {}
+# Modules whose code shapes every learnt statistic (besides the detector's own module).
+_SHARED_CODE = ("audit_kit.detectors.context", "audit_kit.detectors.baseline", "audit_kit.engine.aggregates",
+                "audit_kit.vocab")
 
 
-def matches_any(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
-    """Engine-side glob match of a string column against config patterns (case-insensitive)."""
-    if not patterns:
-        return ibis.literal(False)
-    low = col.lower()
-    cond = low.like(glob_to_like(patterns[0]))
-    for p in patterns[1:]:
-        cond = cond | low.like(glob_to_like(p))
-    return cond.fill_null(False)
+def _code_stamp(fn: Callable[..., Any]) -> str:
+    """A fingerprint of the code a learnt statistic comes from: a change to the detector's module or the
+    shared aggregates makes kept baselines learnt by older code unusable."""
+    parts = []
+    for mod in sorted({getattr(fn, "__module__", "") or "", *_SHARED_CODE}):
+        if mod not in _CODE:
+            module = sys.modules.get(mod)
+            path = getattr(module, "__file__", None)
+            _CODE[mod] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else mod
+        parts.append(_CODE[mod])
+    return ":".join(parts)
+
+RECENT = "recent"
+
+__all__ = ["BASELINE", "LINGERING_GRACE_DAYS", "RECENT", "WINDOW", "DetectionContext", "matches_any"]
 
 
 @dataclass
@@ -67,6 +96,9 @@ class DetectionContext:
     data_start: datetime
     data_end: datetime
     engine: Engine = None  # type: ignore[assignment]  # set in __post_init__
+    # Where the baseline ends: the start of the window's baseline epoch (`vocab.baseline_end`), at or
+    # before `since`. The days between (RECENT) are neither learnt from nor judged; None means `since`.
+    baseline_end: datetime = None  # type: ignore[assignment]  # set in __post_init__
     _cache: dict[str, Any] = field(default_factory=dict)
     _temp: list[str] = field(default_factory=list)
     _tag: str = field(default_factory=lambda: f"{next(_COUNTER)}")
@@ -83,21 +115,31 @@ class DetectionContext:
     def __post_init__(self) -> None:
         if self.engine is None:
             self.engine = DuckDBEngine(self.ws)
+        if self.baseline_end is None:
+            self.baseline_end = self.since
 
     @classmethod
     def build(
         cls, ws: Workspace, config: AuditConfig, since: datetime | None, until: datetime | None,
         engine: Engine | None = None,
     ) -> DetectionContext:
-        """Resolve the window (default: the last `window_days` of the data) and the baseline before it."""
+        """Resolve the window (default: the last `window_days` whole UTC days of the data, the last event's
+        day included), the baseline epoch it starts in, and the baseline before that epoch.
+
+        The baseline ends where the window's epoch starts (`vocab.baseline_end`: epochs of
+        `baseline_refresh_days`), so every window starting in the same epoch shares one baseline, learnt
+        once and kept (`learnt`).
+        """
         engine = engine or DuckDBEngine(ws)
         lo, hi = engine.time_span()
         if lo is None or hi is None:
             lo = hi = datetime(1970, 1, 1)
-        until = until or (hi + timedelta(microseconds=1))
-        since = since or max(lo, hi - timedelta(days=config.window_days))
-        baseline_start = since - timedelta(days=config.baseline_days)
-        return cls(ws, config, since, until, baseline_start, lo, hi, engine)
+        d_since, d_until = default_window(hi, config)
+        until = until or d_until
+        since = since or d_since
+        end = min(baseline_end(since, config), since)
+        baseline_start = end - timedelta(days=config.baseline_days)
+        return cls(ws, config, since, until, baseline_start, lo, hi, engine, baseline_end=end)
 
     def table(self, name: str) -> ir.Table:
         """A canonical table (events, organisations, users, subjects, involvements) on the context's engine."""
@@ -115,7 +157,7 @@ class DetectionContext:
     @property
     def baseline_days(self) -> float:
         start = max(self.baseline_start, self.data_start)
-        return max((self.since - start).total_seconds() / 86400, 0.0)
+        return max((self.baseline_end - start).total_seconds() / 86400, 0.0)
 
     def has_data(self, table: str, column: str | None = None) -> bool:
         """True when the table has rows (and, with `column`, at least one non-null value in it)."""
@@ -194,46 +236,66 @@ class DetectionContext:
     def events(self) -> ir.Table:
         """Events of baseline + window, tagged with their period. Only the two aggregates scan this."""
         e = self.table("events")
-        e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until)
+        e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until,
+                     (e.timestamp < self.baseline_end) | (e.timestamp >= self.since))
         return e.mutate(period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
 
-    # -- shared aggregate 1: user × hour ---------------------------------------------------------
-    @property
-    def user_hour(self) -> ir.Table:
-        """Per user, org, period and local wall-clock hour (`hour`): activity counts and the UTC first/last instants."""
-        if "user_hour" not in self._cache:
-            e = self.events()
-            # Flags computed once per event, then counted: the engine evaluates each LIKE once.
-            e = e.mutate(
-                f_ok=e.outcome == "success",
-                f_rec=e.action.isin(list(RECORD_ACTIONS)),
-                f_exp=e.action.isin(["export", "print"]),
-                f_allowed=matches_any(e.purpose, self.config.allow.purposes),
-            )
-            free_rec = e.f_ok & e.f_rec & ~e.f_allowed
-            login = e.action == "login"
+    # -- the shared aggregates, per period --------------------------------------------------------
+    # Each shared table exists in parts, computed only when a detector asks for one: the baseline part
+    # ([baseline_start, baseline_end)) and the window part ([since, until)) — and RECENT, the days between.
+    # Detectors judge the window part and learn from the baseline part through `learnt()`, whose results
+    # are kept between runs: a run whose baselines are all kept never computes the baseline part at all.
+    PARTS = ("user_hour", "user_record", "user_hour_x", "user_day", "user_record_x")
+
+    def _daily(self, name: str, period: str) -> ir.Table:
+        """Per-day aggregate `name` over the days of `period`: kept whole days where the period is cut at UTC
+        midnights, else the same definition over the period's events."""
+        lo, hi = {BASELINE: (self.baseline_start, self.baseline_end), RECENT: (self.baseline_end, self.since),
+                  WINDOW: (self.since, self.until)}[period]
+        if is_day_aligned(lo) and is_day_aligned(hi):
+            return self.engine.daily(name, lo.date(), hi.date())
+        e = self.table("events")
+        return DAILY[name].over(e.filter(e.timestamp >= lo, e.timestamp < hi))
+
+    def part(self, name: str, period: str) -> ir.Table:
+        """The `period` part (BASELINE, RECENT or WINDOW) of shared table `name` (one of PARTS), materialised
+        once. RECENT holds the days between the end of the baseline and the window (empty when the window
+        starts its epoch): history a detector may need as state (the last activity before the window), never
+        learnt from."""
+        if name not in self.PARTS or period not in (BASELINE, RECENT, WINDOW):
+            raise KeyError(f"no shared table {name!r} for period {period!r}")
+        key = f"{name}:{period}"
+        if key not in self._cache:
+            self._cache[key] = self._materialise(f"{name}_{period[0]}", self._build_part(name, period))
+        return self._cache[key]
+
+    def _build_part(self, name: str, period: str) -> ir.Table:
+        purposes = self.config.allow.purposes
+        if name == "user_hour":
             # Bucketed by the local wall-clock hour: working hours, days and hour-of-week are all
             # judged in the organisation's own time; first/last keep the UTC instants.
-            agg = e.group_by(e.user_id, e.org_id, e.period, hour=e.local_time.truncate("h")).aggregate(
-                n=e.count(),
-                first_ts=e.timestamp.min(),
-                last_ts=e.timestamp.max(),
-                n_rec=e.count(where=free_rec),
-                n_rec_allowed=e.count(where=e.f_ok & e.f_rec & e.f_allowed),
-                n_view=e.count(where=e.f_ok & (e.action == "view")),
-                n_export=e.count(where=e.f_ok & e.f_exp & ~e.f_allowed),
-                n_export_rows=e.records_returned.sum(where=e.f_ok & e.f_exp & ~e.f_allowed).fill_null(0),
-                n_search=e.count(where=e.action == "search"),
-                # rows returned by searches, an allow-listed purpose's (a statutory return's) left out
-                n_search_rows=e.records_returned.sum(where=(e.action == "search") & ~e.f_allowed).fill_null(0),
-                n_denied=e.count(where=(e.outcome == "denied") & ~login),
-                n_failed_login=e.count(where=login & ~e.f_ok),
-                n_login=e.count(where=login & e.f_ok),
-                n_password=e.count(where=e.f_ok & (e.auth_method == "password")),
-                n_auth=e.count(where=e.f_ok & e.auth_method.notnull()),
-            )
-            self._cache["user_hour"] = self._materialise("user_hour", agg)
-        return self._cache["user_hour"]
+            return period_activity(self._daily("activity", period), purposes, period)
+        if name == "user_record":
+            return period_records(self._daily("records", period), purposes, period)
+        if name == "user_hour_x":
+            return self._user_hour_x(self.part("user_hour", period))
+        if name == "user_day":
+            return self._user_day(self.part("user_hour_x", period))
+        return self._user_record_x(self.part("user_record", period))
+
+    def _both(self, name: str, period: str | None) -> ir.Table:
+        if period is not None:
+            return self.part(name, period)
+        key = f"{name}:both"
+        if key not in self._cache:
+            self._cache[key] = self.part(name, BASELINE).union(self.part(name, WINDOW))
+        return self._cache[key]
+
+    @property
+    def user_hour(self) -> ir.Table:
+        """Per user, org, period and local wall-clock hour (`hour`): activity counts and the UTC first/last
+        instants (both periods; `part("user_hour", WINDOW)` for one)."""
+        return self._both("user_hour", None)
 
     @property
     def sessions(self) -> ir.Table:
@@ -252,14 +314,12 @@ class DetectionContext:
             self._cache["sessions"] = self._materialise("sessions", session_table(e))
         return self._cache["sessions"]
 
-    def user_hour_x(self) -> ir.Table:
-        """`user_hour` joined with users and orgs: role, org type, and the off-hours flag in local time."""
-        if "user_hour_x" not in self._cache:
-            self._cache["user_hour_x"] = self._materialise("user_hour_x", self._user_hour_x())
-        return self._cache["user_hour_x"]
+    def user_hour_x(self, period: str | None = None) -> ir.Table:
+        """`user_hour` joined with users and orgs: role, org type, and the off-hours flag in local time
+        (both periods, or the one given)."""
+        return self._both("user_hour_x", period)
 
-    def _user_hour_x(self) -> ir.Table:
-        uh = self.user_hour
+    def _user_hour_x(self, uh: ir.Table) -> ir.Table:
         u = self.users
         o = self.orgs
         j = uh.left_join(u, uh.user_id == u.user_id).left_join(o, uh.org_id == o.org_id)
@@ -287,36 +347,22 @@ class DetectionContext:
             day=j.hour.date(),
         )
 
-    def user_day(self) -> ir.Table:
+    def user_day(self, period: str | None = None) -> ir.Table:
         """`user_hour_x` rolled up to the local day (the day-grain detectors share it)."""
-        if "user_day" not in self._cache:
-            x = self.user_hour_x()
-            sums = {c: x[c].sum() for c in x.columns if c.startswith("n")}
-            agg = x.group_by(
-                "user_id", "org_id", "period", "day", "role", "org_type", "ooh_role", "system_role",
-                "cross_area_role", "bulk_role", "allow_listed",
-            ).aggregate(first_ts=x.first_ts.min(), last_ts=x.last_ts.max(), **sums)
-            self._cache["user_day"] = self._materialise("user_day", agg)
-        return self._cache["user_day"]
+        return self._both("user_day", period)
 
-    # -- shared aggregate 2: user × record ------------------------------------------------------
+    @staticmethod
+    def _user_day(x: ir.Table) -> ir.Table:
+        sums = {c: x[c].sum() for c in x.columns if c.startswith("n")}
+        return x.group_by(
+            "user_id", "org_id", "period", "day", "role", "org_type", "ooh_role", "system_role",
+            "cross_area_role", "bulk_role", "allow_listed",
+        ).aggregate(first_ts=x.first_ts.min(), last_ts=x.last_ts.max(), **sums)
+
     @property
     def user_record(self) -> ir.Table:
         """Per user, org, child record and period: successful record accesses, first/last time, exports, overrides."""
-        if "user_record" not in self._cache:
-            e = self.events()
-            e = e.filter(e.record_id.notnull(), e.outcome == "success", e.action.isin(list(RECORD_ACTIONS)))
-            allowed_purpose = matches_any(e.purpose, self.config.allow.purposes)
-            agg = e.group_by(e.user_id, e.org_id, e.record_id, e.period).aggregate(
-                n=e.count(),
-                first_ts=e.timestamp.min(),
-                last_ts=e.timestamp.max(),
-                n_export=e.count(where=e.action.isin(["export", "print"])),
-                n_break_glass=e.count(where=e.break_glass.fill_null(False)),
-                allowed_purpose=allowed_purpose.any(),
-            )
-            self._cache["user_record"] = self._materialise("user_record", agg)
-        return self._cache["user_record"]
+        return self._both("user_record", None)
 
     def involvement_spans(self) -> ir.Table:
         """One row per (record, org): earliest start, latest end (null when any involvement is open)."""
@@ -327,7 +373,7 @@ class DetectionContext:
             inv_open=i.end_date.isnull().any(),
         )
 
-    def user_record_x(self) -> ir.Table:
+    def user_record_x(self, period: str | None = None) -> ir.Table:
         """`user_record` with why each access is (or is not) explained, and the child's attributes.
 
         Columns added: role, org_type, org_area, home_area, shielded, subject_family_key,
@@ -335,9 +381,9 @@ class DetectionContext:
         had ended before the access), entitled (role/org type entitled across areas), allowed
         (allow-listed user or purpose), explained, out_of_area.
         """
-        if "user_record_x" in self._cache:
-            return self._cache["user_record_x"]
-        ur = self.user_record
+        return self._both("user_record_x", period)
+
+    def _user_record_x(self, ur: ir.Table) -> ir.Table:
         u = self.users
         o = self.orgs
         j = ur.left_join(u, ur.user_id == u.user_id).left_join(o, ur.org_id == o.org_id)
@@ -389,12 +435,33 @@ class DetectionContext:
             entitled=entitled,
             allowed=allowed,
         )
-        x = x.mutate(
+        x = with_reviewed(self, x)  # reviewers' explanations (docs/review.md) count as allowed
+        return x.mutate(
             explained=x.involved | x.entitled | x.allowed,
             out_of_area=(x.home_area.notnull() & x.org_area.notnull() & (x.home_area != x.org_area)).fill_null(False),
         )
-        self._cache["user_record_x"] = self._materialise("user_record_x", x)
-        return self._cache["user_record_x"]
+
+    # -- baselines learnt once and kept -------------------------------------------------------------
+    def learnt(self, label: str, build: Callable[[], ir.Table | pd.DataFrame]) -> ir.Table:
+        """A statistic learnt from the baseline period only (`build` reads `part(…, BASELINE)`), kept
+        between runs by the engine: every window of the same baseline epoch reads it instead of learning it
+        again, as long as the baseline days, the reference tables, the configuration and the detector's code
+        are the same. `label` names it (detector id and what it is); two statistics need two labels.
+        """
+        key = hashlib.sha256("|".join((
+            label, self.config.sha256, self.baseline_start.isoformat(), self.baseline_end.isoformat(),
+            _code_stamp(build), self._review_stamp(),
+        )).encode()).hexdigest()
+        if f"learnt:{key}" not in self._cache:
+            span = (self.baseline_start.date(), self.baseline_end.date())
+            self._cache[f"learnt:{key}"] = self.engine.learnt(key, label, span, build)
+        return self._cache[f"learnt:{key}"]
+
+    def _review_stamp(self) -> str:
+        # Reviewers' explanations change what counts as explained in the baseline too: a new or revoked
+        # explanation must not be answered from a statistic learnt before it.
+        scopes = sorted(repr(s) for s in explanation_scopes(self))
+        return hashlib.sha256("|".join(scopes).encode()).hexdigest() if scopes else ""
 
     def user_record_xc(self) -> ir.Table:
         """`user_record_x` plus `colleague`: another user of the same organisation and role opened the child too.
@@ -441,8 +508,8 @@ class DetectionContext:
 
     def _param_grace(self) -> int:
         # The lingering-access detector's grace period decides when an ended involvement stops
-        # explaining an access, for every detector: one setting, read where the context needs it.
-        return int(self.config.detector("lingering_access").params.get("grace_days", LINGERING_GRACE_DAYS))
+        # explaining an access, for every detector and measure (audit_kit.vocab).
+        return lingering_grace_days(self.config)
 
     def params_for(self, det_id: str, model: type[Any]) -> Any:
         """The detector's params: its model's defaults overlaid with the config file's values."""

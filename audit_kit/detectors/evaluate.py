@@ -17,6 +17,7 @@ flagged by any detector.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,13 +117,22 @@ class Evaluation:
         }
 
 
+def _text(p: Path) -> str:
+    """A truth file's text: UTF-8 (a byte-order mark allowed), else an InputError naming the file and byte."""
+    try:
+        return p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x})",
+                         hint="save the file as UTF-8 CSV") from None
+
+
 def load_truth(path: str | Path) -> list[TruthRow]:
     """Read `truth.csv` (user_id, org_id, category, first_seen, last_seen); InputError names the file and row."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: truth file not found", hint="a synthetic world writes OUT/truth.csv")
     rows: list[TruthRow] = []
-    with p.open(newline="", encoding="utf-8") as fh:
+    with io.StringIO(_text(p), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in ("user_id", "org_id", "category") if c not in (reader.fieldnames or [])]
         if missing:
@@ -140,7 +150,7 @@ def load_legit(path: str | Path) -> dict[str, str]:
     if not p.is_file():
         return {}
     out: dict[str, set[str]] = {}
-    with p.open(newline="", encoding="utf-8") as fh:
+    with io.StringIO(_text(p), newline="") as fh:
         for r in csv.DictReader(fh):
             if r.get("user_id") and r.get("kind"):
                 out.setdefault(r["user_id"], set()).add(r["kind"])

@@ -30,8 +30,7 @@ COLUMNS = ["org_id", "accesses", "explained", "by_involvement", "by_entitlement"
 
 def explained_rates_expr(ctx: DetectionContext) -> ir.Table:
     """Per organisation, window accesses and how many are explained (and by what), as an Ibis expression."""
-    x = ctx.user_record_x()
-    w = x.filter(x.period == WINDOW)
+    w = ctx.user_record_x(WINDOW)
     agg = w.group_by(w.org_id).aggregate(
         accesses=w.n.sum(),
         explained=w.n.sum(where=w.explained).fill_null(0),

@@ -19,6 +19,8 @@ from audit_kit.detectors.evidence import (
 from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.detectors.context import DetectionContext
 
 
@@ -52,22 +54,44 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     history holds nights is not surprised by a night.
     """
     dc = ctx.config.detector("after_hours")
-    x = ctx.user_hour_x()
-    x = x.filter(~x.ooh_role, ~x.system_role, ~matches_any(x.role, dc.exempt_roles))
-    if dc.exempt_org_types:
-        x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
-    b = x.filter(x.period == BASELINE)
+
+    def judged(period: str) -> ir.Table:
+        x = ctx.user_hour_x(period)
+        x = x.filter(~x.ooh_role, ~x.system_role, ~matches_any(x.role, dc.exempt_roles))
+        if dc.exempt_org_types:
+            x = x.filter(~x.org_type.isin(list(dc.exempt_org_types)))
+        return x
+
+    # The hour-of-week profiles, learnt once per baseline epoch and kept.
+    def learn_user_totals() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(t_user=b.user_id).aggregate(u_total=b.n.sum())
+
+    def learn_user_hours() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(h_user=b.user_id, h_how=b.dhow).aggregate(u_c=b.n.sum())
+
+    def learn_peer_totals() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(pt_type=b.org_type, pt_role=b.role).aggregate(p_total=b.n.sum(),
+                                                                         p_users=b.user_id.nunique())
+
+    def learn_peer_hours() -> ir.Table:
+        b = judged(BASELINE)
+        return b.group_by(ph_type=b.org_type, ph_role=b.role, ph_how=b.dhow).aggregate(p_c=b.n.sum())
+
     a = p.smoothing
-    ut = b.group_by(t_user=b.user_id).aggregate(u_total=b.n.sum())
-    uh = b.group_by(h_user=b.user_id, h_how=b.dhow).aggregate(u_c=b.n.sum())
-    pt = b.group_by(pt_type=b.org_type, pt_role=b.role).aggregate(p_total=b.n.sum(), p_users=b.user_id.nunique())
-    ph = b.group_by(ph_type=b.org_type, ph_role=b.role, ph_how=b.dhow).aggregate(p_c=b.n.sum())
+    ut = ctx.learnt("after_hours:user_totals", learn_user_totals)
+    uh = ctx.learnt("after_hours:user_hours", learn_user_hours)
+    pt = ctx.learnt("after_hours:peer_totals", learn_peer_totals)
+    ph = ctx.learnt("after_hours:peer_hours", learn_peer_hours)
     # Early starts and late finishes are ordinary: only hours at least `margin_minutes` outside
     # working hours (or weekends, when they count) are judged. Allow-listed work is left out.
+    x = judged(WINDOW)
     deep = x.off_by >= p.margin_minutes
     if ctx.config.working_hours.weekend_is_out_of_hours:
         deep = deep | x.weekend
-    w = x.filter(x.period == WINDOW, x.off_hours, deep)
+    w = x.filter(x.off_hours, deep)
     free = w.n - w.n_rec_allowed
     wh = w.group_by(w.user_id, w.org_id, w.role, w.org_type, how=w.dhow).aggregate(
         c=free.sum(), first=w.first_ts.min(), last=w.last_ts.max(), recs=w.n_rec.sum()
@@ -110,25 +134,40 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     rare_b = j.filter(j.rare).select(r_user=j.user_id, r_how=j.how)
     rare_cells = w.join(rare_b, (w.user_id == rare_b.r_user) & (w.dhow == rare_b.r_how))
     cells = rare_cells.group_by(c_user=rare_cells.user_id).aggregate(rare_cells=rare_cells.hour.nunique())
-    xx = x.mutate(deep=(x.off_hours & deep).fill_null(False))
-    xx = xx.filter(xx.user_id.isin(users))
-    hours_u = xx.group_by(h_user=xx.user_id).aggregate(
-        b_cells=xx.count(where=xx.period == BASELINE), b_off=xx.count(where=(xx.period == BASELINE) & xx.deep),
-        w_cells=xx.count(where=xx.period == WINDOW),
-    )
-    xb = x.filter(x.period == BASELINE).mutate(deep=(x.off_hours & deep).fill_null(False))
-    hours_p = xb.group_by(q_type=xb.org_type, q_role=xb.role).aggregate(p_cells=xb.count(), p_off=xb.count(where=xb.deep))
+
+    def far_off(t: ir.Table) -> ir.BooleanValue:
+        d = t.off_by >= p.margin_minutes
+        if ctx.config.working_hours.weekend_is_out_of_hours:
+            d = d | t.weekend
+        return (t.off_hours & d).fill_null(False)
+
+    def learn_user_far_off() -> ir.Table:
+        b = judged(BASELINE)
+        b = b.mutate(deep=far_off(b))
+        return b.group_by(h_user=b.user_id).aggregate(b_cells=b.count(), b_off=b.count(where=b.deep))
+
+    def learn_peer_far_off() -> ir.Table:
+        b = judged(BASELINE)
+        b = b.mutate(deep=far_off(b))
+        return b.group_by(q_type=b.org_type, q_role=b.role).aggregate(p_cells=b.count(), p_off=b.count(where=b.deep))
+
+    hu = ctx.learnt("after_hours:user_far_off", learn_user_far_off)
+    hours_p = ctx.learnt("after_hours:peer_far_off", learn_peer_far_off)
+    xw = x.filter(x.user_id.isin(users))
+    wc = xw.group_by(h_user=xw.user_id).aggregate(w_cells=xw.count())
+    hb = hu.filter(hu.h_user.isin(users))
+    hours_u = hb.to_pandas().merge(wc.to_pandas(), on="h_user", how="outer")
     extra = numeric(
         cells.to_pandas().rename(columns={"c_user": "user_id"})
-        .merge(hours_u.to_pandas().rename(columns={"h_user": "user_id"}), on="user_id", how="outer"),
+        .merge(hours_u.rename(columns={"h_user": "user_id"}), on="user_id", how="outer"),
         ["rare_cells", "b_cells", "b_off", "w_cells"])
     pdf = numeric(hours_p.to_pandas(), ["p_cells", "p_off"])
     df = df.merge(extra, on="user_id", how="left").merge(
         pdf, left_on=["org_type", "role"], right_on=["q_type", "q_role"], how="left")
     df = numeric(df, ["rare_events", "rare_records", "off_events", "rare_hours", "baseline_events", "peer_users",
                       "rare_cells", "b_cells", "b_off", "w_cells", "p_cells", "p_off", "rare_mass"])
-    wins = ctx.user_hour
-    ww = wins.filter(wins.period == WINDOW, wins.user_id.isin(users))
+    wins = ctx.part("user_hour", WINDOW)
+    ww = wins.filter(wins.user_id.isin(users))
     totals = dict(ww.group_by("user_id").aggregate(n=ww.n.sum()).to_pandas().itertuples(index=False, name=None))
     fb = FindingBuilder(ctx, "after_hours")
     for r in df.itertuples(index=False):

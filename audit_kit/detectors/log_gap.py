@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import BASELINE
+from audit_kit.detectors.context import BASELINE, WINDOW
 from audit_kit.detectors.evidence import corrected, evidence_fields, score_of, severity_of, strength
 from audit_kit.models.findings import Finding
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
     from audit_kit.detectors.context import DetectionContext
 
 
@@ -38,15 +40,20 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     is a calendar day, not a gap. Strength: the chance of so many silent expected days at the
     organisation's usual presence on those weekdays, corrected for the window's expected days.
     """
-    uh = ctx.user_hour
-    od = uh.group_by(uh.org_id, uh.period, day=uh.hour.date()).aggregate(n=uh.n.sum())
-    df = od.to_pandas()
+    def org_days(period: str) -> ir.Table:
+        uh = ctx.part("user_hour", period)
+        return uh.group_by(uh.org_id, uh.period, day=uh.hour.date()).aggregate(n=uh.n.sum())
+
+    # The baseline's calendar of organisation × day counts is learnt once per baseline epoch and kept.
+    base = ctx.learnt("log_gap:org_days", lambda: org_days(BASELINE))
+    df = base.union(org_days(WINDOW)).to_pandas()
     if df.empty:
         return []
     df["day"] = pd.to_datetime(df["day"])
     df["n"] = pd.to_numeric(df["n"].astype(object), errors="coerce").fillna(0).astype(float)
     base_start = max(pd.Timestamp(ctx.baseline_start), pd.Timestamp(ctx.data_start)).normalize()
-    base_days = pd.date_range(base_start, pd.Timestamp(ctx.since).normalize() - pd.Timedelta(days=1), freq="D")
+    base_days = pd.date_range(base_start, pd.Timestamp(ctx.baseline_end).normalize() - pd.Timedelta(days=1),
+                              freq="D")
     win_end = min(pd.Timestamp(ctx.until), pd.Timestamp(ctx.data_end) + pd.Timedelta(microseconds=1))
     win_days = pd.date_range(pd.Timestamp(ctx.since).normalize(), (win_end - pd.Timedelta(microseconds=1)).normalize(),
                              freq="D")
@@ -55,6 +62,8 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     types = dict(ctx.orgs.select("org_id", "org_type").to_pandas().itertuples(index=False, name=None))
     # Each organisation's expected weekdays and presence, from its own baseline.
     plans: dict[str, tuple[dict[int, float], set[pd.Timestamp], float, pd.DatetimeIndex]] = {}
+    # (Every organisation's calendar is needed, even one that logged on every window day: whether a day
+    # is a calendar day for a type of body counts the organisations of that type that were not silent.)
     for org, grp in df.groupby("org_id", sort=True):
         base = grp[grp.period == BASELINE]
         # An organisation's history starts with its first event; days before it are not "silence".

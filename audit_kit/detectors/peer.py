@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import networkx as nx
 import numpy as np
 import pandas as pd
 
 from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import WINDOW, DetectionContext, matches_any
+from audit_kit.detectors.context import BASELINE, WINDOW, DetectionContext, matches_any
 from audit_kit.detectors.evidence import (
     corrected,
     evidence_fields,
@@ -51,24 +52,19 @@ class PeerParams(Params):
     max_effective_records: int = 15
 
 
-def _pair_expr(ctx: DetectionContext, org_id: str | None) -> ir.Table:
-    ur = ctx.user_record
-    if org_id is not None:
-        ur = ur.filter(ur.org_id == org_id)
-    return ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(
-        n_base=ur.n.sum(where=ur.period != WINDOW).fill_null(0),
-        n_win=ur.n.sum(where=ur.period == WINDOW).fill_null(0),
-    )
+def _baseline_pairs(ctx: DetectionContext) -> ir.Table:
+    """(user, org, child) baseline reads: the input communities are learnt from."""
+    ur = ctx.part("user_record", BASELINE)
+    return ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_base=ur.n.sum())
 
 
-def _pair_chunks(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 400_000) -> Iterator[pd.DataFrame]:
-    """The (user, child) pairs, a few whole organisations per frame (one query each).
+def _org_chunks(pairs: ir.Table, chunk_rows: int = 400_000) -> Iterator[pd.DataFrame]:
+    """The (user, child) pairs of `pairs`, a few whole organisations per frame (one query each).
 
     The user × child aggregate of a large log is millions of rows of strings (2.1 GB of pandas at 10M
     events); pulled in chunks of about `chunk_rows` pairs, sized by a small count per organisation
     first, memory is bounded by the largest organisation instead — on any engine.
     """
-    pairs = _pair_expr(ctx, org_id)
     sizes = pairs.group_by("org_id").aggregate(n=pairs.count()).order_by("org_id").to_pandas()
     chunks: list[list[str]] = [[]]
     rows = 0
@@ -84,6 +80,35 @@ def _pair_chunks(ctx: DetectionContext, org_id: str | None, chunk_rows: int = 40
         # Sorted in the engine: the record codes (and so the float sums of the similarity matrix) follow
         # row order, which differs between engines and runs; Louvain must see the same input everywhere.
         yield pairs.filter(pairs.org_id.isin(orgs)).order_by(["org_id", "user_id", "record_id"]).to_pandas()
+
+
+def learn_members(ctx: DetectionContext) -> pd.DataFrame:
+    """Every baseline user's community (`org:cN`) and its size, learnt per organisation from the baseline
+    reads (the Louvain fit of `community_fit_frame`, on the baseline's users only)."""
+    out = []
+    for pairs in _org_chunks(_baseline_pairs(ctx)):
+        df = community_fit_frame(pairs.assign(n_win=0))
+        out.append(df[["user_id", "org_id", "community", "community_size"]])
+    if not out:
+        return pd.DataFrame({"user_id": pd.Series(dtype=str), "org_id": pd.Series(dtype=str),
+                             "community": pd.Series(dtype=str), "community_size": pd.Series(dtype="int64")})
+    return pd.concat(out, ignore_index=True).astype({"community_size": "int64"})
+
+
+def _kept_communities(ctx: DetectionContext) -> tuple[ir.Table, ir.Table]:
+    """(members, shares): each baseline user's community, and each community's share of every child's
+    baseline reads in its organisation — learnt once per baseline epoch and kept."""
+    members = ctx.learnt("peer_outlier:members", lambda: learn_members(ctx))
+
+    def learn_shares() -> ir.Table:
+        b = _baseline_pairs(ctx)
+        j = b.join(members, (b.user_id == members.user_id) & (b.org_id == members.org_id))
+        c = j.group_by(s_org=j.org_id, s_comm=j.community, s_record=j.record_id).aggregate(c_reads=j.n_base.sum())
+        t = c.group_by(t_org=c.s_org, t_record=c.s_record).aggregate(t_reads=c.c_reads.sum())
+        ct = c.join(t, (c.s_org == t.t_org) & (c.s_record == t.t_record))
+        return ct.select("s_org", "s_comm", "s_record", share=ct.c_reads / ct.t_reads)
+
+    return members, ctx.learnt("peer_outlier:shares", learn_shares)
 
 
 def _communities(graph: nx.Graph, seed: int, resolution: float, max_size: int) -> list[set[int]]:
@@ -211,16 +236,37 @@ def _row_normalise(m: Any) -> Any:
 
 
 def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParams | None = None) -> pd.DataFrame:
-    """Community fit of every user active in the context's window (see `community_fit_frame`)."""
-    p = p or PeerParams()
-    out = []
-    for pairs in _pair_chunks(ctx, org_id):
-        active = set(pairs.loc[pairs.n_win > 0, "user_id"])
-        df = community_fit_frame(pairs)
-        out.append(df[df.user_id.isin(active)])
-    if not out:
-        return pd.DataFrame(columns=[*FIT_COLUMNS, "community_size"])
-    return pd.concat(out, ignore_index=True)
+    """Community fit of every user active in the context's window (see `community_fit_frame`), judged in
+    the engine against the kept communities: a user's fit is the mean, over the window children anyone in
+    the organisation read in the baseline, of their own community's share of that child's baseline reads."""
+    members, shares = _kept_communities(ctx)
+    ur = ctx.part("user_record", WINDOW)
+    if org_id is not None:
+        ur = ur.filter(ur.org_id == org_id)
+    wp = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_win=ur.n.sum())
+    # How many of the organisation's users read each child in the window.
+    wr = wp.group_by(r_org=wp.org_id, r_record=wp.record_id).aggregate(win_readers=wp.user_id.nunique())
+    mem = members.select(m_user="user_id", m_org="org_id", m_comm="community", m_size="community_size")
+    seen = shares.select(v_org="s_org", v_record="s_record").distinct()
+    j = (wp.left_join(mem, (wp.user_id == mem.m_user) & (wp.org_id == mem.m_org))
+         .left_join(seen, (wp.org_id == seen.v_org) & (wp.record_id == seen.v_record))
+         .left_join(wr, (wp.org_id == wr.r_org) & (wp.record_id == wr.r_record))
+         .left_join(shares, (wp.org_id == shares.s_org) & (mem.m_comm == shares.s_comm)
+                    & (wp.record_id == shares.s_record)))
+    # A child nobody in the organisation read in the baseline and nobody else reads in the window belongs
+    # to no community: it counts against the reader's fit (share 0); a new child the team shares does not
+    # count at all (as in `community_fit_frame`).
+    lone = j.v_record.isnull() & (j.win_readers == 1)
+    counted = j.m_comm.notnull() & (j.v_record.notnull() | lone)
+    agg = j.group_by("user_id", "org_id").aggregate(
+        community=j.m_comm.max(), records=j.count(), den=j.count(where=counted),
+        num=j.share.fill_null(0.0).sum(where=counted), community_size=j.m_size.max(),
+    )
+    agg = agg.mutate(fit=ibis.ifelse(agg.den > 0, agg.num / agg.den, ibis.null("float64")).round(4))
+    df = agg.select(*FIT_COLUMNS, "community_size").order_by(["org_id", "user_id"]).to_pandas()
+    df["community_size"] = df.community_size.fillna(0).astype(int)
+    df["records"] = df.records.astype(int)
+    return df
 
 
 def user_community_fit(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.baseline import Metric, baseline_evidence, spikes
-from audit_kit.detectors.context import matches_any
+from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
 from audit_kit.detectors.evidence import CUTOFFS, evidence_fields, score_of, severity_of
 from audit_kit.models.findings import Finding, Severity
 
@@ -51,7 +51,7 @@ def _spike_findings(
         return base_keep(x) & keep(x) if keep is not None else base_keep(x)
 
     df = spikes(
-        ctx, metric, grain=grain, quantile=p.quantile, floor=p.floor, user_factor=p.user_factor,
+        ctx, metric, name=det_id, grain=grain, quantile=p.quantile, floor=p.floor, user_factor=p.user_factor,
         peer_factor=p.peer_factor, min_support=p.min_support, z_min=p.z_min, keep=both,
     )
     df = _synchronous(df, p.synchronous_share)
@@ -222,17 +222,22 @@ def search_fishing(ctx: DetectionContext, p: SearchParams) -> list[Finding]:
     when the records opened per search fell to at most `max_followup` (half) of the user's own
     baseline ratio — looking for someone, not working a case (a busy day raises both).
     """
+    def learn_ratio() -> ir.Table:
+        b = ctx.user_day(BASELINE)
+        return b.group_by(b.user_id).aggregate(views=b.n_view.sum(), searches=b.n_search.sum())
+
+    # Learnt (or read) whether or not today has a candidate, so that the epoch's first run learns it.
+    learnt = ctx.learnt("search_fishing:views_per_search", learn_ratio)
     found = _spike_findings(ctx, "search_fishing", p, lambda x: x.n_search.sum(), "searches", "ran")
     if not found:
         return found
     users = sorted({f.user_id for f in found if f.user_id})
-    uh = ctx.user_hour_x()
-    uh = uh.filter(uh.user_id.isin(users))
-    days = uh.group_by(uh.user_id, uh.period, uh.day).aggregate(views=uh.n_view.sum(), searches=uh.n_search.sum())
-    df = days.to_pandas()
-    base = df[df.period == "baseline"].groupby("user_id")[["views", "searches"]].sum()
+    base = learnt.filter(learnt.user_id.isin(users)).to_pandas().set_index("user_id")
+    uw = ctx.user_day(WINDOW)
+    uw = uw.filter(uw.user_id.isin(users))
+    days = uw.group_by(uw.user_id, uw.day).aggregate(views=uw.n_view.sum(), searches=uw.n_search.sum())
     win = {(r.user_id, r.day.strftime("%Y-%m-%d")): (int(r.views), int(r.searches))
-           for r in df[df.period == "window"].itertuples(index=False)}
+           for r in days.to_pandas().itertuples(index=False)}
     out: list[Finding] = []
     for f in found:
         v, s = win.get((f.user_id, f.evidence["bucket"]), (0, 0))

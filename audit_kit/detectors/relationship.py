@@ -343,8 +343,8 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     policy finding, high. One the organisation's involvement explains is listed low (16–43% of
     family flags have a simple explanation: the family is on the organisation's books).
     """
-    x = ctx.without_exempt("family_lookup", ctx.user_record_x())
-    w = x.filter(x.period == WINDOW, x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
+    x = ctx.without_exempt("family_lookup", ctx.user_record_x(WINDOW))
+    w = x.filter(x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
     if not p.flag_explained:
         w = w.filter(~w.explained)
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
@@ -393,8 +393,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     three bodies over a fortnight is usually chance (low or nothing); half a dozen bodies in two
     days is not.
     """
-    x = ctx.without_exempt("vip_snooping", ctx.user_record_x())
-    win = x.filter(x.period == WINDOW, ~x.explained)
+    x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
+    win = x.filter(~x.explained)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max()
     )
@@ -402,10 +402,17 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         n1=pop.count(where=pop.w_orgs == 1), n2=pop.count(where=pop.w_orgs == 2),
         pairs=pop.w_orgs.sum(),
     )
-    base = x.filter(x.period == BASELINE, ~x.explained)
-    bpop = base.group_by(b_record=base.record_id).aggregate(b_orgs=base.org_id.nunique(), b_users=base.user_id.nunique())
-    # A child in the news: readers of every kind jump (a serious incident, a strategy meeting) -
-    # `hot_readers` or more in the window and `hot_factor` times the baseline readership.
+
+    # The child's baseline count of unexplained readers and their bodies (learnt once per baseline epoch
+    # and kept). A child in the news: readers of every kind jump (a serious incident, a strategy
+    # meeting) - `hot_readers` or more in the window and `hot_factor` times the baseline readership.
+    def learn_readers() -> ir.Table:
+        base = ctx.without_exempt("vip_snooping", ctx.user_record_x(BASELINE))
+        base = base.filter(~base.explained)
+        return base.group_by(b_record=base.record_id).aggregate(b_orgs=base.org_id.nunique(),
+                                                               b_users=base.user_id.nunique())
+
+    bpop = ctx.learnt("vip_snooping:readers", learn_readers)
     scale = min(ctx.window_days / max(ctx.baseline_days, 1.0), 1.0)
     xw = x.filter(x.period == WINDOW)
     allr = xw.group_by(h_record=xw.record_id).aggregate(

@@ -1,16 +1,20 @@
-"""What detection needs from a data engine: canonical tables as Ibis expressions, and somewhere to keep
-intermediate aggregates. Two implementations: DuckDB over the workspace (the default) and Spark.
+"""What detection needs from a data engine: canonical tables as Ibis expressions, the per-day aggregates of
+the events (`audit_kit.engine.aggregates`), and somewhere to keep intermediate aggregates. Two
+implementations: DuckDB over the workspace (the default, reading the aggregates the workspace keeps) and
+Spark (computing the same aggregates from its events).
 
 Everything else — the detectors themselves — is Ibis and does not know which engine it runs on.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pandas as pd
 
 
 @runtime_checkable
@@ -29,6 +33,16 @@ class Engine(Protocol):
 
     def has_rows(self, name: str, column: str | None = None) -> bool:
         """True when the table has a row (with `column`, a row where that column is not null)."""
+        ...
+
+    def daily(self, name: str, start: date, end: date) -> ir.Table:
+        """The per-day aggregate `name` (see `audit_kit.engine.aggregates.DAILY`) for UTC days [start, end)."""
+        ...
+
+    def learnt(self, key: str, label: str, span: tuple[date, date],
+               build: Callable[[], ir.Table | pd.DataFrame]) -> ir.Table:
+        """A baseline statistic learnt from the baseline days `span` (`build` makes it when needed): kept
+        between runs where the engine can keep it and the data is unchanged, else computed for this run."""
         ...
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:

@@ -11,6 +11,9 @@ Sources, in order of preference for a real deployment:
 Every source is registered as a temporary view with the canonical columns and types (a missing
 optional column is null, a missing optional reference table is empty), so the detectors' Ibis
 expressions compile the same whatever the source. Aggregates are cached temporary views.
+
+(Why this module runs past 400 lines: the Spark engine's three sources, their canonical views, sessions and
+the kept-aggregate bridge belong to one backend; nothing else imports PySpark.)
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,7 @@ from audit_kit.schema import DEFAULT_TIMEZONE, EVENTS, REFERENCE_TABLES, Table
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pandas as pd
 
     from audit_kit.store.workspace import Workspace
 
@@ -309,6 +313,35 @@ class SparkEngine:
         cond = f"WHERE `{column}` IS NOT NULL" if column else ""
         return bool(self.session.sql(f"SELECT 1 FROM `{self._views[name]}` {cond} LIMIT 1").take(1))
 
+    def daily(self, name: str, start: date, end: date) -> ir.Table:
+        # Spark keeps nothing between runs: the same definitions, computed from its events.
+        from audit_kit.engine.aggregates import DAILY
+
+        e = self.table("events")
+        e = e.filter(e.timestamp >= datetime.combine(start, time()), e.timestamp < datetime.combine(end, time()))
+        return DAILY[name].over(e)
+
+    def learnt(self, key: str, label: str, span: tuple[date, date],
+               build: Callable[[], ir.Table | pd.DataFrame]) -> ir.Table:
+        # Nothing is kept between Spark runs: learnt for this run, cached like any other aggregate.
+        import ibis
+
+        made = build()
+        name = f"ak_{self._tag}_learnt_{key[:16]}"
+        if isinstance(made, ibis.Table):
+            return self.materialise(name, made)
+        # From plain rows with an explicit schema: the frames learnt on the driver are small, and Arrow
+        # cannot convert pandas 3's Arrow-backed string columns here.
+        schema = ", ".join(f"`{c}` {_pandas_spark_type(t)}" for c, t in made.dtypes.items())
+        import pandas as pd
+
+        rows = [tuple(None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in r)
+                for r in made.itertuples(index=False, name=None)]
+        df = self.session.createDataFrame(rows, schema)
+        df.createOrReplaceTempView(name)
+        self._cached[name] = df
+        return self.con.table(name)
+
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         row = self.session.sql(f"SELECT min(timestamp), max(timestamp) FROM `{self._views['events']}`").collect()[0]
         return row[0], row[1]
@@ -408,6 +441,11 @@ def _jvm_stderr_silenced(quiet: bool) -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _pandas_spark_type(dtype: Any) -> str:
+    kind = getattr(dtype, "kind", "O")
+    return {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "b": "BOOLEAN", "M": "TIMESTAMP_NTZ"}.get(kind, "STRING")
 
 
 def _ddl(table: Table) -> str:

@@ -2,26 +2,26 @@
 
 Users are also linked to the few colleagues they share the most children with, so the teams show.
 
-Communities and fit come from `audit_kit.detectors.peer.community_fit_frame`, the same scoring the
-`peer_outlier` detector uses, so the picture and the finding never disagree. This module only
+Communities and fit come from `audit_kit.detectors.peer.user_community_fit`, the communities the
+`peer_outlier` detector learns and keeps, so the picture and the finding never disagree. This module only
 adds the user → area edges (distinct children of each home area a user read) and draws them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from audit_kit.detectors.peer import community_fit_frame
+from audit_kit.config import AuditConfig
+from audit_kit.detectors.peer import user_community_fit
 from audit_kit.errors import InputError
 from audit_kit.graph.aggregates import events_in
 from audit_kit.graph.model import AccessGraph, Edge, Node
 from audit_kit.graph.risk import FindingIndex
 from audit_kit.graph.window import Window
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.schema import RECORD_ACTIONS
 from audit_kit.store.workspace import Workspace
 
 # How many of the worst-fitting users get a visible label with their fit.
@@ -32,30 +32,11 @@ UNKNOWN_AREA = "(no home area)"
 
 
 def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str, baseline_days: int) -> pd.DataFrame:
-    """The peer detector's user → community fit for one organisation.
-
-    Scoring is `audit_kit.detectors.peer.community_fit_frame`, the function `peer_outlier` uses.
-    Its input — successful record accesses per user and child, baseline vs window — is aggregated
-    here with the organisation filter applied before the scan: `user_community_fit(ws, …, org_id)`
-    aggregates every organisation's events first (19 s of 22 s at 10 M events). The
-    test `test_communities_use_the_peer_detector_signal` checks both give the same frame.
-    """
-    e = ws.table("events")
-    e = e.filter(
-        e.org_id == org_id,
-        e.timestamp >= since - timedelta(days=baseline_days),
-        e.timestamp < until,
-        e.record_id.notnull(),
-        e.outcome == "success",
-        e.action.isin(list(RECORD_ACTIONS)),
-    )
-    in_window = e.timestamp >= since
-    pairs = e.group_by("user_id", "org_id", "record_id").aggregate(
-        n_base=e.count(where=~in_window), n_win=e.count(where=in_window)
-    ).to_pandas()
-    active = set(pairs.loc[pairs.n_win > 0, "user_id"])
-    df = community_fit_frame(pairs)
-    return df[df.user_id.isin(active)].reset_index(drop=True)
+    """The peer detector's user → community fit for one organisation: `user_community_fit`, judged against
+    the communities `peer_outlier` learns from the baseline and keeps (so the picture and the finding
+    never disagree, and a kept baseline serves both)."""
+    fit = user_community_fit(ws, AuditConfig(baseline_days=baseline_days), since, until, org_id=org_id)
+    return fit.reset_index(drop=True)
 
 
 def org_communities(

@@ -13,26 +13,71 @@ One pass over the source per file, straight into `events` (no staged copy of the
    already stored — are found from the new rowids alone and deleted.
 
 The caller owns the transaction, so nothing of this is visible unless the whole run commits.
+
+(Why this module runs past 400 lines: the one-pass validate, number, quarantine and de-duplicate sequence over
+a file is one transaction's logic; its steps share state (row ids, batch) that separate modules would have to
+pass around.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 
 from audit_kit.ingest.mapping import IDENTITY, ColumnMapping
 from audit_kit.ingest.models import FileReport
-from audit_kit.ingest.sources import Source, create_staged, drop_temp, lit, quarantine_rejects
-from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, OUTCOMES, RECORD_ACTIONS
+from audit_kit.ingest.sources import (
+    NOT_BLANK,
+    Source,
+    create_staged,
+    drop_temp,
+    lit,
+    quarantine_rejects,
+    swallowed_lines,
+)
+from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, OUTCOMES, RECORD_REQUIRED_ACTIONS
 from audit_kit.store.sql import fetch_value
 
-_OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+# ISO 8601 date-times as the contract takes them: a date, a time of day, and an offset (Z or ±HH[:MM], at
+# most ±18:00). A date alone is not a date-time ("2026-09-02" must not read "-02" as an offset).
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?"
+_OFFSET = r" ?([zZ]|[+-](0[0-9]|1[0-8])(:?[0-5][0-9])?)$"
+ISO_WITH_OFFSET_RE = _DATE + _TIME + _OFFSET
+ISO_NAIVE_RE = _DATE + _TIME + "$"
+DATE_ONLY_RE = _DATE + "$"
+WHOLE_NUMBER_RE = r"^[0-9]{1,9}$"  # records_returned: digits only (no 3.7, 1e3, 0x10, 1_000, -1)
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
 # Above this many organisations with their own time zone, look zones up with a join instead of a CASE.
 _ZONE_CASE_LIMIT = 500
+ORG_HINT = (
+    "the record names no organisation: pass --org ORG_ID when the file is one body's own log, or give "
+    "constants: {org_id: ...} (or columns/values) in a --mapping file"
+)
+
+
+@dataclass(frozen=True)
+class EventLimits:
+    """Which event times are plausible: none before `not_before` (the dataset's declared period, else a
+    floor no real log predates) and none more than `future` past the time of the ingest. An event outside
+    is quarantined, so one bad date can never stretch a window."""
+
+    not_before: datetime = datetime(1990, 1, 1)
+    not_after: datetime | None = None  # the end of the declared period, if any
+    future: timedelta = timedelta(days=1)
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """(earliest, latest) acceptable UTC instants for an ingest at `now` (naive UTC)."""
+        latest = now + self.future
+        if self.not_after is not None:
+            latest = min(latest, self.not_after)
+        return self.not_before, latest
+
+
+DEFAULT_LIMITS = EventLimits()
 
 
 def _one_of(expr: str, values: tuple[str, ...]) -> str:
@@ -51,30 +96,54 @@ def _timestamp_expr(mapping: ColumnMapping) -> str:
             return parsed
         return f"timezone({lit(mapping.timezone or 'UTC')}, {parsed})"
     naive = f"timezone({lit(mapping.timezone)}, try_cast({ts} AS TIMESTAMP))" if mapping.timezone else "NULL"
-    return f"CASE WHEN _has_offset THEN try_cast({ts} AS TIMESTAMPTZ) ELSE {naive} END"
+    return (f"CASE WHEN _ts_shape = 'offset' THEN try_cast(replace({ts}, ',', '.') AS TIMESTAMPTZ) "
+            f"WHEN _ts_shape = 'naive' THEN {naive} END")
+
+
+def _ts_shape_expr() -> str:
+    """What a raw timestamp looks like: 'offset', 'naive' (date and time), 'date' (no time) or 'other'."""
+    ts = 'trim("timestamp")'
+    return (f"CASE WHEN regexp_matches({ts}, {lit(ISO_WITH_OFFSET_RE)}) THEN 'offset' "
+            f"WHEN regexp_matches({ts}, {lit(ISO_NAIVE_RE)}) THEN 'naive' "
+            f"WHEN regexp_matches({ts}, {lit(DATE_ONLY_RE)}) THEN 'date' ELSE 'other' END")
 
 
 def _reasons_expr(mapping: ColumnMapping) -> str:
     """One SQL string per row: every reason it fails the contract, '; '-joined ('' when valid)."""
     short = "left({}, 60)"
-    naive_ok = bool(mapping.timezone or mapping.timestamp_format)
+    quoted = "'timestamp \"' || " + short.format('"timestamp"') + " || '\"'"
+    if mapping.timestamp_format:
+        ts_checks = f"""CASE WHEN "timestamp" IS NULL THEN 'timestamp is missing'
+             WHEN _ts IS NULL THEN {quoted} || ' does not match the mapping''s timestamp_format {mapping.timestamp_format.replace("'", "''")}'"""
+    else:
+        ts_checks = f"""CASE WHEN "timestamp" IS NULL THEN 'timestamp is missing'
+             WHEN _ts_shape = 'date' THEN {quoted} || ' is a date with no time of day (expected ISO 8601 date-time with Z or +HH:MM)'
+             WHEN _ts_shape = 'naive' AND _ts IS NULL AND try_cast("timestamp" AS TIMESTAMP) IS NOT NULL
+               THEN {quoted} || ' has no UTC offset (expected ISO 8601 with Z or +HH:MM, or a timezone in the mapping file)'
+             WHEN _ts_shape = 'other' AND regexp_matches(trim("timestamp"), '[+-][0-9]{{2}}(:?[0-9]{{2}})?$')
+                  AND regexp_matches(trim("timestamp"), {lit(_DATE + _TIME)})
+               THEN {quoted} || ' has an offset out of range (at most +/-18:00)'
+             WHEN _ts IS NULL THEN {quoted} || ' is not a valid ISO 8601 date-time with Z or +HH:MM'"""
+    ts_checks += f"""
+             WHEN _ts < $not_before THEN {quoted} || ' is before ' || strftime($not_before, '%Y-%m-%d') ||
+               ' (the start of the dataset''s period or the earliest plausible date; --not-before)'
+             WHEN _ts > $not_after THEN {quoted} || ' is after ' || strftime($not_after, '%Y-%m-%dT%H:%M') ||
+               ' UTC (in the future beyond the tolerance, or after the dataset''s period; --not-after, --future-tolerance)'
+        END"""
     checks = [
-        f"""CASE WHEN "timestamp" IS NULL THEN 'timestamp is missing'
-             WHEN _ts IS NULL AND NOT _has_offset AND NOT {str(naive_ok).lower()}
-                  AND try_cast("timestamp" AS TIMESTAMP) IS NOT NULL
-               THEN 'timestamp "' || {short.format('"timestamp"')} || '" has no UTC offset (expected ISO 8601 with Z or +HH:MM, or a timezone in the mapping file)'
-             WHEN _ts IS NULL THEN 'timestamp "' || {short.format('"timestamp"')} || '" is not a valid date-time'
-        END""",
+        ts_checks,
         "CASE WHEN user_id IS NULL THEN 'user_id is missing' END",
-        "CASE WHEN org_id IS NULL THEN 'org_id is missing' END",
+        f"CASE WHEN org_id IS NULL THEN {lit('org_id is missing: ' + ORG_HINT)} END",
         f"""CASE WHEN _action IS NULL THEN 'action is missing'
              WHEN NOT {_one_of('_action', ACTIONS)} THEN 'action "' || {short.format("action")} || '" is not one of {", ".join(ACTIONS)}'
         END""",
         f"""CASE WHEN _outcome IS NULL THEN 'outcome is missing'
              WHEN NOT {_one_of('_outcome', OUTCOMES)} THEN 'outcome "' || {short.format("outcome")} || '" is not one of {", ".join(OUTCOMES)}'
         END""",
-        f"CASE WHEN record_id IS NULL AND {_one_of('_action', RECORD_ACTIONS)} THEN 'record_id is missing for a ' || _action END",
-        f"""CASE WHEN records_returned IS NOT NULL AND (_rr IS NULL OR _rr < 0)
+        # A failed or denied attempt may name no record (it can fail before one is found).
+        f"CASE WHEN record_id IS NULL AND _outcome = 'success' AND {_one_of('_action', RECORD_REQUIRED_ACTIONS)} "
+        "THEN 'record_id is missing for a ' || _action END",
+        f"""CASE WHEN records_returned IS NOT NULL AND _rr IS NULL
              THEN 'records_returned "' || {short.format("records_returned")} || '" is not a whole number of 0 or more' END""",
         f"""CASE WHEN break_glass IS NOT NULL AND _bg IS NULL
              THEN 'break_glass "' || {short.format("break_glass")} || '" is not true or false' END""",
@@ -116,20 +185,24 @@ def _fix_local_times(con: duckdb.DuckDBPyConnection, first: int) -> None:
 def _append_sql(source: Source, mapping: ColumnMapping, zone: str, row: str = "v._row") -> str:
     """INSERT of every parsed row of `source` into events, in file order (see the module docstring);
     `row` is what goes in `source_row` for now."""
+    # A source with no ids gets a hash of the event's content, its time normalised to the UTC instant
+    # (so "…Z" and "…+00:00" are the same event).
     content_hash = (
-        "'h:' || md5(concat_ws(chr(31), \"timestamp\", user_id, org_id, record_id, _action, _outcome, "
-        "session_id, source_ip, purpose, records_returned))"
+        "'h:' || md5(concat_ws(chr(31), strftime(v._ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f'), v.user_id, "
+        "v.org_id, v.record_id, v._action, v._outcome, v.session_id, v.source_ip, v.purpose, CAST(v._rr AS VARCHAR), "
+        "v.source_action, v.target))"
     )
     ok = "v._reason = ''"
     raw = f"({source.raw_expr})" if source.raw_expr else "v._raw"
     return f"""INSERT INTO events (event_id, "timestamp", local_time, user_id, org_id, record_id, action, outcome,
             source_ip, auth_method, purpose, session_id, records_returned, break_glass,
-            source_file, source_row, ingested_at, batch_id)
+            source_file, source_row, ingested_at, batch_id, source_action, target)
         WITH s AS ({source.sql}),
         p AS (
           SELECT *, lower(trim(action)) AS _action, lower(trim(outcome)) AS _outcome,
-                 coalesce(regexp_matches("timestamp", {lit(_OFFSET_RE)}), false) AS _has_offset,
-                 try_cast(records_returned AS INTEGER) AS _rr,
+                 {_ts_shape_expr()} AS _ts_shape,
+                 CASE WHEN regexp_matches(trim(records_returned), {lit(WHOLE_NUMBER_RE)})
+                      THEN CAST(trim(records_returned) AS INTEGER) END AS _rr,
                  CASE WHEN {_one_of('lower(trim(break_glass))', _TRUE)} THEN true
                       WHEN {_one_of('lower(trim(break_glass))', _FALSE)} THEN false END AS _bg
           FROM s),
@@ -140,7 +213,7 @@ def _append_sql(source: Source, mapping: ColumnMapping, zone: str, row: str = "v
                v.user_id, v.org_id, v.record_id, v._action, v._outcome, v.source_ip, v.auth_method,
                CASE WHEN {ok} THEN v.purpose ELSE v._reason END,
                CASE WHEN {ok} THEN v.session_id ELSE {raw} END,
-               v._rr, v._bg, $path, {row}, $at, $batch
+               v._rr, v._bg, $path, {row}, $at, $batch, v.source_action, v.target
         FROM v"""
 
 
@@ -160,21 +233,42 @@ def ingest_event_source(
     batch_id: str,
     ingested_at: datetime,
     mapping: ColumnMapping = IDENTITY,
+    limits: EventLimits = DEFAULT_LIMITS,
 ) -> Appended:
     """Append one events source, numbered, its failed rows quarantined; the caller owns the transaction
     and must call `settle_duplicates` on the run's files before it commits."""
     try:
-        return _ingest(con, source, batch_id, ingested_at, mapping)
+        appended = _ingest(con, source, batch_id, ingested_at, mapping, limits)
     finally:
         drop_temp(con, source)
+    if appended is not None:
+        return appended
+    # The CSV parser lost its footing (a stray quote swallowed the lines after it): read the file again
+    # line by line, so only the broken row is quarantined and every other one is numbered right.
+    assert source.fallback is not None
+    lines = source.fallback(con)
+    try:
+        again = _ingest(con, lines, batch_id, ingested_at, mapping, limits)
+    finally:
+        drop_temp(con, lines)
+    assert again is not None
+    return again
 
 
 def _ingest(
-    con: duckdb.DuckDBPyConnection, source: Source, batch_id: str, ingested_at: datetime, mapping: ColumnMapping
-) -> Appended:
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    batch_id: str,
+    ingested_at: datetime,
+    mapping: ColumnMapping,
+    limits: EventLimits,
+) -> Appended | None:
+    """Append `source`; None (and nothing appended) when a CSV file needs its line-by-line reading."""
     path = str(source.path)
     zones = _own_zones(con)
-    params = {"path": path, "at": ingested_at, "batch": batch_id}
+    earliest, latest = limits.bounds(ingested_at)
+    params = {"path": source.display, "at": ingested_at, "batch": batch_id, "not_before": earliest,
+              "not_after": latest}
     sql = _append_sql(source, mapping, _zone_expr(zones))
     ordinal = "rowid - {first} + 1"  # parsed row k of a CSV file, from its rowid
     if source.fmt == "csv" and source.ordinal_sql and not keeps_file_order(con, sql, params):
@@ -183,33 +277,40 @@ def _ingest(
         ordinal = "source_row"
     created = create_staged(con, sql, source.path, params)
     parsed = int(created[0]) if created is not None else 0
-    rejected = 0
-    if source.rejects_table:
-        rejected = int(fetch_value(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table}"))
-        if rejected:
-            quarantine_rejects(con, source.rejects_table, batch_id, source.path, "events", ingested_at)
-    invalid = 0
     first = last = None
     if parsed:
         last = int(fetch_value(con, "SELECT max(rowid) FROM events"))
         first = last - parsed + 1
+    if source.rejects_table and source.fallback is not None and swallowed_lines(con, source.rejects_table):
+        if first is not None:
+            con.execute(f"DELETE FROM events WHERE rowid >= {first}")
+        return None
+    rejected = 0
+    if source.rejects_table:
+        rejected = int(fetch_value(con, f"SELECT count(DISTINCT line) FROM {source.rejects_table} WHERE {NOT_BLANK}"))
+        if rejected:
+            quarantine_rejects(con, source.rejects_table, batch_id, source.display, "events", ingested_at)
+    invalid = 0
+    if first is not None:
         new = f"rowid >= {first}"
         if len(zones) > _ZONE_CASE_LIMIT:
             _fix_local_times(con, first)
         if source.fmt == "csv":
-            _number_csv_rows(con, first, ordinal.format(first=first), source.rejects_table if rejected else None)
+            _number_csv_rows(con, first, ordinal.format(first=first), source.rejects_table, source.blank_lines)
         invalid = int(fetch_value(con, f"SELECT count(*) FROM events WHERE {new} AND event_id IS NULL"))
         if invalid:
             con.execute(
                 f"""INSERT INTO quarantine
                 SELECT ?, ?, source_row, 'events', purpose, session_id, ? FROM events
                 WHERE {new} AND event_id IS NULL ORDER BY rowid""",
-                [batch_id, path, ingested_at],
+                [batch_id, source.display, ingested_at],
             )
             con.execute(f"DELETE FROM events WHERE {new} AND event_id IS NULL")
     report = FileReport(
-        path=path, kind="events", read=parsed + rejected, stored=parsed - invalid, quarantined=invalid + rejected
+        path=source.display, kind="events", read=parsed + rejected, stored=parsed - invalid,
+        quarantined=invalid + rejected,
     )
+    del path
     return Appended(report, first, last)
 
 
@@ -222,14 +323,22 @@ def keeps_file_order(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str,
     return "batch insert" in plan or "batch_insert" in plan
 
 
-def _number_csv_rows(con: duckdb.DuckDBPyConnection, first: int, ordinal: str, rejects_table: str | None) -> None:
+def _number_csv_rows(
+    con: duckdb.DuckDBPyConnection, first: int, ordinal: str, rejects_table: str | None, blank_lines: list[int]
+) -> None:
     """Give a CSV file's new events their file row numbers (header = row 1); `ordinal` is SQL for a
     row's place among the parsed rows (1-based).
 
-    The CSV parser drops the lines it rejects, so parsed row k sits after every rejected line r_i with
-    r_i - i <= k (i counted from 1); an ASOF join against that small table adds them back.
+    The CSV parser drops the lines it rejects and the empty lines it skips, so parsed row k sits after
+    every such line r_i with r_i - i <= k (i counted from 1); an ASOF join against that small table adds
+    them back.
     """
-    if rejects_table is None:
+    skipped = []
+    if rejects_table is not None:
+        skipped.append(f"SELECT DISTINCT line FROM {rejects_table}")
+    if blank_lines:
+        skipped.append("SELECT unnest($blank::BIGINT[]) AS line")
+    if not skipped:
         con.execute(f"UPDATE events SET source_row = {ordinal} + 1 WHERE rowid >= {first}")
         return
     con.execute(
@@ -240,49 +349,66 @@ def _number_csv_rows(con: duckdb.DuckDBPyConnection, first: int, ordinal: str, r
                 SELECT threshold, max(shift) AS shift FROM (
                     SELECT line - row_number() OVER (ORDER BY line) AS threshold,
                            row_number() OVER (ORDER BY line) AS shift
-                    FROM (SELECT DISTINCT line FROM {rejects_table})) GROUP BY threshold
+                    FROM ({" UNION ".join(skipped)})) GROUP BY threshold
             ) s ON n.k >= s.threshold
-        ) x WHERE events.rowid = x.r"""
+        ) x WHERE events.rowid = x.r""",
+        {"blank": blank_lines} if blank_lines else None,
     )
 
 
-def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) -> None:
-    """Delete this run's events whose `event_id` was stored before the run, or repeats an earlier row
-    of the run (the first in file order stays), and count them in each file's report.
+# The identity of a stored event: its id and what it says happened. A producer that reuses an id for
+# other events (other times, users or records) loses none of them; the same event delivered twice is
+# stored once.
+IDENTITY_COLUMNS = ("event_id", "timestamp", "user_id", "org_id", "record_id", "action", "outcome", "source_action")
 
-    Once per run rather than per file, so a run pays one pass over the store, not one per file. Ids are
-    compared as 64-bit hashes first (an integer group-by and join cost far less than string ones), then
-    only the few candidates exactly, so a hash collision never drops an event.
+
+def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) -> None:
+    """Delete this run's events that repeat an event stored before the run, or an earlier row of the run
+    (the first in file order stays), and count them in each file's report; count the events whose id an
+    earlier, different event already carries (id collisions: both are kept).
+
+    An event is a duplicate when its id and content match (IDENTITY_COLUMNS, the time as the UTC
+    instant). Once per run rather than per file, so a run pays one pass over the store, not one per
+    file. Identities are compared as 64-bit hashes first (an integer group-by and join cost far less
+    than string ones), then only the few candidates exactly, so a hash collision never drops an event.
     """
     spans = [(i, a.first, a.last) for i, a in enumerate(appended) if a.first is not None]
     if not spans:
         return
     start = min(first for _i, first, _last in spans)  # the run's appends hold every rowid from here on
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _dup_h AS
-        WITH hb AS (SELECT hash(event_id) AS h FROM events WHERE rowid >= {start})
-        SELECT h FROM hb GROUP BY h HAVING count(*) > 1
-        UNION
-        SELECT h FROM hb SEMI JOIN (SELECT hash(event_id) AS h FROM events WHERE rowid < {start}) o USING (h)"""
-    )
+    ranges = ", ".join(f"({i}, {first}, {last})" for i, first, last in spans)
+    key = "hash(" + ", ".join(f'"{c}"' for c in IDENTITY_COLUMNS) + ")"
+    same = " AND ".join(f'older."{c}" IS NOT DISTINCT FROM c."{c}"' for c in IDENTITY_COLUMNS)
     try:
-        if not fetch_value(con, "SELECT count(*) FROM _dup_h"):
-            return
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _dup AS
-            WITH c AS (SELECT rowid AS r, event_id FROM events WHERE hash(event_id) IN (SELECT h FROM _dup_h))
-            SELECT c.r FROM c WHERE c.r >= {start}
-              AND EXISTS (SELECT 1 FROM c older WHERE older.event_id = c.event_id AND older.r < c.r)"""
-        )
-        ranges = ", ".join(f"({i}, {first}, {last})" for i, first, last in spans)
-        counts = con.execute(
-            f"""SELECT f.i, count(*) FROM _dup JOIN (VALUES {ranges}) f(i, lo, hi) ON _dup.r BETWEEN f.lo AND f.hi
-            GROUP BY f.i"""
-        ).fetchall()
-        con.execute("DELETE FROM events WHERE rowid IN (SELECT r FROM _dup)")
-        for i, n in counts:
-            rep = appended[int(i)].report
-            rep.duplicates, rep.stored = int(n), rep.stored - int(n)
+        for what, hashed, match in (("dup", key, same), ("ids", "hash(event_id)", "older.event_id = c.event_id")):
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _{what}_h AS
+                WITH hb AS (SELECT {hashed} AS h FROM events WHERE rowid >= {start})
+                SELECT h FROM hb GROUP BY h HAVING count(*) > 1
+                UNION
+                SELECT h FROM hb SEMI JOIN (SELECT {hashed} AS h FROM events WHERE rowid < {start}) o USING (h)"""
+            )
+            if not fetch_value(con, f"SELECT count(*) FROM _{what}_h"):
+                continue
+            cols = ", ".join(f'"{c}"' for c in IDENTITY_COLUMNS)
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _{what} AS
+                WITH c AS (SELECT rowid AS r, {cols} FROM events WHERE {hashed} IN (SELECT h FROM _{what}_h))
+                SELECT c.r FROM c WHERE c.r >= {start}
+                  AND EXISTS (SELECT 1 FROM c older WHERE {match} AND older.r < c.r)"""
+            )
+            counts = con.execute(
+                f"""SELECT f.i, count(*) FROM _{what} JOIN (VALUES {ranges}) f(i, lo, hi) ON _{what}.r BETWEEN f.lo AND f.hi
+                GROUP BY f.i"""
+            ).fetchall()
+            for i, n in counts:
+                rep = appended[int(i)].report
+                if what == "dup":
+                    rep.duplicates, rep.stored = int(n), rep.stored - int(n)
+                else:
+                    rep.id_collisions = int(n)
+            if what == "dup":
+                con.execute("DELETE FROM events WHERE rowid IN (SELECT r FROM _dup)")
     finally:
-        con.execute("DROP TABLE IF EXISTS _dup_h")
-        con.execute("DROP TABLE IF EXISTS _dup")
+        for t in ("_dup_h", "_dup", "_ids_h", "_ids"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -17,11 +17,21 @@ Example (`mapping.yaml`)::
       outcome: {OK: success, DENY: denied}
     constants:                              # fills a field wherever the log gives no value
       org_id: LA001
+    types:                                  # organisations.csv: the owner's own type words
+      police: police_force
+      academy: school
+    roles:                                  # users.csv / involvements.csv: role words to the ones config uses
+      Social Worker: caseworker
+
+`values` and `constants` apply to every events file, the audit-log presets (FHIR, OCSF, CloudTrail)
+included; `columns`, `delimiter`, `timestamp_format` and `timezone` apply to CSV, JSON lines and
+Parquet files only (a preset knows its format's fields and times).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -41,6 +51,26 @@ class ColumnMapping(BaseModel):
     timezone: str | None = None
     values: dict[str, dict[str, str]] = {}
     constants: dict[str, str] = {}
+    types: dict[str, str] = {}  # organisation type words (organisations.csv) -> the words audit-kit knows
+    roles: dict[str, str] = {}  # role words (users.csv, involvements.csv) -> the words the configuration uses
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, v: str | None) -> str | None:
+        if v is not None and len(v) != 1:
+            raise ValueError(f"the delimiter must be one character (e.g. ';' or a tab), not {v!r}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone such as Europe/London or UTC") from None
+        return v
 
     @field_validator("columns", "values", "constants")
     @classmethod
@@ -55,6 +85,27 @@ class ColumnMapping(BaseModel):
     def source_for(self, field: str) -> str:
         """The source column (or JSON path) holding `field`; the field's own name by default."""
         return self.columns.get(field, field)
+
+    def with_org(self, org_id: str | None) -> ColumnMapping:
+        """This mapping with `org_id` as the organisation of every event that names none, after the
+        record's own and the mapping's constant (the `--org` option)."""
+        if not org_id or "org_id" in self.constants:
+            return self
+        return self.model_copy(update={"constants": {**self.constants, "org_id": org_id}})
+
+    def type_word(self, word: str) -> str:
+        """An organisation type in the owner's words as audit-kit's word (unchanged when not mapped)."""
+        return _lookup(self.types, word)
+
+    def role_word(self, word: str) -> str:
+        return _lookup(self.roles, word)
+
+
+def _lookup(table: dict[str, str], word: str) -> str:
+    if word in table:
+        return table[word]
+    folded = {k.strip().lower(): v for k, v in table.items()}
+    return folded.get(word.strip().lower(), word)
 
 
 IDENTITY = ColumnMapping()

@@ -15,7 +15,10 @@ class FileReport(BaseModel):
     quarantined: int = 0
     duplicates: int = 0
     already_ingested: bool = False  # same bytes seen before: every row counts as a duplicate
+    # events kept although their event_id was already used by a different event (a producer reusing ids)
+    id_collisions: int = 0
     note: str | None = None
+    warnings: list[str] = Field(default_factory=list)  # not row errors: e.g. type words that are not built in
 
     @property
     def reconciles(self) -> bool:
@@ -34,6 +37,9 @@ class IngestReport(BaseModel):
     missing_reference: list[str] = Field(default_factory=list)  # recommended files not supplied
     quarantine_file: str | None = None
     questionnaires: dict[str, object] | None = None  # summary from the questionnaire importer
+    # things worth a reviewer's attention that are not row errors: an organisation type that is not one
+    # of the built-in words, a mapping file whose columns a preset does not use, …
+    warnings: list[str] = Field(default_factory=list)
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -54,6 +60,10 @@ class IngestReport(BaseModel):
     def duplicates(self) -> int:
         return self._sum("duplicates")
 
+    @property
+    def id_collisions(self) -> int:
+        return self._sum("id_collisions")
+
     def to_json(self) -> dict[str, object]:
         """The `--format json` document: totals first (keys read, stored, quarantined, duplicates)."""
         return {
@@ -61,6 +71,7 @@ class IngestReport(BaseModel):
             "stored": self.stored,
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
+            "id_collisions": self.id_collisions,
             "batch_id": self.batch_id,
             "workspace": self.workspace,
             "unknown_users": self.unknown_users,
@@ -70,4 +81,5 @@ class IngestReport(BaseModel):
             "files": [f.model_dump() for f in self.files],
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped_files],
             "questionnaires": self.questionnaires,
+            "warnings": self.warnings,
         }

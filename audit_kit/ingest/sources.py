@@ -6,13 +6,21 @@ that stores them: see `audit_kit.ingest.events`),
 `_error` (a reader-level reason: malformed JSON, an unmappable record), `_raw` (the record's text, for
 quarantine) and one VARCHAR column per requested canonical field. Validation happens once, later,
 whatever the source.
+
+(Why this module runs past 400 lines: one reader per input shape (CSV with its line-by-line recovery, JSON
+lines, JSON documents, Parquet, gzip, the audit-format presets) sharing one output contract; splitting them
+apart would scatter the contract they must all keep.)
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
+import json
+import os
 import secrets
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +35,7 @@ from audit_kit.store.sql import fetch_value
 CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+XML_SUFFIXES = (".xml",)
 
 
 def lit(value: str) -> str:
@@ -46,8 +55,35 @@ def base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
+def display_path(path: Path | str) -> str:
+    """A path as text that can always be printed and stored: bytes of a file name that are not UTF-8
+    (kept by Python as surrogate escapes) are shown as \\xNN."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def engine_path(path: Path) -> tuple[str, str | None]:
+    """A name DuckDB can open for `path`, and a temporary folder to remove afterwards (None if none was
+    needed). DuckDB takes file names as UTF-8 text; a name that is not UTF-8 is reached through a
+    symbolic link with a plain name instead of refusing the file (or the dataset)."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text, None
+    except UnicodeEncodeError:
+        pass
+    folder = tempfile.mkdtemp(prefix="audit-kit-name-")
+    link = os.path.join(folder, "input" + "".join(s for s in path.suffixes if s.isascii())[-16:])
+    os.symlink(os.path.abspath(os.fsencode(text)), os.fsencode(link))
+    return link, folder
+
+
 def file_format(path: Path) -> str | None:
-    """'csv', 'jsonl' or 'parquet' from the file name, or None if audit-kit cannot read it."""
+    """'csv', 'jsonl', 'parquet' or 'xml' (FHIR) from the file name, or None if audit-kit cannot read it."""
     suffix = base_suffix(path)
     if suffix in CSV_SUFFIXES:
         return "csv"
@@ -55,6 +91,8 @@ def file_format(path: Path) -> str | None:
         return "jsonl"
     if suffix in PARQUET_SUFFIXES:
         return "parquet"
+    if suffix in XML_SUFFIXES:
+        return "xml"
     return None
 
 
@@ -71,12 +109,25 @@ class Source:
     shielded_records: list[str] = field(default_factory=list)  # record ids the source labelled restricted
     raw_expr: str | None = None  # SQL over `sql`'s columns giving `_raw`, to compute it only where needed
     ordinal_sql: str | None = None  # `sql` with `_k` counted by the scan (CSV: when file order is not kept)
+    blank_lines: list[int] = field(default_factory=list)  # CSV: empty lines the parser skips (for numbering)
+    # CSV: the same file read line by line, for when the parser loses its footing (see `swallowed_lines`)
+    fallback: Callable[[duckdb.DuckDBPyConnection], Source] | None = None
+    temp_dirs: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        """The file's name as stored and reported."""
+        return display_path(self.path)
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         for obj in self.temp_objects:
             con.execute(f"DROP TABLE IF EXISTS {obj}")
         for name in self.registered:
             con.unregister(name)
+        for folder in self.temp_dirs:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _tag() -> str:
@@ -121,11 +172,11 @@ def csv_header(path: Path, mapping: ColumnMapping = IDENTITY) -> list[str]:
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{path}: the header line is not UTF-8 text") from None
+        raise InputError(f"{display_path(path)}: the header line is not UTF-8 text") from None
     header = [c.strip() for c in next(csv.reader([text], delimiter=delim), [])]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise InputError(f"{path}: row 1: the header repeats column(s) {', '.join(dupes)}")
+        raise InputError(f"{display_path(path)}: row 1: the header repeats column(s) {', '.join(dupes)}")
     return header
 
 
@@ -146,7 +197,7 @@ def csv_source(
             for f in missing
         )
         raise InputError(
-            f"{path}: missing required column(s) {want}; the header has: {', '.join(header) or '(nothing)'}",
+            f"{display_path(path)}: missing required column(s) {want}; the header has: {', '.join(header) or '(nothing)'}",
             hint="rename the columns, or pass --mapping FILE to say which source column is which",
         )
     tag = _tag()
@@ -160,21 +211,161 @@ def csv_source(
     # rows it quarantines (`Source.raw_expr`): joining every row's cells costs as much as a column scan.
     passthrough = "".join(f", {ident(h)} AS _c{i}" for i, h in enumerate(header))
     raw_expr = "concat_ws(',', " + ", ".join(f"coalesce(_c{i}, '')" for i in range(len(header))) + ")"
+    name, folder = engine_path(path)
     sql = (
         # _k (file order) is left NULL here: a window over the scan would serialise the parallel CSV
         # reader, and the rowids of an order-preserving append already follow file order (see
         # audit_kit.ingest.events; `ordinal_sql` below is the exact, one-thread alternative).
         f"SELECT CAST(NULL AS BIGINT) AS _k, CAST(NULL AS BIGINT) AS _row, CAST(NULL AS VARCHAR) AS _error, "
         f"{raw} AS _raw, {select}{passthrough} "
-        f"FROM read_csv({lit(str(path))}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
+        f"FROM read_csv({lit(name)}, {csv_dialect(path, header, mapping)}, store_rejects=true, "
         f"rejects_table={lit(tag + '_rej')}, rejects_scan={lit(tag + '_scan')}, max_line_size=1048576)"
     )
+
+    def by_lines(con: duckdb.DuckDBPyConnection) -> Source:
+        return csv_lines_source(con, path, header, fields, mapping)
+
     return Source(
         sql=sql, path=path, fmt="csv", rejects_table=tag + "_rej", temp_objects=[tag + "_rej", tag + "_scan"],
         raw_expr=raw_expr,
         # The same rows numbered by the scan itself: exact whatever the plan, but read on one thread.
         ordinal_sql=sql.replace("CAST(NULL AS BIGINT) AS _k", "row_number() OVER () AS _k", 1),
+        blank_lines=empty_lines(path), fallback=by_lines, temp_dirs=[folder] if folder else [],
     )
+
+
+# A rejected CSV line that holds only spaces is a blank line, not a record.
+NOT_BLANK = "trim(csv_line, chr(32) || chr(9) || chr(13) || chr(11) || chr(12)) <> ''"
+_SWALLOW_LIMIT = 50  # lines a quoted field may span before a stray quote is assumed instead
+
+
+def swallowed_lines(con: duckdb.DuckDBPyConnection, rejects_table: str) -> bool:
+    """Whether the CSV parser rejected a 'row' that runs over several lines (an opening quote that never
+    closed, or closed rows later): then the rows after it were lost in it, and the file must be read
+    line by line (`csv_lines_source`) for only the broken row to be quarantined."""
+    return bool(fetch_value(
+        con, f"SELECT count(*) FROM {rejects_table} WHERE error_type = 'UNQUOTED VALUE' OR strpos(csv_line, chr(10)) > 0"))
+
+
+SCAN_CHUNK = 4 << 20
+
+
+def empty_lines(path: Path) -> list[int]:
+    """Line numbers (1-based) of the empty lines of a text file, which DuckDB's CSV reader skips without a
+    trace; found with a byte search, so a file without any costs one fast read (from the page cache)."""
+    out: list[int] = []
+    line = 1  # the line the next byte belongs to
+    prev_end = b"\n"  # the file starts as if after a newline
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            while chunk := fh.read(SCAN_CHUNK):
+                data = prev_end + chunk
+                # `data` starts with the previous chunk's last two bytes: newlines there are counted below
+                base = line - prev_end.count(b"\n")
+                for marker in (b"\n\n", b"\n\r\n"):
+                    start = 0
+                    while (i := data.find(marker, start)) >= 0:
+                        out.append(base + data.count(b"\n", 0, i + 1))
+                        start = i + 1
+                line += chunk.count(b"\n")
+                prev_end = data[-2:]  # a marker may straddle the boundary
+    except (OSError, EOFError):
+        return []
+    return sorted(set(n for n in out if n > 1))
+
+
+def _parse_record(text: str, delim: str) -> list[str] | None:
+    """The fields of `text` if it is exactly one well-formed CSV record, else None."""
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=delim, quotechar='"', doublequote=True, strict=True))
+    except csv.Error:
+        return None
+    return records[0] if len(records) == 1 else None
+
+
+def csv_lines_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: list[str],
+    fields: Sequence[str],
+    mapping: ColumnMapping = IDENTITY,
+) -> Source:
+    """Read a CSV file record by record in Python, each row numbered by its line: a row whose quotes do
+    not close (or whose quoted field runs into the next rows and leaves the wrong number of columns) is
+    one quarantined row, and reading resumes at the next line. Slower than DuckDB's reader; used only
+    when that reader lost rows to a stray quote."""
+    import pyarrow as pa
+
+    delim = mapping.delimiter or ("\t" if base_suffix(path) == ".tsv" else ",")
+    ncols = len(header)
+    cols: dict[str, list[Any]] = {"_row": [], "_error": [], "_raw": []} | {f"_c{i}": [] for i in range(ncols)}
+
+    def emit(row: int, values: list[str] | None, raw: str, error: str | None) -> None:
+        cols["_row"].append(row)
+        cols["_error"].append(error)
+        cols["_raw"].append(raw[:2000])
+        for i in range(ncols):
+            cols[f"_c{i}"].append(values[i] if values is not None and i < len(values) else None)
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw_lines = [ln.rstrip(b"\n").rstrip(b"\r") for ln in fh]
+    texts: list[str | None] = []
+    for ln in raw_lines:
+        try:
+            texts.append(ln.decode("utf-8-sig" if not texts else "utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+    del raw_lines
+    i = 1  # index of line 2 (line 1 is the header)
+    while i < len(texts):
+        text = texts[i]
+        if text is None:
+            emit(i + 1, None, "", "malformed CSV row: not UTF-8 text")
+            i += 1
+            continue
+        if not text.strip():
+            i += 1
+            continue
+        values = _parse_record(text, delim)
+        if values is not None and len(values) == ncols:
+            emit(i + 1, values, text, None)
+            i += 1
+            continue
+        if values is None:  # a quoted field may legitimately run onto the next lines
+            buf, j, joined = text, i + 1, None
+            while j < min(len(texts), i + _SWALLOW_LIMIT):
+                nxt = texts[j]
+                if nxt is None:
+                    break
+                buf += "\n" + nxt
+                got = _parse_record(buf, delim)
+                if got is not None:
+                    joined = got if len(got) == ncols else None
+                    break
+                j += 1
+            if joined is not None:
+                emit(i + 1, joined, buf, None)
+                i = j + 1
+                continue
+            emit(i + 1, None, text, "malformed CSV row: a quote opens a field and does not close on this row")
+        else:
+            emit(i + 1, None, text, f"malformed CSV row: expected {ncols} columns, found {len(values)}")
+        i += 1
+    tag = _tag()
+    table = pa.table({k: pa.array(v, pa.int64() if k == "_row" else pa.string()) for k, v in cols.items()})
+    con.register(tag, table)
+    present = {h.strip(): i for i, h in enumerate(header)}
+
+    def column(f: str) -> str | None:
+        src = mapping.source_for(f)
+        return f"nullif(trim(_c{present[src]}), '')" if src in present else None
+
+    select = _select_fields(fields, mapping, column)
+    sql = (f"SELECT _row AS _k, _row, _error, _raw, {select}, "
+           + ", ".join(f"_c{i}" for i in range(ncols)) + f" FROM {tag}")
+    return Source(sql=sql, path=path, fmt="csvlines", registered=[tag])
 
 
 def _json_path(src: str) -> str:
@@ -229,12 +420,39 @@ def _load_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
     flush()
 
 
+def _document_records(path: Path) -> list[tuple[int, str]] | None:
+    """A JSON file that is one pretty-printed document rather than JSON lines: its records as (number,
+    compact JSON text) — the items of a top-level array, else the document itself — or None when the
+    file is JSON lines (its first non-blank line is a whole JSON value) or not JSON at all."""
+    from audit_kit.ingest.presets.records import MAX_DOCUMENT_BYTES, read_document
+
+    doc = read_document(path, MAX_DOCUMENT_BYTES)
+    if doc is None:
+        return None
+    items = doc if isinstance(doc, list) else [doc]
+    return [(i, json.dumps(item, ensure_ascii=False, separators=(",", ":"))) for i, item in enumerate(items, 1)]
+
+
 def jsonl_source(
     con: duckdb.DuckDBPyConnection, path: Path, fields: Sequence[str], mapping: ColumnMapping = IDENTITY
 ) -> Source:
-    """Stage a JSON-lines file: each non-blank line one object; a bad line is a row with `_error`."""
+    """Stage a JSON-lines file: each non-blank line one object; a bad line is a row with `_error`.
+    A pretty-printed JSON document (an object, or an array of objects) is read whole instead, its
+    records numbered from 1."""
     tag = _tag()
-    _load_lines(con, path, tag + "_lines")
+    records = _document_records(path)
+    if records is None:
+        _load_lines(con, path, tag + "_lines")
+    else:
+        import pyarrow as pa
+
+        con.execute(f"CREATE TEMP TABLE {tag}_lines (_n BIGINT, line VARCHAR, _enc VARCHAR)")
+        batch = pa.table({"_n": pa.array([n for n, _ in records], pa.int64()),
+                          "line": pa.array([t for _, t in records], pa.string()),
+                          "_enc": pa.array([None] * len(records), pa.string())})
+        con.register(tag + "_b", batch)
+        con.execute(f"INSERT INTO {tag}_lines SELECT * FROM {tag}_b")
+        con.unregister(tag + "_b")
     select = _select_fields(
         fields, mapping,
         lambda f: f"nullif(trim(json_extract_string(doc, {lit(_json_path(mapping.source_for(f)))})), '')",
@@ -260,17 +478,19 @@ def parquet_source(
     mapping: ColumnMapping = IDENTITY,
 ) -> Source:
     """Stage a Parquet file; typed timestamps become ISO strings in UTC."""
+    name, folder = engine_path(path)
     try:
         schema = con.execute(
-            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({lit(str(path))}))"
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({lit(name)}))"
         ).fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"{path}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"{display_path(path)}: not a readable Parquet file: {str(exc).splitlines()[0]}") from None
     types = dict(schema)
     missing = [f for f in required if mapping.source_for(f) not in types and f not in mapping.constants]
     if missing:
         raise InputError(
-            f"{path}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}"
+            f"{display_path(path)}: missing required column(s) {', '.join(missing)}; it has: {', '.join(types)}",
+            hint="an OCSF Parquet file (e.g. from Amazon Security Lake) is read with --preset ocsf",
         )
     def column(f: str) -> str | None:
         src = mapping.source_for(f)
@@ -295,9 +515,10 @@ def parquet_source(
     sql = (
         f"SELECT file_row_number + 1 AS _k, file_row_number + 1 AS _row, CAST(NULL AS VARCHAR) AS _error, "
         f"{raw_of([ident(c) for c in types])} AS _raw, {select}{passthrough} "
-        f"FROM read_parquet({lit(str(path))}, file_row_number=true)"
+        f"FROM read_parquet({lit(name)}, file_row_number=true)"
     )
-    return Source(sql=sql, path=path, fmt="parquet", raw_expr=raw_of([f"_c{i}" for i in range(len(types))]))
+    return Source(sql=sql, path=path, fmt="parquet", raw_expr=raw_of([f"_c{i}" for i in range(len(types))]),
+                  temp_dirs=[folder] if folder else [])
 
 
 def arrow_source(
@@ -335,23 +556,31 @@ def sniff_head(path: Path, n: int = 4096) -> bytes:
         raise InputError(f"{path}: cannot read: {exc}") from None
 
 
-def numbered(con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None) -> tuple[str, str, int]:
+def numbered(
+    con: duckdb.DuckDBPyConnection, tag: str, rejects_table: str | None, blank_lines: Sequence[int] = ()
+) -> tuple[str, str, int]:
     """FROM clause and row-number expression for staged table `tag`, plus the count of rejected lines.
 
-    The CSV parser drops the lines it rejects, so parsed row k sits after every rejected line r_i
-    with r_i - i <= k (i counted from 1); an ASOF join against that small table restores the file's
-    row numbers (header = row 1). Sources that know their rows (`_row`) keep them.
+    The CSV parser drops the lines it rejects and the empty lines it skips, so parsed row k sits after
+    every such line r_i with r_i - i <= k (i counted from 1); an ASOF join against that small table
+    restores the file's row numbers (header = row 1). Sources that know their rows (`_row`) keep them.
     """
     rejected = 0
+    skipped = []
     if rejects_table:
-        rejected = fetch_value(con, f"SELECT count(DISTINCT line) FROM {rejects_table}")
-    if not rejected:
+        rejected = fetch_value(con, f"SELECT count(DISTINCT line) FROM {rejects_table} WHERE {NOT_BLANK}")
+        skipped.append(f"SELECT DISTINCT line FROM {rejects_table}")
+    if blank_lines:
+        skipped.append("SELECT unnest([" + ", ".join(str(int(n)) for n in blank_lines) + "]::BIGINT[]) AS line")
+    has_skipped = bool(blank_lines) or (
+        bool(rejects_table) and fetch_value(con, f"SELECT count(*) FROM {rejects_table}") > 0)
+    if not has_skipped:
         return f"{tag} n", "coalesce(n._row, n._k + 1)", 0
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {tag}_shift AS
         SELECT threshold, max(shift) AS shift FROM (
             SELECT line - row_number() OVER (ORDER BY line) AS threshold, row_number() OVER (ORDER BY line) AS shift
-            FROM (SELECT DISTINCT line FROM {rejects_table})) GROUP BY threshold"""
+            FROM ({" UNION ".join(skipped)})) GROUP BY threshold"""
     )
     return (
         f"{tag} n ASOF LEFT JOIN {tag}_shift s ON n._k >= s.threshold",
@@ -364,19 +593,20 @@ def quarantine_rejects(
     con: duckdb.DuckDBPyConnection,
     rejects_table: str | None,
     batch_id: str,
-    path: Path,
+    path: Path | str,
     kind: str,
     at: object,
 ) -> None:
-    """Copy the CSV parser's rejected lines into the quarantine, one row per line with its first error."""
+    """Copy the CSV parser's rejected lines into the quarantine, one row per line with its first error
+    (lines of spaces only are blank lines, not records: they are not quarantined)."""
     if not rejects_table:
         return
     con.execute(
         f"""INSERT INTO quarantine
         SELECT ?, ?, line, ?, 'malformed CSV row: ' || first(error_message ORDER BY column_idx),
                first(csv_line), ?
-        FROM {rejects_table} GROUP BY line""",
-        [batch_id, str(path), kind, at],
+        FROM {rejects_table} WHERE {NOT_BLANK} GROUP BY line""",
+        [batch_id, display_path(path), kind, at],
     )
 
 
@@ -405,6 +635,6 @@ def create_staged(
         where = next((ln.strip() for ln in lines if ln.strip().lower().startswith("line")), "")
         reason = lines[0].replace("Invalid Input Error: ", "")
         raise InputError(
-            f"{path}: cannot be parsed: {reason}" + (f" ({where})" if where else ""),
+            f"{display_path(path)}: cannot be parsed: {reason}" + (f" ({where})" if where else ""),
             hint="check the file's line endings, quoting and encoding (UTF-8)",
         ) from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit_kit.models.actions import Recommendation
 from audit_kit.models.findings import Severity
 
 
@@ -128,6 +129,12 @@ class RiskEntry(_Model):
     residual_likelihood: int = Field(ge=1, le=5)
     residual_impact: int = Field(ge=1, le=5)
     residual_risk_level: RiskLevel
+    # Added with the severity-driven action plan (older stored assessments load with the defaults).
+    owner_role: str = ""  # who in the body should own it (SIRO, IT lead, …)
+    due_days: int | None = None  # days after the report's issue date its first action is due
+    likelihood_factors: list[Factor] = Field(default_factory=list)  # the evidence behind its likelihood
+    impact_factors: list[Factor] = Field(default_factory=list)  # and behind its impact
+    finding_severity: dict[Severity, int] = Field(default_factory=dict)  # of the findings it covers
 
 
 # `register` is the field name the other layers code against; it shadows ABCMeta.register (class
@@ -158,6 +165,8 @@ class OrgAssessment(_Model):
     impact_factors: list[Factor] = Field(default_factory=list)
     register: list[RiskEntry] = Field(default_factory=list)
     previous_risk_level: RiskLevel | None = None  # from the last stored assessment (trend)
+    # The action plan (audit_kit.assessment.plan): one row per recommendation, most urgent first.
+    actions: list[Recommendation] = Field(default_factory=list)
 
     @property
     def risk_score(self) -> int:

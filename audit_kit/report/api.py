@@ -1,5 +1,10 @@
 """The report library API: national risk assessment, one DPO pack, every pack at once.
 
+(Why this module runs past 400 lines: the parallel pack machinery — batches, spawned workers, per-body
+failures — lives beside the entry points that use it, because each spawned worker imports this one
+module and the tests replace its builders here; everything a report *says* is in facts.py and
+sections/, which are small.)
+
 Flow: sources (engine aggregates) → context (typed view models) → Jinja (autoescaped HTML) →
 record-id guard → WeasyPrint (packaged assets only) → file. For every pack at once, shared facts
 (assessment, scores) are computed once; worker processes then build and lay out whole packs over
@@ -9,8 +14,10 @@ PDFs that were built here.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -23,14 +30,35 @@ from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError, ExitCode, InputError
 from audit_kit.graph.window import Window
+from audit_kit.models.assessment import NationalAssessment
 from audit_kit.progress import NULL_PROGRESS, Progress
-from audit_kit.report import context, sources
+from audit_kit.report import facts as report_facts
+from audit_kit.report.facts import MAX_FINDINGS_PACK, LimitationInputs, PackFacts
 from audit_kit.report.figures import EventSlice, national_figures, org_figures, pack_window
 from audit_kit.report.mapping import framework_mapping
 from audit_kit.report.models import Audience, ReportFormat
-from audit_kit.report.render import NATIONAL_TEMPLATE, ORG_PACK_TEMPLATE, html_to_pdf, render_html
+from audit_kit.report.national import build_national, build_public
+from audit_kit.report.pack import build_pack
+from audit_kit.report.render import (
+    NATIONAL_TEMPLATE,
+    ORG_PACK_TEMPLATE,
+    PUBLIC_TEMPLATE,
+    check_template_dir,
+    html_to_pdf,
+    render_html,
+)
 from audit_kit.report.safety import RecordIdIndex, guard_record_ids, record_id_index
-from audit_kit.report.scores import load_scores
+from audit_kit.report.scores import OrgScoreData, load_scores
+from audit_kit.store.coverage import OrgRow, organisations_with_activity
+from audit_kit.store.findings import (
+    EMPTY_COUNTS,
+    FindingCounts,
+    detection_runs,
+    finding_counts,
+    finding_counts_by_org,
+    top_findings,
+    top_findings_by_org,
+)
 from audit_kit.store.workspace import Workspace
 
 
@@ -52,16 +80,17 @@ def _check_output(out: Path) -> None:
     """Fail before the expensive work when the report could not be written to `out`."""
     if out.is_dir():
         raise InputError(f"{out}: is a directory; give a file name (or use --all-orgs for a directory)")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"{out}: cannot write the report here ({parent} is not a directory)")
-            break
+    parent = out.parent
+    if not parent.exists():
+        raise InputError(f"{parent}: no such directory to write {out.name} into", hint="create it first")
+    if not parent.is_dir():
+        raise InputError(f"{out}: cannot write the report here ({parent} is not a directory)")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"{out}: cannot write the report here (permission denied)")
 
 
 def _write(html: str, out: Path, fmt: ReportFormat) -> Path:
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         if fmt is ReportFormat.HTML:
             out.write_text(html, encoding="utf-8")
         else:
@@ -75,31 +104,38 @@ def national_html(
     ws: Workspace,
     audience: str | Audience = Audience.RESTRICTED,
     reviewer: str | None = None,
-    assessment: Any | None = None,
+    assessment: NationalAssessment | None = None,
     today: date | None = None,
     progress: Progress = NULL_PROGRESS,
     *,
     config: AuditConfig,
     catalogues: CatalogueLibrary = SHIPPED,
+    templates: Path | None = None,
+    limits: LimitationInputs | None = None,
 ) -> str:
-    """The national risk assessment as one self-contained HTML document (guarded, ready to print).
+    """The national risk assessment (restricted) or the public summary (public) as self-contained HTML.
 
-    `config` is the run's configuration (the graphs' window and baseline); `catalogues` where the
-    assessment's checklist is found."""
+    `today` is the date of issue: every due date counts from it (default: today). `config` is the run's
+    configuration (the graphs' window); `catalogues` where the assessment's checklist is found;
+    `templates` an organisation's template directory; `limits` the optional inputs of the limitations
+    section (active suppressions, who used audit-kit)."""
     aud = _audience(audience)
+    user_dir = check_template_dir(templates)
     progress.start("Gathering report data", total=4)
     if assessment is None:
-        assessment = sources.latest_assessment(ws)
+        assessment = report_facts.latest(ws)
     progress.advance()
     scores = load_scores(ws, assessment, catalogues)
     progress.advance()
-    figures = national_figures(ws, aud, config)
+    public = aud is Audience.PUBLIC
+    figures = [] if public else national_figures(ws, aud, config)
     progress.advance()
-    model = context.build_national(
-        ws, aud, reviewer, assessment, scores, figures, framework_mapping(assessment, catalogues),
-        today or date.today(),
-    )
-    html = render_html(NATIONAL_TEMPLATE, model)
+    facts = report_facts.gather_national(ws, aud, today or date.today(), reviewer, assessment, scores, figures,
+                                         framework_mapping(assessment, catalogues), limits)
+    if public:
+        html = render_html(PUBLIC_TEMPLATE, build_public(facts), user_dir)
+    else:
+        html = render_html(NATIONAL_TEMPLATE, build_national(facts), user_dir)
     (html,), _ = guard_record_ids(ws, [html], aud is Audience.RESTRICTED)
     progress.advance()
     return html
@@ -112,35 +148,36 @@ def render_national(
     audience: str = "restricted",
     reviewer: str | None = None,
     progress: Progress = NULL_PROGRESS,
-    assessment: Any | None = None,
+    assessment: NationalAssessment | None = None,
     today: date | None = None,
     *,
     config: AuditConfig,
     catalogues: CatalogueLibrary = SHIPPED,
+    templates: Path | None = None,
+    limits: LimitationInputs | None = None,
 ) -> Path:
-    """Render the national risk assessment to `out` (PDF or HTML) and return the path.
+    """Render the national risk assessment (or, for the public audience, the public summary) to `out`.
 
     Uses `assessment` if given, else the latest one stored in the workspace; sections whose source
-    is empty say so in the report. Raises InputError for a bad audience, format or output path.
+    is empty say so in the report. Raises InputError for a bad audience, format, output path or template.
     """
     fmt_ = _format(fmt)
     _check_output(Path(out))
-    html = national_html(ws, audience, reviewer, assessment, today, progress, config=config, catalogues=catalogues)
+    html = national_html(ws, audience, reviewer, assessment, today, progress, config=config, catalogues=catalogues,
+                         templates=templates, limits=limits)
     progress.start("Laying out the report", total=None)
     path = _write(html, Path(out), fmt_)
     progress.finish()
     return path
 
 
-def _org_row(ws: Workspace, org_id: str) -> sources.OrgRow:
-    orgs = {o.org_id: o for o in sources.organisations(ws)}
+def _org_row(ws: Workspace, org_id: str) -> OrgRow:
+    orgs = {o.org_id: o for o in organisations_with_activity(ws)}
     if org_id not in orgs:
         known = ", ".join(sorted(orgs)[:10]) + (" …" if len(orgs) > 10 else "")
         raise InputError(
             f"organisation {org_id!r} is not in the workspace",
-            hint=f"known organisations: {known}"
-            if orgs
-            else "the workspace has no organisations; ingest first",
+            hint=f"known organisations: {known}" if orgs else "the workspace has no organisations; ingest first",
         )
     return orgs[org_id]
 
@@ -149,38 +186,43 @@ def org_pack_html(
     ws: Workspace,
     org_id: str,
     audience: str | Audience = Audience.RESTRICTED,
-    assessment: Any | None = None,
+    assessment: NationalAssessment | None = None,
     today: date | None = None,
     *,
     config: AuditConfig,
     catalogues: CatalogueLibrary = SHIPPED,
+    templates: Path | None = None,
 ) -> str:
     """One organisation's DPO pack as self-contained HTML (guarded)."""
-    return _pack_htmls(ws, [_org_row(ws, org_id)], _audience(audience), assessment, today, config, catalogues)[0]
+    return _pack_htmls(ws, [_org_row(ws, org_id)], _audience(audience), assessment, today, config, catalogues,
+                       check_template_dir(templates))[0]
+
+
+def _job(ws: Workspace, aud: Audience, fmt: ReportFormat, assessment: NationalAssessment | None,
+         today: date | None, config: AuditConfig, catalogues: CatalogueLibrary, templates: Path | None,
+         guard: RecordIdIndex | None = None, window: Window | None = None) -> _PackJob:
+    if assessment is None:
+        assessment = report_facts.latest(ws)
+    return _PackJob(
+        str(ws.path), aud, fmt, assessment, report_facts.previous_of(ws, assessment),
+        load_scores(ws, assessment, catalogues), today or date.today(), config,
+        tuple(detection_runs(ws)) if ws.has_table("detection_runs") else (), report_facts.action_states(ws),
+        templates, guard, window,
+    )
 
 
 def _pack_htmls(
     ws: Workspace,
-    orgs: list[sources.OrgRow],
+    orgs: list[OrgRow],
     aud: Audience,
-    assessment: Any | None,
+    assessment: NationalAssessment | None,
     today: date | None,
     config: AuditConfig,
     catalogues: CatalogueLibrary,
+    templates: Path | None,
 ) -> list[str]:
-    if assessment is None:
-        assessment = sources.latest_assessment(ws)
-    job = _PackJob(
-        str(ws.path),
-        aud,
-        ReportFormat.HTML,
-        assessment,
-        sources.previous_assessment(ws, assessment),
-        load_scores(ws, assessment, catalogues),
-        today or date.today(),
-        config,
-    )
-    htmls = [job.html(ws, _PackTask(org, None, None, "")) for org in orgs]
+    job = _job(ws, aud, ReportFormat.HTML, assessment, today, config, catalogues, templates)
+    htmls = [job.html(ws, _PackTask(org, None, None, None, "")) for org in orgs]
     guarded, _ = guard_record_ids(ws, htmls, aud is Audience.RESTRICTED)
     return guarded
 
@@ -191,23 +233,46 @@ def render_org_pack(
     out: Path,
     fmt: str = "pdf",
     audience: str = "restricted",
-    assessment: Any | None = None,
+    assessment: NationalAssessment | None = None,
     today: date | None = None,
     *,
     config: AuditConfig,
     catalogues: CatalogueLibrary = SHIPPED,
+    templates: Path | None = None,
 ) -> Path:
     """Render one organisation's DPO pack to `out`. Raises InputError for an unknown org."""
     fmt_ = _format(fmt)
     _check_output(Path(out))
-    html = org_pack_html(ws, org_id, audience, assessment, today, config=config, catalogues=catalogues)
+    html = org_pack_html(ws, org_id, audience, assessment, today, config=config, catalogues=catalogues,
+                         templates=templates)
     return _write(html, Path(out), fmt_)
 
 
-def pack_filename(org_id: str, fmt: str) -> str:
-    """File name of an organisation's pack: its id made safe for any filesystem."""
+def pack_filename(org_id: str, fmt: str, suffix: str = "dpo-pack") -> str:
+    """File name of an organisation's pack: its id made safe for any filesystem, and unique.
+
+    An id that had to be changed to be safe (`GP01.`, `_LA01`, `a/b`) gets a short hash of the real id,
+    so it can never take the file name of another body whose id is already safe (`GP01`, `LA01`).
+    """
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in org_id).strip("._") or "org"
-    return f"{safe}-dpo-pack.{fmt}"
+    if safe != org_id:
+        safe += "-" + hashlib.sha256(org_id.encode("utf-8")).hexdigest()[:8]
+    return f"{safe}-{suffix}.{fmt}"
+
+
+def pack_paths(out_dir: Path, org_ids: list[str], fmt: str, suffix: str = "dpo-pack") -> dict[str, Path]:
+    """Every organisation's file in `out_dir`; InputError if two would share a name (never overwrite)."""
+    paths: dict[str, Path] = {}
+    seen: dict[str, str] = {}
+    for org_id in org_ids:
+        name = pack_filename(org_id, fmt, suffix)
+        key = name.lower()  # case-insensitive filesystems
+        if key in seen:
+            raise InputError(f"organisations {seen[key]!r} and {org_id!r} would both be written to {out_dir / name}",
+                             hint="rename one of them in organisations.csv")
+        seen[key] = org_id
+        paths[org_id] = out_dir / name
+    return paths
 
 
 def _read_only(ws: Workspace) -> bool:
@@ -240,6 +305,21 @@ class PacksFailed(AuditKitError):
         self.exit_code = ExitCode.USAGE if all(f.user_error for f in failures) else ExitCode.INTERNAL
 
 
+def _out_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: --all-orgs writes one file per organisation; give a directory")
+    if not out_dir.parent.is_dir():
+        raise InputError(f"{out_dir.parent}: no such directory to create {out_dir.name} in", hint="create it first")
+    try:
+        out_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror or exc})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise InputError(f"{out_dir}: cannot write the packs here (permission denied)")
+    return out_dir
+
+
 def render_all_packs(
     ws: Workspace,
     out_dir: Path,
@@ -247,11 +327,12 @@ def render_all_packs(
     progress: Progress = NULL_PROGRESS,
     fmt: str = "pdf",
     audience: str = "restricted",
-    assessment: Any | None = None,
+    assessment: NationalAssessment | None = None,
     today: date | None = None,
     *,
     config: AuditConfig,
     catalogues: CatalogueLibrary = SHIPPED,
+    templates: Path | None = None,
 ) -> list[Path]:
     """Render every organisation's pack into `out_dir`, one file each, using `workers` processes.
 
@@ -261,43 +342,29 @@ def render_all_packs(
     (`EventSlice`). With a read-only workspace (as `audit-kit report` opens it) each worker opens
     the workspace itself and draws and lays out whole batches; otherwise packs are built here and
     only the PDF layout runs in the workers. Either way every pack passes the record-id guard, and
-    files are named by organisation and returned in organisation order whatever order the workers
-    finish in. A pack that fails does not stop the others: when all are done, `PacksFailed` names
-    each organisation that failed and why.
+    files are named by organisation (never two bodies to one file) and returned in organisation
+    order whatever order the workers finish in. A pack that fails does not stop the others: when all
+    are done, `PacksFailed` names each organisation that failed and why.
     """
     fmt_ = _format(fmt)
     aud = _audience(audience)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: --all-orgs writes one file per organisation; give a directory")
-    orgs = sources.organisations(ws)
+    user_dir = check_template_dir(templates)
+    orgs = organisations_with_activity(ws)
     if not orgs:
         raise InputError(f"{ws.path}: the workspace has no organisations", hint="ingest a dataset first")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create the output directory ({exc.strerror or exc})") from None
-    paths = {o.org_id: out_dir / pack_filename(o.org_id, fmt_.value) for o in orgs}
+    paths = pack_paths(Path(out_dir), [o.org_id for o in orgs], fmt_.value)
+    out_dir = _out_dir(Path(out_dir))
     progress.start("Reading pack data", total=None)
-    if assessment is None:
-        assessment = sources.latest_assessment(ws)
     restricted = aud is Audience.RESTRICTED
-    job = _PackJob(
-        str(ws.path),
-        aud,
-        fmt_,
-        assessment,
-        sources.previous_assessment(ws, assessment),
-        load_scores(ws, assessment, catalogues),
-        today or date.today(),
-        config,
-        record_id_index(ws),
-        pack_window(ws, config) if restricted else None,
-    )
-    counts = sources.finding_counts_by_org(ws)
-    top = sources.top_findings_by_org(ws, context.MAX_FINDINGS_PACK) if restricted else {}
+    job = _job(ws, aud, fmt_, assessment, today, config, catalogues, user_dir, record_id_index(ws),
+               pack_window(ws, config) if restricted else None)
+    counts = finding_counts_by_org(ws, exclude_detectors=[report_facts.CONTRADICTION])
+    contra = finding_counts_by_org(ws)
+    top = top_findings_by_org(ws, MAX_FINDINGS_PACK, exclude_detectors=[report_facts.CONTRADICTION]) \
+        if restricted else {}
     tasks = [
-        _PackTask(o, counts.get(o.org_id, sources.EMPTY_COUNTS), top.get(o.org_id, []), str(paths[o.org_id]))
+        _PackTask(o, counts.get(o.org_id, EMPTY_COUNTS), _contradictions(contra.get(o.org_id, EMPTY_COUNTS)),
+                  top.get(o.org_id, []), str(paths[o.org_id]))
         for o in orgs
     ]
     progress.start("Rendering packs", total=len(orgs))
@@ -316,6 +383,10 @@ def render_all_packs(
     return written
 
 
+def _contradictions(counts: FindingCounts) -> int:
+    return sum(sum(sev.values()) for d, sev, _o, _u in counts.by_detector if d == report_facts.CONTRADICTION)
+
+
 BATCHES_PER_WORKER = 8
 MAX_BATCH_ORGS = 25  # organisations whose events one EventSlice holds at a time
 MAX_BATCH_EVENTS = 1_000_000  # and at most this many events (about 150 MB), whatever the org count
@@ -328,29 +399,34 @@ class _PackJob:
     ws_path: str
     audience: Audience
     fmt: ReportFormat
-    assessment: Any | None
-    previous: Any | None
-    scores: dict[str, sources.OrgScoreData]
+    assessment: NationalAssessment | None
+    previous: NationalAssessment | None
+    scores: dict[str, OrgScoreData]
     today: date
     config: AuditConfig
+    runs: tuple[Any, ...] = ()
+    actions: tuple[Any, ...] = ()
+    templates: Path | None = None
     guard: RecordIdIndex | None = None
     window: Window | None = None  # the graphs' window, resolved over every event
 
     def html(self, ws: Workspace, task: _PackTask, events: EventSlice | None = None) -> str:
         org = task.org
-        model = context.build_org_pack(
-            ws,
-            org,
-            self.audience,
-            self.assessment,
-            self.previous,
-            self.scores.get(org.org_id),
-            org_figures(ws, org.org_id, self.audience, self.config, self.window, events),
-            self.today,
-            counts=task.counts,
-            top=task.top,
+        restricted = self.audience is Audience.RESTRICTED
+        counts = task.counts if task.counts is not None else finding_counts(
+            ws, org.org_id, exclude_detectors=[report_facts.CONTRADICTION])
+        contradictions = task.contradictions if task.contradictions is not None else \
+            report_facts.contradiction_count(ws, org.org_id)
+        top = task.top if task.top is not None else (
+            top_findings(ws, MAX_FINDINGS_PACK, org.org_id, exclude_detectors=[report_facts.CONTRADICTION])
+            if restricted else [])
+        facts = PackFacts(
+            issued=self.today, audience=self.audience, org=org, assessment=self.assessment, previous=self.previous,
+            score=self.scores.get(org.org_id), counts=counts, contradictions=contradictions, top=tuple(top),
+            runs=self.runs, actions=tuple(a for a in self.actions if a.issued.org_id == org.org_id),
+            figures=tuple(org_figures(ws, org.org_id, self.audience, self.config, self.window, events)),
         )
-        return render_html(ORG_PACK_TEMPLATE, model)
+        return render_html(ORG_PACK_TEMPLATE, build_pack(facts), self.templates)
 
     def htmls(self, ws: Workspace, batch: list[_PackTask]) -> list[tuple[_PackTask, str | PackFailure]]:
         """Build a batch's packs (guarded), its graphs drawn over one EventSlice of its events."""
@@ -382,9 +458,10 @@ class _PackJob:
 class _PackTask:
     """One organisation's own pack data (read for all organisations at once) and where its file goes."""
 
-    org: sources.OrgRow
-    counts: sources.FindingCounts | None  # None: read from the workspace when the pack is built
-    top: list[sources.FindingRow] | None
+    org: OrgRow
+    counts: FindingCounts | None  # None: read from the workspace when the pack is built
+    contradictions: int | None
+    top: list[Any] | None
     out: str
 
 

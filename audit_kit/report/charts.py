@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from audit_kit.assessment.risk import risk_level as matrix_level
 from audit_kit.report.models import Bar, Chart, TextMark
 
 RISK_LEVELS = ("Very Low", "Low", "Moderate", "High", "Very High")
@@ -30,17 +31,8 @@ NEUTRAL = "#5c6bc0"
 
 
 def risk_level(likelihood: int, impact: int) -> str:
-    """Level of a 5×5 cell (NIST SP 800-30 style bands on likelihood × impact)."""
-    product = likelihood * impact
-    if product >= 20:
-        return "Very High"
-    if product >= 12:
-        return "High"
-    if product >= 6:
-        return "Moderate"
-    if product >= 3:
-        return "Low"
-    return "Very Low"
+    """Level of a 5×5 cell: the same NIST SP 800-30 matrix the ratings use (audit_kit.assessment.risk)."""
+    return matrix_level(likelihood, impact).value
 
 
 def bar_chart(
@@ -125,18 +117,38 @@ def heat_map(cells: dict[tuple[int, int], list[str]], title: str, empty: str) ->
     )
 
 
+def contiguous_weeks(weeks: Sequence[str]) -> list[str]:
+    """Every Monday from the first week to the last (ISO dates), so empty weeks show as empty columns."""
+    from datetime import date, timedelta
+
+    if not weeks:
+        return []
+    first, last = date.fromisoformat(min(weeks)), date.fromisoformat(max(weeks))
+    out = []
+    while first <= last:
+        out.append(first.isoformat())
+        first += timedelta(days=7)
+    return out
+
+
 def time_grid(
     rows: list[str], columns: list[str], counts: dict[tuple[str, str], int], title: str, empty: str
 ) -> Chart:
-    """Rows × time buckets, each cell shaded by its count (findings by detector over time)."""
+    """Rows × weeks, each cell shaded by its count (findings by detector over time).
+
+    `columns` are made contiguous (a week with no findings is an empty column, not skipped); labels
+    are written as day and month, and only as often as they fit without overprinting.
+    """
+    columns = contiguous_weeks(columns)
     if not rows or not columns or not counts:
         return Chart(title=title, description=empty, width=480, height=40, empty=empty)
-    left, top, cell_h = 120.0, 26.0, 16.0
+    left, top, cell_h = 215.0, 26.0, 16.0
     cell_w = min(40.0, (640 - left) / len(columns))
     peak = max(counts.values()) or 1
     bars, texts = [], []
     for r, row in enumerate(rows):
-        texts.append(TextMark(left - 6, top + r * cell_h + 11, row, anchor="end", size=8))
+        label = row if len(row) <= 44 else row[:43] + "…"
+        texts.append(TextMark(left - 6, top + r * cell_h + 11, label, anchor="end", size=8))
         for c, col in enumerate(columns):
             n = counts.get((row, col), 0)
             shade = 0.0 if n == 0 else 0.2 + 0.8 * n / peak
@@ -154,11 +166,14 @@ def time_grid(
             )
             if n:
                 texts.append(TextMark(left + c * cell_w + cell_w / 2, top + r * cell_h + 11, str(n), size=7))
-    step = max(1, len(columns) // 8)
+    label_w = 34.0  # "12 Oct" at 7 pt
+    step = max(1, int(-(-label_w // cell_w)))
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     for c, col in enumerate(columns):
         if c % step == 0:
-            texts.append(TextMark(left + c * cell_w + 2, top - 6, col, anchor="start", size=7))
-    desc = f"{sum(counts.values())} findings across {len(rows)} detectors and {len(columns)} weeks"
+            label = f"{int(col[8:10])} {months[int(col[5:7]) - 1]}"
+            texts.append(TextMark(left + c * cell_w + 1, top - 6, label, anchor="start", size=7))
+    desc = f"{sum(counts.values())} findings across {len(rows)} kinds and {len(columns)} weeks (week starting)"
     return Chart(
         title=title,
         description=desc,

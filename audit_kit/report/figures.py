@@ -15,11 +15,15 @@ from collections.abc import Callable, Sequence
 from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError
 from audit_kit.graph import figures as gf
+from audit_kit.graph.orgs import org_network
+from audit_kit.graph.svg import render_svg
 from audit_kit.graph.window import Window, resolve_window
-from audit_kit.report.models import Audience, Figure
+from audit_kit.report.models import Audience, Figure, Table
 from audit_kit.report.safety import sanitise_svg
+from audit_kit.store.findings import most_serious_user
 from audit_kit.store.workspace import Workspace
 
+MAX_EGO_NODES = 45  # around one user: beyond this the picture is a hairball
 MAX_NODES = 120  # readable at A4 width; the graph module summarises the rest ("+42 users of LA003")
 
 
@@ -51,18 +55,6 @@ def _figure(
         )
 
 
-def _top_user(ws: Workspace, org_id: str | None = None) -> str | None:
-    if not ws.has_table("findings"):
-        return None
-    where, params = ("AND org_id = ?", [org_id]) if org_id else ("", [])
-    rows = ws.con.execute(
-        f"SELECT user_id FROM findings WHERE user_id IS NOT NULL {where} "
-        "GROUP BY user_id ORDER BY max(severity_rank) DESC, sum(score) DESC, user_id LIMIT 1",
-        params,
-    ).fetchall()
-    return rows[0][0] if rows else None
-
-
 def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> list[Figure]:
     """Figures for the national report's access-findings section, over the window `detect` judges by
     default under `config`."""
@@ -70,17 +62,9 @@ def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> 
         window = resolve_window(ws, days=config.window_days)
     except AuditKitError as exc:
         return [Figure("Interaction between bodies", empty=f"This graph could not be drawn: {exc}")]
-    out = [
-        _figure(
-            ws,
-            "Interaction between bodies",
-            "Bodies whose staff accessed the same children in the period; edge width shows how many. Coloured "
-            "ties are new or have grown since the baseline with no recorded involvements behind them.",
-            lambda w: gf.org_network_svg(w, window, max_nodes=MAX_NODES),
-        )
-    ]
+    out = [_org_ties(ws, window)]
     if audience is Audience.RESTRICTED:
-        user = _top_user(ws)
+        user = most_serious_user(ws)
         if user is None:
             out.append(
                 Figure(
@@ -95,10 +79,45 @@ def national_figures(ws: Workspace, audience: Audience, config: AuditConfig) -> 
                     f"Around flagged user {user}",
                     "Users, pseudonymised children and bodies within two steps of the user, with the detectors that "
                     "fired on each tie.",
-                    lambda w: gf.ego_svg(w, window, user_id=user, max_nodes=MAX_NODES),
+                    lambda w: gf.ego_svg(w, window, user_id=user, max_nodes=MAX_EGO_NODES),
                 )
             )
     return out
+
+
+MAX_DRAWN_TIES = 30  # more ties than this make a hairball: the report ranks them in a table instead
+MAX_TIE_ROWS = 15
+
+
+def _org_ties(ws: Workspace, window: Window) -> Figure:
+    """Ties between bodies (children both accessed): drawn when few, ranked in a table when many."""
+    title = "Interaction between bodies"
+    cur = ws.cursor()
+    try:
+        graph = org_network(cur, window)
+    except AuditKitError as exc:
+        return Figure(title, empty=f"This graph could not be drawn: {exc}")
+    finally:
+        cur.close()
+    edges = sorted(graph.edges, key=lambda e: (-int(e.attrs.get("unexplained", 0) or 0), -e.weight,
+                                               e.source, e.target))
+    rows = [[e.source, e.target, f"{int(e.weight):,}", f"{int(e.attrs.get('explained', 0) or 0):,}",
+             f"{int(e.attrs.get('unexplained', 0) or 0):,}", f"{int(e.attrs.get('baseline', 0) or 0):,}",
+             e.status or "steady"] for e in edges[:MAX_TIE_ROWS]]
+    table = Table(["Body", "Body", "Children both accessed", "Explained by involvements", "Unexplained",
+                   "In the baseline", "Change"], rows, empty="No two bodies accessed the same child.",
+                  caption=f"The {len(rows)} ties with the most unexplained shared children, of {len(edges)}")
+    if len(edges) > MAX_DRAWN_TIES:
+        return Figure(title, table=table, empty=f"{len(edges)} ties between bodies are too many to draw readably; "
+                                                "the table ranks those with the most children no involvement "
+                                                "explains.")
+    try:
+        svg = sanitise_svg(render_svg(graph, max_nodes=MAX_NODES))
+    except (ValueError, ET.ParseError):
+        return Figure(title, table=table, empty="The drawing was left out: it did not pass the safety check.")
+    return Figure(title, svg, "Bodies whose staff accessed the same children in the period; edge width shows how "
+                              "many. Coloured ties are new or have grown since the baseline with no recorded "
+                              "involvements behind them.", table=table)
 
 
 def org_figures(

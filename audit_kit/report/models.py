@@ -2,7 +2,7 @@
 
 Templates only loop over these and print their fields; every decision (what to show for which
 audience, how to word an empty section, where a chart bar goes) is made in Python, in
-`audit_kit.report.context` and `audit_kit.report.charts`.
+`audit_kit.report.sections` and `audit_kit.report.charts`.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class Figure:
     svg: str = ""
     caption: str = ""
     empty: str = ""
+    table: Table | None = None  # a ranked table instead of (or beside) a picture that would be a hairball
 
 
 # -- sections --------------------------------------------------------------------------------------
@@ -130,16 +131,87 @@ class Coverage:
 
 @dataclass(frozen=True)
 class FindingView:
-    """One access finding as a reader sees it (restricted audience only)."""
+    """One finding as a reader sees it (restricted audience only): what happened, why it matters,
+    what to do next, the evidence in plain words and a reference to quote."""
 
-    detector: str
+    ref: str
+    title: str  # the detector's title
     severity: str
     org: str
     user: str
     records: str
     when: str
-    summary: str
+    summary: str  # what happened
+    why: str
+    next: str
     evidence: list[KeyValue]
+
+
+@dataclass(frozen=True)
+class DocControl:
+    """Document control: version history, distribution, sign-off and approval, configuration."""
+
+    history: Table
+    distribution: Table
+    signoff: Table
+    basis: list[KeyValue]  # assessment id, method version, configuration and its fingerprint
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """An assurance opinion (Substantial / Reasonable / Limited / No) with the reason for it."""
+
+    level: str
+    css: str  # substantial / reasonable / limited / none
+    reason: str
+
+
+@dataclass(frozen=True)
+class Opinions:
+    national: Opinion
+    criteria: Table
+    by_body: Table
+    by_area: Table
+
+
+@dataclass(frozen=True)
+class Limitations:
+    """What the review could not see or judge, from facts (window, gaps, untestable controls, …)."""
+
+    items: list[KeyValue]
+
+
+@dataclass(frozen=True)
+class EntryCard:
+    """One register entry printed whole: statement, controls, findings, and the evidence for L and I."""
+
+    risk_id: str
+    org: str
+    title: str
+    level: str
+    css: str
+    rating: str  # "likelihood 4 × impact 3 = High"
+    statement: str
+    controls: str
+    findings: str
+    likelihood: list[KeyValue]
+    impact: list[KeyValue]
+    treatment: str
+
+
+@dataclass(frozen=True)
+class ActionCard:
+    """One recommendation of a body's action plan, printed whole."""
+
+    ref: str
+    priority: str
+    due: str
+    title: str
+    steps: list[str]
+    findings: str
+    owner: str
+    status: str
+    breach: bool
 
 
 @dataclass(frozen=True)
@@ -148,6 +220,7 @@ class OrgAnnex:
 
     org_id: str
     name: str
+    opinion: Opinion
     facts: list[KeyValue]
     controls: Table
     findings: Table
@@ -161,18 +234,22 @@ class NationalReport:
 
     meta: Meta
     restricted: bool
+    doc: DocControl
     key_messages: list[str]
     summary_facts: list[KeyValue]
+    opinions: Opinions
+    recommendations: Table
     top_risks: Table
     coverage: Coverage
+    limitations: Limitations
     method: list[KeyValue]
     scales: Table
-    tier_chart: Chart
     heat_map: Chart
     league: Table
     controls_note: str
     framework_tables: list[Table]
     domain_chart: Chart
+    good_practice: list[str]
     findings_facts: list[KeyValue]
     findings_by_detector: Table
     findings_chart: Chart
@@ -180,9 +257,11 @@ class NationalReport:
     findings_note: str
     figures: list[Figure]
     register: Table
+    register_cards: list[EntryCard]
+    followup: Table
+    followup_note: str
     annexes: list[OrgAnnex]
     mapping: Table
-    glossary: list[KeyValue]
 
 
 @dataclass(frozen=True)
@@ -193,6 +272,8 @@ class OrgPack:
     restricted: bool
     org_id: str
     org_name: str
+    doc: DocControl
+    opinion: Opinion
     key_messages: list[str]
     scorecard: list[KeyValue]
     domain_chart: Chart
@@ -202,8 +283,29 @@ class OrgPack:
     findings: list[FindingView]
     findings_table: Table
     findings_note: str
-    actions: Table
+    actions: list[ActionCard]
+    breach_prompts: list[str]
+    followup: Table
+    followup_note: str
+    register_cards: list[EntryCard]
+    limitations: Limitations
     trend: Table
     trend_note: str
     figures: list[Figure]
-    glossary: list[KeyValue]
+
+
+@dataclass(frozen=True)
+class PublicSummary:
+    """The public summary: aggregates by body type and area, small numbers suppressed."""
+
+    meta: Meta
+    key_messages: list[str]
+    opinion: Opinion
+    criteria: Table
+    headline: Table
+    by_type: Table
+    by_area: Table
+    findings_by_type: Table
+    actions_by_priority: Table
+    limitations: Limitations
+    rule: str

@@ -9,41 +9,77 @@ from __future__ import annotations
 
 import logging
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from audit_kit.errors import InputError
 from audit_kit.report import fonts
-from audit_kit.report.safety import AssetFetcher
+from audit_kit.report.safety import AssetFetcher, sanitise_svg
 from audit_kit.resources import templates_dir
 
 NATIONAL_TEMPLATE = "national.html"
 ORG_PACK_TEMPLATE = "org_pack.html"
+PUBLIC_TEMPLATE = "public_summary.html"
 
 
-@lru_cache(maxsize=1)
-def environment() -> ImmutableSandboxedEnvironment:
-    """The one Jinja environment: autoescape for HTML and SVG, undefined names are errors."""
+def check_template_dir(path: Path | None) -> Path | None:
+    """An organisation's template directory (`--templates DIR`), checked; InputError naming it if unusable."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_dir():
+        raise InputError(f"{p}: --templates must be an existing directory of report templates",
+                         hint="copy the files you want to change from the packaged reports/templates/ (docs/reports.md)")
+    return p.resolve()
+
+
+@lru_cache(maxsize=4)
+def environment(user_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
+    """The Jinja environment: sandboxed, autoescape for HTML and SVG, undefined names are errors.
+
+    With `user_dir`, a template, `report.css` or `assets/mark.svg` found there replaces the packaged one;
+    everything else comes from the packaged templates. The same sandbox renders both.
+    """
+    loaders = [FileSystemLoader(str(user_dir))] if user_dir else []
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(templates_dir())),
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(templates_dir()))]),
         autoescape=select_autoescape(enabled_extensions=("html", "svg", "j2", "xml"), default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    # Packaged files (ours, not input): inlined so an HTML report needs nothing beside it.
-    env.globals["stylesheet"] = (templates_dir() / "report.css").read_text(encoding="utf-8")
-    env.globals["mark_svg"] = (templates_dir() / "assets" / "mark.svg").read_text(encoding="utf-8")
+    # Inlined so an HTML report needs nothing beside it; an organisation's mark is sanitised like any graph.
+    css = user_dir / "report.css" if user_dir and (user_dir / "report.css").is_file() else templates_dir() / "report.css"
+    mark = (user_dir / "assets" / "mark.svg" if user_dir and (user_dir / "assets" / "mark.svg").is_file()
+            else templates_dir() / "assets" / "mark.svg")
+    try:
+        env.globals["stylesheet"] = css.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{css}: cannot be read ({exc})") from None
+    try:
+        env.globals["mark_svg"] = sanitise_svg(mark.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, ET.ParseError) as exc:
+        raise InputError(f"{mark}: not a usable SVG mark ({exc})") from None
     return env
 
 
-def render_html(template: str, context: Any) -> str:
+def render_html(template: str, context: Any, user_dir: Path | None = None) -> str:
     """Render `template` with the view model `context` (available as `r`)."""
-    return environment().get_template(template).render(r=context)
+    try:
+        return environment(user_dir).get_template(template).render(r=context)
+    except TemplateError as exc:
+        if user_dir is None:
+            raise
+        line = getattr(exc, "lineno", None)
+        where = f"{getattr(exc, 'filename', None) or template}" + (f", line {line}" if line else "")
+        raise InputError(f"{user_dir}: template {where}: {exc.message or exc}",
+                         hint="fix the overriding template, or remove it to use the packaged one") from None
 
 
 @dataclass

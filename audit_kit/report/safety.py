@@ -197,6 +197,16 @@ def replace_ids(text: str, raw_ids: set[str], ws: Workspace, restricted: bool) -
     return pattern.sub("a record", text)
 
 
+def _organisation_ids(ws: Workspace, tokens: set[str]) -> set[str]:
+    """Tokens that are a body's id: never treated as record ids, so a subjects row whose record id
+    equals a body's id cannot erase that body's name from a report."""
+    if not tokens or not ws.has_table("organisations"):
+        return set()
+    rows = ws.con.execute("SELECT DISTINCT org_id FROM organisations WHERE org_id IN (SELECT unnest($t))",
+                          {"t": sorted(tokens)}).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def guard_record_ids(
     ws: Workspace, texts: list[str], restricted: bool, index: RecordIdIndex | None = None
 ) -> tuple[list[str], int]:
@@ -204,5 +214,5 @@ def guard_record_ids(
     tokens: set[str] = set()
     for t in texts:
         tokens |= candidate_tokens(t)
-    raw = known_record_ids(ws, tokens, index)
+    raw = known_record_ids(ws, tokens, index) - _organisation_ids(ws, tokens)
     return [replace_ids(t, raw, ws, restricted) for t in texts], len(raw)

@@ -6,12 +6,12 @@ answer scores as 'no' here exactly as it did in the assessment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.errors import ConfigError, InputError
 from audit_kit.report.mapping import DEFAULT_CHECKLIST
-from audit_kit.report.sources import ControlOutcome, OrgScoreData
 from audit_kit.scoring import (
     ControlResult,
     ControlStatus,
@@ -21,6 +21,35 @@ from audit_kit.scoring import (
     score_workspace,
 )
 from audit_kit.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ControlOutcome:
+    """One organisation's result on one control, as the scorer judged it."""
+
+    org_id: str
+    control_id: str
+    title: str
+    domain: str
+    answer: str | None
+    credit: float | None  # 0–1, None when not scorable (n/a, unanswered)
+    status: str  # achieved / partial / not achieved / not scored / not answered
+    mappings: dict[str, list[str]] = field(default_factory=dict)
+    remediation: str = ""
+
+
+@dataclass(frozen=True)
+class OrgScoreData:
+    org_id: str
+    checklist_id: str
+    overall: float | None
+    outcome: str | None
+    domains: dict[str, float | None]
+    controls: list[ControlOutcome]
+    must_pass_failed: list[str]
+    previous_overall: float | None
+    frameworks: dict[str, dict[str, str]] = field(default_factory=dict)  # framework → ref → outcome
+    raw_score: float | None = None  # before the must-pass cap
 
 
 def load_scores(
@@ -90,6 +119,7 @@ def _adapt(score: OrgScore, catalogues: CatalogueLibrary) -> OrgScoreData:
         controls=controls,
         must_pass_failed=list(score.must_pass_failed),
         previous_overall=score.previous_overall,
+        raw_score=score.raw_score,
         frameworks={
             fw: {r.requirement: r.outcome for r in res.requirements} for fw, res in score.frameworks.items()
         },

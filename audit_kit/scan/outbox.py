@@ -10,13 +10,14 @@ is killed between its 2xx and our bookkeeping, so receivers should dedupe on `al
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from audit_kit.errors import InputError
 from audit_kit.models.findings import Alert
@@ -92,8 +93,10 @@ def flush(
 class JsonlSink:
     """The alerts file: one JSON object per line, each alert_id once, appended and fsynced.
 
-    Appending (not rewriting) lets logrotate move the file away safely; a line cut short by a kill
-    is trimmed before the next append, and ids already in the file are not written again.
+    Appending (not rewriting) lets logrotate move the file away safely. Appends hold an advisory lock
+    (flock) on the file; a line of ours cut short by a kill is trimmed before the next append, another
+    writer's unfinished last line is left alone, and ids already in the file are not written again. The
+    file is read a line at a time, never whole.
     """
 
     def __init__(self, path: Path) -> None:
@@ -112,36 +115,51 @@ class JsonlSink:
             raise InputError(f"--alerts {self.path}: not writable")
 
     def deliver(self, alerts: list[Alert]) -> list[str]:
+        lines = {a.alert_id: (json.dumps(a.to_json(), sort_keys=False, default=str) + "\n").encode("utf-8")
+                 for a in alerts}
         try:
-            present = self._repair_and_read_ids()
-            fresh = [a for a in alerts if a.alert_id not in present]
-            if fresh:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                    for a in fresh:
-                        fh.write(json.dumps(a.to_json(), sort_keys=False, default=str) + "\n")
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "rb+") as fh:
+                # Writers that cooperate (scans of other workspaces sharing this file) take turns.
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                present, newline_first = self._present_and_tail(fh, lines)
+                fresh = [line for aid, line in lines.items() if aid not in present]
+                if fresh:
+                    fh.write((b"\n" if newline_first else b"") + b"".join(fresh))
                     fh.flush()
                     os.fsync(fh.fileno())
         except OSError as exc:
             raise DeliveryError(f"{self.path}: {exc.strerror or exc}") from None
         return [a.alert_id for a in alerts]
 
-    def _repair_and_read_ids(self) -> set[str]:
-        if not self.path.exists():
-            return set()
-        ids: set[str] = set()
-        with open(self.path, "rb+") as fh:
-            data = fh.read()
-            end = data.rfind(b"\n") + 1
-            if end != len(data):
-                # A kill mid-append left a partial line: drop it, the alert is still queued.
-                fh.truncate(end)
-                data = data[:end]
-        for line in data.splitlines():
+    @staticmethod
+    def _present_and_tail(fh: BinaryIO, lines: dict[str, bytes]) -> tuple[set[str], bool]:
+        """Which of the alerts in `lines` the file already holds, read a line at a time (the file can be
+        large; only the ids asked about are kept), and whether the next write must start a new line.
+
+        A last line without its newline is either ours — an append of one of these very alerts cut short
+        by a kill (its bytes are a prefix of the line we are about to write): trimmed — or another
+        writer's line in progress: kept as it is, and our lines start after a newline."""
+        fh.seek(0)
+        present: set[str] = set()
+        offset = 0
+        tail = b""
+        for line in fh:
+            if not line.endswith(b"\n"):
+                tail = line
+                break
+            offset += len(line)
+            if b'"alert_id"' not in line:
+                continue
             try:
                 obj = json.loads(line)
             except ValueError:
                 continue  # a line someone else wrote; not ours to judge
-            if isinstance(obj, dict) and isinstance(obj.get("alert_id"), str):
-                ids.add(obj["alert_id"])
-        return ids
+            if isinstance(obj, dict) and obj.get("alert_id") in lines:
+                present.add(obj["alert_id"])
+        if not tail:
+            return present, False
+        if any(line.startswith(tail) for line in lines.values()):
+            fh.truncate(offset)
+            return present, False
+        return present, True

@@ -7,6 +7,7 @@ truth); `assessment_orgs` and `corroborations` are flat copies for SQL, reports 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from audit_kit.models.assessment import NationalAssessment
@@ -82,3 +83,19 @@ def list_assessments(ws: Workspace) -> list[tuple[str, str, str, int]]:
         ws.con, "SELECT assessment_id, assessed_at, as_of, organisations FROM assessments ORDER BY assessed_at DESC"
     )
     return [(r[0], r[1].isoformat(), r[2].isoformat(), r[3]) for r in rows]
+
+
+def load_assessment(ws: Workspace, assessment_id: str) -> NationalAssessment | None:
+    """One stored assessment by id (e.g. the previous one, for trends), or None."""
+    if not ws.has_table("assessments"):
+        return None
+    row = fetch_one(ws.con, "SELECT payload FROM assessments WHERE assessment_id = ?", [assessment_id])
+    return None if row is None else NationalAssessment.model_validate_json(row[0])
+def risk_levels_by_assessment(ws: Workspace) -> list[tuple[str, datetime, date | None, str, int]]:
+    """(assessment_id, assessed_at, as_of, risk_level, organisations) for every stored assessment: the
+    national trend the web dashboard draws."""
+    rows = fetch_all(ws.con, """
+        SELECT a.assessment_id, a.assessed_at, a.as_of, o.risk_level, count(*)
+        FROM assessments a JOIN assessment_orgs o USING (assessment_id)
+        GROUP BY ALL ORDER BY a.assessed_at, o.risk_level""")
+    return [(str(r[0]), r[1], r[2], str(r[3]), int(r[4])) for r in rows]

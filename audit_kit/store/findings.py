@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from audit_kit.models.findings import Finding, Severity
-from audit_kit.store.sql import bulk_insert, fetch_all
+from audit_kit.store.sql import bulk_insert, fetch_all, fetch_one
 
 if TYPE_CHECKING:
     from audit_kit.store.workspace import Workspace
@@ -195,3 +195,142 @@ def store_rates(ws: Workspace, rates: Sequence[ExplainedAccess], since: datetime
         "unexplained_records": pa.array([r.unexplained_records for r in rates], pa.int64()),
         "computed_at": pa.array([computed_at] * n, pa.timestamp("us")),
     }, verb="INSERT OR REPLACE")
+
+
+# -- report queries (aggregated in the engine; typed rows) -----------------------------------------
+@dataclass(frozen=True)
+class FindingCounts:
+    """Findings counted by severity, detector, organisation and week (weeks start on Monday)."""
+
+    total: int
+    by_severity: dict[str, int]
+    by_detector: list[tuple[str, dict[str, int], int, int]]  # detector, by severity, orgs, users
+    by_org: dict[str, dict[str, int]]
+    by_week: dict[tuple[str, str], int]  # (detector, ISO Monday) -> findings first seen that week
+    weeks: list[str]
+    undated: int = 0  # findings with no first_seen: counted, never plotted
+
+
+EMPTY_COUNTS = FindingCounts(0, {}, [], {}, {}, [])
+
+_COUNT_SQL = """SELECT detector, severity, org_id, count(*), count(DISTINCT user_id),
+                   strftime(date_trunc('week', first_seen), '%Y-%m-%d') AS wk
+            FROM findings {where} GROUP BY ALL"""
+
+
+def finding_counts(ws: Workspace, org_id: str | None = None, exclude_detectors: Sequence[str] = ()) -> FindingCounts:
+    """Findings aggregated in the engine (one organisation's, or all), leaving out `exclude_detectors`."""
+    if not ws.has_table("findings"):
+        return EMPTY_COUNTS
+    clauses: list[str] = ["NOT list_contains(?, detector)"]
+    params: list[Any] = [list(exclude_detectors)]
+    if org_id:
+        clauses.append("org_id = ?")
+        params.append(org_id)
+    where = "WHERE " + " AND ".join(clauses)
+    rows = fetch_all(ws.con, _COUNT_SQL.format(where=where), params)
+    if not rows:
+        return EMPTY_COUNTS
+    spread = {
+        str(r[0]): (int(r[1]), int(r[2]))
+        for r in fetch_all(ws.con, f"SELECT detector, count(DISTINCT org_id), count(DISTINCT user_id) FROM findings "
+                                   f"{where} GROUP BY 1", params)
+    }
+    return _counts(rows, spread)
+
+
+def finding_counts_by_org(ws: Workspace, exclude_detectors: Sequence[str] = ()) -> dict[str, FindingCounts]:
+    """`finding_counts(ws, org)` for every organisation at once; an org without findings is absent."""
+    if not ws.has_table("findings"):
+        return {}
+    where, params = "WHERE NOT list_contains(?, detector)", [list(exclude_detectors)]
+    rows = fetch_all(ws.con, _COUNT_SQL.format(where=where), params)
+    spread: dict[str, dict[str, tuple[int, int]]] = {}
+    for org, detector, users in fetch_all(
+        ws.con, f"SELECT org_id, detector, count(DISTINCT user_id) FROM findings {where} GROUP BY ALL", params
+    ):
+        spread.setdefault(str(org), {})[str(detector)] = (1, int(users))
+    by_org: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_org.setdefault(str(r[2]), []).append(r)
+    return {org: _counts(org_rows, spread.get(org, {})) for org, org_rows in by_org.items()}
+
+
+def _counts(rows: list[tuple[Any, ...]], spread: dict[str, tuple[int, int]]) -> FindingCounts:
+    by_sev: dict[str, int] = {}
+    det: dict[str, dict[str, int]] = {}
+    by_org: dict[str, dict[str, int]] = {}
+    by_week: dict[tuple[str, str], int] = {}
+    undated = 0
+    for detector, sev, org, n, _users, wk in rows:
+        by_sev[sev] = by_sev.get(sev, 0) + n
+        det.setdefault(detector, {})[sev] = det.setdefault(detector, {}).get(sev, 0) + n
+        by_org.setdefault(str(org), {})[sev] = by_org.setdefault(str(org), {}).get(sev, 0) + n
+        if wk:
+            by_week[(detector, wk)] = by_week.get((detector, wk), 0) + n
+        else:
+            undated += n
+    by_detector = sorted(
+        ((d, s, *spread.get(d, (0, 0))) for d, s in det.items()),
+        key=lambda t: (-max(Severity(k).rank for k in t[1]), -sum(t[1].values()), t[0]),
+    )
+    weeks = sorted({wk for _, wk in by_week})
+    return FindingCounts(sum(by_sev.values()), by_sev, by_detector, by_org, by_week, weeks, undated)
+
+
+# Most serious first: severity, then strength of evidence (score, then records), then id (stable ties).
+_SERIOUS_ORDER = "severity_rank DESC, score DESC, record_count DESC, finding_id"
+
+
+def top_findings(ws: Workspace, limit: int, org_id: str | None = None,
+                 exclude_detectors: Sequence[str] = (), per_detector: int | None = None) -> list[Finding]:
+    """The most serious findings (engine-sorted). With `per_detector`, at most that many of each detector
+    first, so one pattern with many tied scores cannot fill the list; the rest of `limit` is then
+    filled in order of seriousness."""
+    if not ws.has_table("findings"):
+        return []
+    clauses: list[str] = ["NOT list_contains(?, detector)"]
+    params: list[Any] = [list(exclude_detectors)]
+    if org_id:
+        clauses.append("org_id = ?")
+        params.append(org_id)
+    where = " AND ".join(clauses)
+    rank = "row_number() OVER (PARTITION BY detector ORDER BY " + _SERIOUS_ORDER + ")"
+    order = (f"(CASE WHEN {rank} <= {int(per_detector)} THEN 0 ELSE 1 END), " if per_detector else "") + _SERIOUS_ORDER
+    rows = fetch_all(ws.con, f"SELECT {_COLUMNS} FROM findings WHERE {where} ORDER BY {order} LIMIT {int(limit)}",
+                     params)
+    found = [_finding(r) for r in rows]
+    found.sort(key=lambda f: (-f.severity.rank, -f.score, -f.record_count, f.finding_id))
+    return found
+
+
+def top_findings_by_org(ws: Workspace, limit: int, exclude_detectors: Sequence[str] = ()) -> dict[str, list[Finding]]:
+    """`top_findings(ws, limit, org)` for every organisation at once (one windowed query)."""
+    if not ws.has_table("findings"):
+        return {}
+    rows = fetch_all(
+        ws.con,
+        f"""SELECT {_COLUMNS} FROM findings WHERE NOT list_contains(?, detector)
+            QUALIFY row_number() OVER (PARTITION BY org_id ORDER BY {_SERIOUS_ORDER}) <= {int(limit)}
+            ORDER BY org_id, {_SERIOUS_ORDER}""",
+        [list(exclude_detectors)],
+    )
+    out: dict[str, list[Finding]] = {}
+    for r in rows:
+        f = _finding(r)
+        out.setdefault(str(f.org_id), []).append(f)
+    return out
+
+
+def most_serious_user(ws: Workspace, org_id: str | None = None) -> str | None:
+    """The user whose findings are most serious (for the graph around a flagged user), or None."""
+    if not ws.has_table("findings"):
+        return None
+    where, params = ("AND org_id = ?", [org_id]) if org_id else ("", [])
+    row = fetch_one(
+        ws.con,
+        f"SELECT user_id FROM findings WHERE user_id IS NOT NULL {where} "
+        "GROUP BY user_id ORDER BY max(severity_rank) DESC, sum(score) DESC, user_id LIMIT 1",
+        params,
+    )
+    return None if row is None else str(row[0])

@@ -167,8 +167,27 @@ class OrgRecord:
 
 
 def organisations(ws: Workspace) -> list[OrgRecord]:
-    """Every organisation, by id."""
-    return [OrgRecord(*r) for r in fetch_all(ws.con, "SELECT org_id, name, type, area FROM organisations ORDER BY org_id")]
+    """Every organisation, by id. A row another tool or an older release left without a name, type or area
+    reads as its id and empty text, so every reader gets the types it was promised."""
+    rows = fetch_all(ws.con, "SELECT org_id, coalesce(name, org_id), coalesce(type, ''), coalesce(area, '') "
+                             "FROM organisations ORDER BY org_id")
+    return [OrgRecord(*r) for r in rows]
+
+
+UNREGISTERED_TYPE = "unregistered"  # the type shown for a body with events or answers but no organisations.csv row
+
+
+def unregistered_orgs(ws: Workspace) -> list[str]:
+    """Organisations that events or questionnaires name but organisations.csv does not (sorted): they
+    are assessed all the same, as bodies of type `unregistered`."""
+    tables = {r[0] for r in fetch_all(ws.con, "SELECT table_name FROM information_schema.tables")}
+    sources = ["SELECT DISTINCT org_id FROM events"]
+    if "questionnaire_submissions" in tables:
+        sources.append("SELECT DISTINCT org_id FROM questionnaire_submissions")
+    union = " UNION ".join(sources)
+    return [r[0] for r in fetch_all(
+        ws.con, f"SELECT org_id FROM ({union}) WHERE org_id IS NOT NULL "
+                "AND org_id NOT IN (SELECT org_id FROM organisations) ORDER BY org_id")]
 
 
 def active_users(ws: Workspace, on: object) -> int:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from audit_kit.errors import WorkspaceError
+from audit_kit.store import web
 
 PEOPLE_FILE = "people.sqlite"
 BUSY_TIMEOUT_MS = 10_000
@@ -30,6 +31,60 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE IF NOT EXISTS people_meta (key TEXT PRIMARY KEY, value TEXT)",
     ),
+    # Action plans issued to bodies and their management responses (store/actions.py).
+    (
+        """CREATE TABLE IF NOT EXISTS issued_actions (
+            action_id TEXT NOT NULL, org_id TEXT NOT NULL, assessment_id TEXT NOT NULL, issued TEXT NOT NULL,
+            due TEXT NOT NULL, priority TEXT NOT NULL, title TEXT NOT NULL, findings TEXT NOT NULL,
+            owner_role TEXT NOT NULL, PRIMARY KEY (action_id, assessment_id))""",
+        """CREATE TABLE IF NOT EXISTS action_responses (
+            response_id INTEGER PRIMARY KEY AUTOINCREMENT, action_id TEXT NOT NULL, org_id TEXT NOT NULL,
+            response TEXT, owner_name TEXT NOT NULL, status TEXT NOT NULL, agreed_date TEXT,
+            evidence TEXT NOT NULL, comment TEXT NOT NULL, recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL, source TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS action_responses_by_action ON action_responses (org_id, action_id, response_id)",
+    ),
+    # 2 -> 3: the reviewer's workflow (store/review.py, docs/review.md). Times are ISO text, naive UTC.
+    (
+        # Findings published from the analytical store, with their review state (a read model the
+        # web app reads without touching DuckDB). Rows are never deleted: a finding keeps its id,
+        # state and history across reruns and scans.
+        """CREATE TABLE IF NOT EXISTS review_findings (
+            finding_id TEXT PRIMARY KEY, detector TEXT NOT NULL, severity TEXT NOT NULL,
+            severity_rank INTEGER NOT NULL, score REAL NOT NULL, org_id TEXT, user_id TEXT, record TEXT,
+            record_count INTEGER NOT NULL DEFAULT 0, first_seen TEXT, last_seen TEXT, summary TEXT NOT NULL,
+            evidence TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open', assignee TEXT, rule_id TEXT,
+            first_detected TEXT NOT NULL, last_detected TEXT NOT NULL, updated_at TEXT NOT NULL,
+            updated_by TEXT, present INTEGER NOT NULL DEFAULT 1, fingerprint TEXT)""",
+        "CREATE INDEX IF NOT EXISTS review_findings_state ON review_findings (state, severity_rank)",
+        "CREATE INDEX IF NOT EXISTS review_findings_org ON review_findings (org_id)",
+        "CREATE INDEX IF NOT EXISTS review_findings_user ON review_findings (user_id)",
+        # Every change to a finding: append-only.
+        """CREATE TABLE IF NOT EXISTS review_events (
+            event_id INTEGER PRIMARY KEY AUTOINCREMENT, finding_id TEXT NOT NULL, at TEXT NOT NULL,
+            actor TEXT NOT NULL, kind TEXT NOT NULL, from_state TEXT, to_state TEXT, note TEXT,
+            detail TEXT NOT NULL DEFAULT '{}')""",
+        "CREATE INDEX IF NOT EXISTS review_events_finding ON review_events (finding_id, event_id)",
+        # Suppressions and explanations left by verdicts; revoked ones are kept (who, when, why).
+        """CREATE TABLE IF NOT EXISTS review_rules (
+            rule_id TEXT PRIMARY KEY, kind TEXT NOT NULL, detector TEXT, org_id TEXT, user_id TEXT,
+            record TEXT, explained_by TEXT, note TEXT NOT NULL, created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL, expires_at TEXT, source_finding TEXT, revoked_at TEXT,
+            revoked_by TEXT, revoke_note TEXT,
+            CHECK (kind IN ('suppression', 'explanation')),
+            CHECK (kind = 'explanation' OR expires_at IS NOT NULL))""",
+        # Each user's standing after each detection run or scan (people over time).
+        """CREATE TABLE IF NOT EXISTS review_user_history (
+            user_id TEXT NOT NULL, run_id TEXT NOT NULL, org_id TEXT, at TEXT NOT NULL,
+            findings INTEGER NOT NULL, open INTEGER NOT NULL, confirmed INTEGER NOT NULL,
+            explained INTEGER NOT NULL, false_positive INTEGER NOT NULL, risk_score REAL NOT NULL,
+            worst_severity TEXT, PRIMARY KEY (user_id, run_id))""",
+        # What each notification channel has delivered to each destination, so nothing goes twice.
+        """CREATE TABLE IF NOT EXISTS review_deliveries (
+            channel TEXT NOT NULL, destination TEXT NOT NULL, item TEXT NOT NULL, sent_at TEXT NOT NULL,
+            reference TEXT, PRIMARY KEY (channel, destination, item))""",
+    ),
+    web.MIGRATION,  # 3 -> 4: web users, sessions, the access log, responses, received questionnaires, read models
 )
 PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
 

@@ -188,6 +188,12 @@ def record_file(ws: Workspace, f: SeenFile, run_id: str) -> None:
     )
 
 
+def scanned_any(ws: Workspace) -> bool:
+    """Whether any scan has judged (or marked as history) a batch in this workspace."""
+    row = fetch_one(ws.con, "SELECT count(*) FROM (SELECT 1 FROM scan_batches LIMIT 1)")
+    return bool(row and row[0])
+
+
 def mark_batches(ws: Workspace, batches: Sequence[str], run_id: str) -> None:
     """Mark ingest batches as judged (or as baseline history)."""
     if batches:
@@ -220,6 +226,12 @@ def batch_span(ws: Workspace, batches: Sequence[str], watermark: datetime | None
     )
     assert row is not None  # an aggregate always returns a row
     return BatchSpan(int(row[0] or 0), row[1], int(row[2] or 0), int(row[3] or 0), row[4])
+
+
+def batch_first(ws: Workspace, batches: Sequence[str]) -> datetime | None:
+    """The earliest event of these batches."""
+    row = fetch_one(ws.con, "SELECT min(timestamp) FROM events WHERE list_contains(?, batch_id)", [list(batches)])
+    return row[0] if row else None
 
 
 # -- alerts ---------------------------------------------------------------------------------------

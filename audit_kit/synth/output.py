@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from audit_kit.schema import ACTIONS, DEFAULT_TIMEZONE, EVENT_INPUT_FIELDS, ORG_TYPES, OUTCOMES
+from audit_kit.schema import ACTIONS, CONTRACT_EVENT_FIELDS, DEFAULT_TIMEZONE, ORG_TYPES, OUTCOMES
 from audit_kit.synth.clock import iso_utc
 from audit_kit.synth.population import INVOLVEMENT_ROLE, ROLES, WORKING_HOURS, World
 from audit_kit.synth.traffic import AUTH_METHODS, PURPOSES
@@ -163,7 +163,7 @@ def write_events(world: World, events: dict[str, np.ndarray], out: Path, progres
             "records_returned": pa.array(sl["nret"], mask=sl["nret"] < 0),
             "break_glass": pa.array(sl["bg"] == 1, mask=sl["bg"] < 0),
         }
-        assert tuple(cols) == EVENT_INPUT_FIELDS
+        assert tuple(cols) == CONTRACT_EVENT_FIELDS
         for dropped in w.params.drop_columns:  # a stress cell's log without these optional columns
             cols.pop(dropped, None)
         month = str(months[lo])

@@ -67,5 +67,7 @@ class World:
                                 ("events", self.events)):
                 if rows:
                     marks = ",".join("?" * len(rows[0]))
-                    con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+                    # the leading columns by name: later schema versions append columns to a table
+                    names = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description][:len(rows[0])]
+                    con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
         return ws

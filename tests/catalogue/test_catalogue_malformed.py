@@ -84,6 +84,36 @@ def test_good_catalogue_validates(tmp_path: Path, capsys) -> None:
             "a must_pass control needs an answer that can be scored",
         ),
         (with_control(weight=9), "controls[0].weight (X-01): Input should be less than or equal to 5"),
+        (
+            with_control(corroboration={"measures": ["mfa_share"]}),
+            "controls[0] (X-01): corroboration.measures[0]: 'mfa_share' is not in this control's log_checks",
+        ),
+        (
+            with_control(corroboration={"measures": ["concurrent_sessions"]}),
+            "corroboration.measures[0]: 'concurrent_sessions' is a detector, not a log measure",
+        ),
+        (
+            with_control(answer_type="date", log_checks=["mfa_share"], corroboration={"measures": ["mfa_share"]}),
+            "corroboration.measures[0]: log measure 'mfa_share' has no test for answer_type date "
+            "(it tests yes_no, yes_partial_no, choice, percentage)",
+        ),
+        (
+            with_control(corroboration={"thresholds": {"mfa_share": {"z": 2}}}),
+            "corroboration.thresholds.mfa_share: 'mfa_share' does not test this control (tested by: none)",
+        ),
+        (
+            with_control(log_checks=["shared_accounts"], corroboration={"thresholds": {"shared_accounts": {"n": 1}}}),
+            "corroboration.thresholds.shared_accounts.n: unknown threshold for shared_accounts; known: min_accounts",
+        ),
+        (
+            with_control(log_checks=["shared_accounts"],
+                         corroboration={"thresholds": {"shared_accounts": {"min_accounts": 0}}}),
+            "corroboration.thresholds.shared_accounts.min_accounts: expected 1 or more, got 0",
+        ),
+        (
+            with_control(corroboration={"measure": ["shared_accounts"]}),
+            "controls[0].corroboration.measure (X-01): unknown key",
+        ),
         (with_control(severity="dire"), "controls[0].severity (X-01)"),
         (with_control(question=None), "controls[0].question (X-01): required key is missing"),
         (with_control(id="bad id!"), "controls[0].id"),

@@ -232,7 +232,7 @@ def build(ws: Workspace, seed: int = 1, gap_org: bool = True) -> dict[str, str]:
     con.executemany("INSERT INTO subjects VALUES (?,?,?,?,?)", subjects)
     con.executemany("INSERT INTO involvements VALUES (?,?,?,?,?)", inv)
     con.register("_mini_events", pd_events)
-    con.execute("INSERT INTO events SELECT * FROM _mini_events")
+    con.execute("INSERT INTO events BY NAME SELECT * FROM _mini_events")
     con.unregister("_mini_events")
     return dict(TRUTH)
 

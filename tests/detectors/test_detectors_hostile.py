@@ -76,7 +76,7 @@ def _load(ws: Workspace, w: dict[str, list[tuple]]) -> None:
         "auth_method", "purpose", "session_id", "records_returned", "break_glass", "source_file", "source_row",
         "ingested_at", "batch_id"])
     con.register("_hostile", df)
-    con.execute("INSERT INTO events SELECT * FROM _hostile")
+    con.execute(f"INSERT INTO events ({', '.join(df.columns)}) SELECT * FROM _hostile")
     con.unregister("_hostile")
 
 
@@ -90,7 +90,6 @@ def test_every_detector_survives_hostile_rows(tmp_path):
         _load(ws, w)
         run = run_detectors(ws, AuditConfig(), store=False)
         assert run.errors == [], run.errors
-        assert len(run.findings) + len(run.skipped) >= 0
         assert {d for d, _ in run.skipped} <= set(REGISTRY)
 
     try:
@@ -115,7 +114,7 @@ def test_unknown_account_snooping_is_reported_not_crashed(tmp_path):
         "auth_method", "purpose", "session_id", "records_returned", "break_glass", "source_file", "source_row",
         "ingested_at", "batch_id"])
     ws.con.register("_ghost", df)
-    ws.con.execute("INSERT INTO events SELECT * FROM _ghost")
+    ws.con.execute(f"INSERT INTO events ({', '.join(df.columns)}) SELECT * FROM _ghost")
     run = run_detectors(ws, AuditConfig(), detectors=["no_relationship", "out_of_area"], store=False)
     ws.close()
     assert run.errors == []

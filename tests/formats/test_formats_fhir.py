@@ -24,14 +24,14 @@ def test_r4_bundle_maps_every_entry_to_one_row() -> None:
     assert got[0] == {
         "_row": 1, "event_id": "ae-read-1", "timestamp": "2026-03-02T09:15:27+00:00", "user_id": "U1001",
         "org_id": "LA001", "record_id": "C000123", "action": "view", "outcome": "success",
-        "source_ip": "10.20.30.40", "purpose": "TREAT", "break_glass": "false",
+        "source_ip": "10.20.30.40", "purpose": "TREAT", "break_glass": "false", "source_action": "read|R",
     }
     # BALP PatientQuery: action E with a query entity is a search; two patients came back; the
     # organisation is an Organization agent.
     assert got[1] == {
         "_row": 2, "event_id": "ae-query-1", "timestamp": "2026-03-02T09:16:02+00:00", "user_id": "U1002",
         "org_id": "GP042", "action": "search", "outcome": "success", "source_ip": "192.168.1.7",
-        "records_returned": "2", "break_glass": "false",
+        "records_returned": "2", "break_glass": "false", "source_action": "search-type|E",
     }
 
 
@@ -51,11 +51,16 @@ def test_r4_login_logout_export_denied_and_break_glass() -> None:
 def test_r4_unmappable_entries_are_error_rows_with_reasons() -> None:
     errors = {r["_row"]: r["_error"] for r in rows(FHIR.read(DATA / "fhir" / "r4-bundle.json")) if "_error" in r}
     assert errors == {
-        8: "AuditEvent has no agent with who.identifier (or a person reference)",
-        9: "AuditEvent action E (execute) is not a query, login, logout or export (type/subtype codes: operation, rest)",
+        8: "AuditEvent has no agent that is a person (who.identifier, or a Practitioner, PractitionerRole, "
+        "Patient, RelatedPerson or Person reference) other than the client or server software",
         10: "Bundle entry has no resource",
         11: "not an AuditEvent (resourceType 'Patient')",
     }
+
+
+def test_an_execute_that_is_no_canonical_verb_is_other_with_its_codes() -> None:
+    got = {r["_row"]: r for r in rows(FHIR.read(DATA / "fhir" / "r4-bundle.json"))}
+    assert (got[9]["action"], got[9]["source_action"]) == ("other", "operation|E")
 
 
 def test_error_rows_keep_the_source_record() -> None:
@@ -77,13 +82,13 @@ def test_r5_ndjson_rows_are_line_numbers() -> None:
     assert got[0] == {
         "_row": 1, "event_id": "r5-read-1", "timestamp": "2026-03-03T14:05:00+00:00", "user_id": "U2001",
         "org_id": "NHS010", "record_id": "C000321", "action": "view", "outcome": "success",
-        "source_ip": "172.16.0.9", "purpose": "TREAT", "break_glass": "false",
+        "source_ip": "172.16.0.9", "purpose": "TREAT", "break_glass": "false", "source_action": "read|R",
     }
     # R5 outcome.code 4 with a detail saying Forbidden; IP from networkUri; org from an Organization agent.
     assert got[1] == {
         "_row": 2, "event_id": "r5-update-1", "timestamp": "2026-03-03T15:00:00+00:00", "user_id": "U2002",
         "org_id": "PF003", "record_id": "C000322", "action": "update", "outcome": "denied",
-        "source_ip": "10.9.8.7", "break_glass": "false",
+        "source_ip": "10.9.8.7", "break_glass": "false", "source_action": "update|U",
     }
     assert got[2]["_error"].startswith("invalid JSON: ")
     assert got[3]["action"] == "search" and got[3]["org_id"] == "LA004" and "record_id" not in got[3]
@@ -119,11 +124,13 @@ def test_missing_outcome_time_and_organisation_are_reasons(tmp_path: Path) -> No
     bad_letter = dict(base, action="X", subtype=[])
     path = tmp_path / "events.ndjson"
     path.write_text("\n".join(json.dumps(r) for r in (no_outcome, no_time, no_org, bad_letter)))
-    errors = [r["_error"] for r in rows(FHIR.read(path))]
-    assert errors[0] == "AuditEvent has no outcome"
-    assert errors[1] == "AuditEvent has no recorded, period.start or occurred[x] time"
-    assert errors[2].startswith("AuditEvent has no organisation")
-    assert errors[3] == "AuditEvent action 'X' is not one of C, R, U, D, E"
+    got = rows(FHIR.read(path))
+    assert got[0]["_error"] == "AuditEvent has no outcome"
+    assert got[1]["_error"] == "AuditEvent has no recorded, period.start or occurred[x] time"
+    # No organisation in the record: passed on without one (ingest takes it from --org or the mapping).
+    assert "_error" not in got[2] and "org_id" not in got[2] and got[2]["user_id"] == "U1001"
+    # An action letter FHIR does not define: stored as other, the letter kept.
+    assert (got[3]["action"], got[3]["source_action"]) == ("other", "rest|X")
 
 
 def test_organisation_is_the_users_not_the_custodians(tmp_path: Path) -> None:
@@ -138,4 +145,4 @@ def test_organisation_is_the_users_not_the_custodians(tmp_path: Path) -> None:
     path.write_text(json.dumps(with_custodian) + "\n" + json.dumps(no_assigner) + "\n")
     got = rows(FHIR.read(path))
     assert got[0]["org_id"] == "LA001"
-    assert got[1]["_error"].startswith("AuditEvent has no organisation")
+    assert "_error" not in got[1] and "org_id" not in got[1]  # the custodian is not the user's body

@@ -46,8 +46,9 @@ def test_ingest_detects_every_preset_and_reconciles(tmp_path: Path, capsys: pyte
     with open(report["quarantine_file"], newline="") as fh:
         reasons = {(Path(r["source_file"]).name, int(r["row"])): r["reason"] for r in csv.DictReader(fh)}
     assert reasons[("fhir-bundle.json", 10)] == "Bundle entry has no resource"
-    assert reasons[("ocsf.ndjson", 11)].startswith("OCSF class_uid 4001 (Network Activity) is not supported")
-    assert reasons[("trail.json.gz", 8)].startswith("CloudTrail eventName 'AssumeRole'")
+    assert reasons[("ocsf.ndjson", 11)].startswith("OCSF Network Activity event names no user")
+    assert reasons[("ocsf.ndjson", 12)].startswith("org_id is missing: the record names no organisation: pass --org")
+    assert ("trail.json.gz", 8) not in reasons  # AssumeRole: a login to the role
     assert reasons[("fhir-r5.ndjson", 4)].startswith("invalid JSON")
     with Workspace.open(ws, read_only=True) as w:
         row = w.con.execute(

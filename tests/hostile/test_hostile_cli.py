@@ -139,3 +139,48 @@ def test_catalogue_text_never_becomes_a_live_formula_in_a_template(tmp_path: Pat
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     risky = [c for c in cells if c.value.startswith(("=", "+"))]
     assert risky and all(c.data_type == "s" for c in risky)  # stored as text, not as formulas
+
+
+def _oscal(groups: str) -> str:
+    return ('{"catalog": {"uuid": "11111111-1111-4111-8111-111111111111", "metadata": {"title": "T", '
+            '"last-modified": "2024-01-01T00:00:00Z", "version": "1", "oscal-version": "1.1.2"}, '
+            f'"groups": [{groups}]}}}}')
+
+
+def test_an_oscal_nesting_bomb_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in (100, 5000):  # within the JSON parser's reach, and past it
+        src = tmp_path / f"deep{n}.json"
+        src.write_text(_oscal('{"id": "g", "title": "G", "groups": [' * n + "]}" * n))
+        code, err = _run(["checklist", "import-oscal", str(src), "-o", str(tmp_path / f"deep{n}.yaml")], capsys)
+        assert code == ExitCode.USAGE and f"deep{n}.json" in err and "levels deep" in err
+        assert not (tmp_path / f"deep{n}.yaml").exists()
+
+
+def test_a_newline_in_an_oscal_title_cannot_add_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import yaml
+
+    src = tmp_path / "nl.json"
+    doc = json.loads(_oscal('{"id": "ac", "title": "Access\\ncontrol: injected", "controls": [{"id": "ac-1", '
+                            '"title": "Policy\\nweight: 99", "parts": [{"name": "statement", '
+                            '"prose": "Line one\\nmust_pass: true"}]}]}'))
+    doc["catalog"]["metadata"]["title"] = "Baseline\nevil: yes"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "nl.yaml"
+    code, _ = _run(["checklist", "import-oscal", str(src), "-o", str(out)], capsys)
+    assert code == ExitCode.OK
+    data = yaml.safe_load(out.read_text())
+    assert "evil" not in data and data["title"] == "Baseline evil: yes"
+    control = data["controls"][0]
+    assert control["title"] == "Policy weight: 99" and control["domain"] == "Access control: injected"
+    assert control["weight"] == 1.0 and control.get("must_pass") is not True
+    assert run(["checklist", "validate", str(out)]) == ExitCode.OK
+
+
+def test_a_truth_file_that_is_not_utf8_is_a_usage_error(ws: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    truth = tmp_path / "truth.csv"
+    truth.write_bytes(b"user_id,org_id,category\n\xff\xfeU1,O1,after_hours\n")
+    code, err = _run(["evaluate", str(truth), "-w", str(ws), "-q"], capsys)
+    assert code == ExitCode.USAGE and "truth.csv: not UTF-8 text (byte 24 is 0xff)" in err

@@ -75,3 +75,21 @@ def test_jsonl_every_line_is_stored_duplicate_or_quarantined(tmp_path_factory, r
     assert read == non_blank
     assert read == stored + quarantined + dups
     assert len(q) == quarantined and all(reason for _r, reason in q)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=80).map(lambda b: bytes(b"ab\n\r,"[x % 5] for x in b)), chunk=st.integers(1, 7))
+def test_empty_lines_are_found_across_chunk_boundaries(tmp_path_factory, data: bytes, chunk: int) -> None:
+    """The byte scan behind CSV row numbers finds every empty line (LF or CRLF), however the reads split."""
+    import audit_kit.ingest.sources as sources
+
+    path = tmp_path_factory.mktemp("blank") / "f.csv"
+    path.write_bytes(data)
+    lines = data.split(b"\n")[:-1]  # the text after the last newline is not a line that ends
+    want = [i for i, line in enumerate(lines, 1) if line in (b"", b"\r") and i > 1]
+    old = sources.SCAN_CHUNK
+    sources.SCAN_CHUNK = chunk
+    try:
+        assert sources.empty_lines(path) == want
+    finally:
+        sources.SCAN_CHUNK = old

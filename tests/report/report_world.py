@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from audit_kit.models.actions import ActionKind, OwnerRole, Priority, Recommendation
 from audit_kit.models.assessment import (
     CheckStatus,
     ControlCheck,
@@ -187,6 +188,14 @@ def assessment(as_of: date = date(2026, 4, 1), previous_id: str | None = None) -
             finding_counts={Severity.HIGH: 1},
             reach=Reach(children=40, shielded_children=4, users=3),
             register=register,
+            actions=[
+                Recommendation(
+                    action_id=f"{org_id}/credential_misuse/remediate", org_id=org_id, priority=Priority.HIGH,
+                    kind=ActionKind.REMEDIATE, due_days=30, title="Enforce MFA on every channel",
+                    steps=["Turn on a second factor for every sign-in route."], findings=[],
+                    risk_id=f"{org_id}/R1", risk_title="Shared or weak credentials", owner_role=OwnerRole.IT_LEAD,
+                ),
+            ],
             previous_risk_level=RiskLevel.MODERATE,
         )
 

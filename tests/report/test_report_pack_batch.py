@@ -13,11 +13,12 @@ from report_world import RAW_LEAK
 
 from audit_kit.cli import run
 from audit_kit.config import AuditConfig
-from audit_kit.report import api, context, fonts, pack_filename, render_all_packs, sources
+from audit_kit.report import api, fonts, pack_filename, render_all_packs
 from audit_kit.report.figures import EventSlice, org_figures, pack_window
 from audit_kit.report.models import Audience
 from audit_kit.report.render import html_to_pdf
 from audit_kit.report.safety import guard_record_ids, record_id_index
+from audit_kit.store import findings as sources
 from audit_kit.store.workspace import Workspace
 
 CFG = AuditConfig()  # the defaults: graphs over the window `detect` judges by default
@@ -85,14 +86,14 @@ def test_all_packs_match_single_packs(ws: Workspace, tmp_path: Path) -> None:
 def test_one_failing_pack_names_its_organisation_and_keeps_the_others(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = context.build_org_pack
+    real = api.build_pack
 
-    def failing(w, org, *args, **kwargs):
-        if org.org_id == "SC003":
+    def failing(facts):
+        if facts.org.org_id == "SC003":
             raise RuntimeError("drawing broke")
-        return real(w, org, *args, **kwargs)
+        return real(facts)
 
-    monkeypatch.setattr(context, "build_org_pack", failing)
+    monkeypatch.setattr(api, "build_pack", failing)
     with pytest.raises(api.PacksFailed) as err:
         render_all_packs(ws, tmp_path / "packs", workers=1, fmt="html", config=CFG)
     exc = err.value

@@ -76,6 +76,15 @@ def test_missing_workspace_and_inbox_exit_2(small, tmp_path: Path, capsys) -> No
     assert "--inbox" in err and "does not exist" in err
 
 
+def test_an_inbox_overlapping_the_workspace_is_refused(small, capsys) -> None:
+    _, ws, _ = small
+    for inbox in (ws, ws / "quarantine", ws.parent):
+        inbox.mkdir(exist_ok=True)
+        assert scan(ws, inbox) == 2
+        err = capsys.readouterr().err
+        assert "overlaps the workspace" in err and "Traceback" not in err
+
+
 def test_a_running_scan_makes_the_next_exit_75_doing_nothing(small, capsys) -> None:
     world, ws, inbox = small
     shutil.copy(day_file(world, 1), inbox)
@@ -220,3 +229,38 @@ def test_unmovable_file_is_reported_but_the_scan_goes_on(small, tmp_path: Path, 
     with Workspace.open(ws) as w:
         assert w.con.execute("SELECT count(*) FROM scan_batches").fetchall()[0][0] >= 1  # judged anyway
     assert (inbox / day_file(world, 1).name).exists()
+
+
+def test_quiet_still_says_why_it_exits_non_zero(small, capsys) -> None:
+    _, ws, inbox = small
+    (inbox / "broken.csv").write_text("when,who\n2026-09-02T10:00:00Z,u1\n")
+    assert scan(ws, inbox, "--baseline", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "exit 2: broken.csv was rejected" in err and "timestamp" in err
+
+
+def test_a_failing_detector_is_named_with_its_error_on_stderr(small, monkeypatch, capsys) -> None:
+    from dataclasses import replace
+
+    from audit_kit.detectors import registry
+
+    def boom(ctx, p):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kaput")
+
+    world, ws, inbox = small
+    monkeypatch.setitem(registry.REGISTRY, "leaver_account", replace(registry.REGISTRY["leaver_account"], fn=boom))
+    shutil.copy(day_file(world, 1), inbox)
+    assert scan(ws, inbox, "--detectors", "leaver_account", "--quiet") == 3
+    captured = capsys.readouterr()
+    assert "1 detector error(s): leaver_account" in captured.out
+    assert "exit 3: detector leaver_account failed" in captured.err and "RuntimeError: kaput" in captured.err
+
+
+def test_since_is_for_the_first_scan_only(small, capsys) -> None:
+    world, ws, inbox = small
+    assert scan(ws, inbox, "--baseline", "--since", "2026-09-01") == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    assert scan(ws, inbox, "--baseline") == 0
+    shutil.copy(day_file(world, 1), inbox)
+    assert scan(ws, inbox, "--since", "2026-09-01", "--detectors", "leaver_account") == 2
+    assert "--since applies to the first scan" in capsys.readouterr().err

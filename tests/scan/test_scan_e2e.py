@@ -23,7 +23,7 @@ from audit_kit.app.context import SCAN_FAULT_ENV as FAULT_ENV
 from audit_kit.app.scan import FAULT_POINTS
 from audit_kit.cli import run
 from audit_kit.config import AuditConfig
-from audit_kit.detectors import run_detectors
+from audit_kit.detectors import REGISTRY, run_detectors
 from audit_kit.ingest import ingest_dataset, ingest_files
 from audit_kit.models.findings import Severity
 from audit_kit.store.workspace import Workspace
@@ -118,10 +118,25 @@ def _one_shot(template, root: Path, detectors: str) -> Path:
     return ws
 
 
+def kept_aggregates(ws: Path) -> dict[str, list[tuple]]:
+    """The kept per-day aggregates' rows (sorted), to compare a recovered workspace with a clean one."""
+    from audit_kit.engine.aggregates import DAILY
+
+    with Workspace.open(ws) as w:
+        return {name: sorted(w.con.execute(f"SELECT * FROM agg_{name}").fetchall(), key=str) for name in DAILY}
+
+
 @pytest.fixture(scope="module")
-def clean_alerts(template, tmp_path_factory) -> list[str]:
+def clean_run(template, tmp_path_factory) -> tuple[list[str], dict[str, list[tuple]]]:
+    """Alert ids and kept aggregates of one uninterrupted scan of every new day at once (FAST detectors)."""
+    ws = _one_shot(template, tmp_path_factory.mktemp("clean"), FAST)
+    return alert_ids(ws), kept_aggregates(ws)
+
+
+@pytest.fixture(scope="module")
+def clean_alerts(clean_run) -> list[str]:
     """Alert ids of one uninterrupted scan of every new day at once (the FAST detectors)."""
-    return alert_ids(_one_shot(template, tmp_path_factory.mktemp("clean"), FAST))
+    return clean_run[0]
 
 
 @pytest.fixture(scope="module")
@@ -196,11 +211,13 @@ def test_too_late_events_are_counted_and_a_replay_judges_them(fresh, capsys) -> 
     _drop(world, inbox, range(HISTORY, DAYS))
     assert scan(ws, inbox) == 0
     first = alert_ids(ws)
-    # A forgotten file for a history day, with a leaver-style access, arrives two weeks late.
-    late = inbox / "resent-2026-09-10.csv"
+    # A forgotten file for a history day, with a leaver-style access, arrives two weeks late. (A day whose
+    # baseline epoch starts after a week of history: before that, no_relationship has too little baseline and
+    # says so.)
+    late = inbox / "resent-2026-09-15.csv"
     late.write_text(
         "event_id,timestamp,user_id,org_id,record_id,action,outcome\n"
-        + "".join(f"LATE-{k},2026-09-10T11:{k:02d}:00Z,O2-u3,O2,C{3 * k:04d},view,success\n" for k in range(12))
+        + "".join(f"LATE-{k},2026-09-15T11:{k:02d}:00Z,O2-u3,O2,C{3 * k:04d},view,success\n" for k in range(12))
     )
     capsys.readouterr()
     assert scan(ws, inbox, "--lateness", "48h") == 0
@@ -208,7 +225,7 @@ def test_too_late_events_are_counted_and_a_replay_judges_them(fresh, capsys) -> 
     assert "12 events later than --lateness" in out and "0 new alerts" in out
     assert alert_ids(ws) == first
     # Replaying the period judges it: O2-u3 read a child O2 has no involvement with.
-    assert scan(ws, inbox, "--replay", "2026-09-10..2026-09-10", "--fail-on", "high") == 1
+    assert scan(ws, inbox, "--replay", "2026-09-15..2026-09-15", "--fail-on", "high") == 1
     new = [a for a in alerts_of(ws) if a["alert_id"] not in first]
     assert [(a["detector"], a["user_id"]) for a in new] == [("no_relationship", "O2-u3")]
 
@@ -219,10 +236,13 @@ def _killed(ws: Path, inbox: Path, point: str) -> None:
     assert proc.returncode == -9, f"the scan was not killed at {point}"
 
 
-def _check_recovered(ws: Path, inbox: Path, clean_alerts: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
+def _check_recovered(ws: Path, inbox: Path, clean_alerts: list[str], capsys,  # type: ignore[no-untyped-def]
+                     clean_aggregates: dict[str, list[tuple]] | None = None) -> None:
     capsys.readouterr()
     code = scan(ws, inbox, "--fail-on", "medium", detectors=FAST)
     assert alert_ids(ws) == clean_alerts
+    if clean_aggregates is not None:  # and the kept aggregates are those of the uninterrupted run
+        assert kept_aggregates(ws) == clean_aggregates
     out = capsys.readouterr().out
     # Alerts committed by a killed run are reported (and fail the job) by the rerun, once.
     assert code == 1 and f"{len(clean_alerts)} new alert" in out, out
@@ -233,23 +253,24 @@ def _check_recovered(ws: Path, inbox: Path, clean_alerts: list[str], capsys) -> 
     assert scan(ws, inbox, "--fail-on", "info", detectors=FAST) == 0  # and never again
 
 
-def test_scan_killed_at_every_step_in_turn_then_rerun(fresh, clean_alerts, capsys) -> None:
-    """Each rerun is itself killed one step further on; the final rerun has exactly the clean alerts."""
+def test_scan_killed_at_every_step_in_turn_then_rerun(fresh, clean_run, capsys) -> None:
+    """Each rerun is itself killed one step further on; the final rerun has exactly the clean alerts and
+    the clean kept aggregates."""
     world, ws, inbox = fresh
     _drop(world, inbox, range(HISTORY, DAYS))
     for point in FAULT_POINTS:
         _killed(ws, inbox, point)
-    _check_recovered(ws, inbox, clean_alerts, capsys)
+    _check_recovered(ws, inbox, clean_run[0], capsys, clean_run[1])
 
 
-@pytest.mark.parametrize("point", ["committed", "sent"])
-def test_scan_killed_once_then_rerun(point: str, fresh, clean_alerts, capsys) -> None:
+@pytest.mark.parametrize("point", ["ingested_one", "detected", "committed", "sent"])
+def test_scan_killed_once_then_rerun(point: str, fresh, clean_run, capsys) -> None:
     world, ws, inbox = fresh
     _drop(world, inbox, range(HISTORY, DAYS))
     _killed(ws, inbox, point)
     if point == "sent":  # the file holds the alerts, bookkeeping does not: the rerun must not repeat them
-        assert alert_ids(ws) == clean_alerts
-    _check_recovered(ws, inbox, clean_alerts, capsys)
+        assert alert_ids(ws) == clean_run[0]
+    _check_recovered(ws, inbox, clean_run[0], capsys, clean_run[1])
 
 
 def test_two_scans_started_together(fresh, clean_alerts, tmp_path: Path) -> None:
@@ -286,3 +307,66 @@ def test_webhook_that_fails_first_gets_every_alert_once(fresh, clean_alerts, cap
         assert scan(ws, inbox, *opts, detectors=FAST) == 0  # nothing left to send
     assert sorted(rx.alert_ids) == clean_alerts
     assert alert_ids(ws) == clean_alerts
+
+
+def test_first_scan_of_a_workspace_with_history_takes_it_as_baseline(template, clean_incidents, tmp_path: Path,
+                                                                      capsys) -> None:
+    """No --baseline run first: the history already ingested is not judged (and said so); the new days
+    alert exactly what they alert after an explicit --baseline."""
+    world, _ = template
+    _, ws = load_world(tmp_path, HISTORY)
+    inbox = tmp_path / "inbox"
+    _drop(world, inbox, range(HISTORY, DAYS))
+    capsys.readouterr()
+    assert scan(ws, inbox) == 0
+    out = capsys.readouterr().out
+    assert "first scan: " in out and "taken as history, not judged" in out, out
+    assert incidents(ws) == clean_incidents
+    with Workspace.open(ws) as w:
+        history_end = w.con.execute("SELECT max(timestamp) FROM events WHERE timestamp < ?", [_day(HISTORY)]).fetchone()
+        since = w.con.execute("SELECT min(window_since) FROM scan_runs").fetchone()
+    assert history_end is not None and since is not None and since[0] >= _day(HISTORY) - timedelta(days=4)
+
+
+def test_first_scan_since_judges_the_history_from_there(template, clean_incidents, tmp_path: Path, capsys) -> None:
+    """Everything already ingested (history and the new days); --since the first new day judges from there:
+    the same incidents as scanning the new days as they come."""
+    world, _ = template
+    _, ws = load_world(tmp_path, DAYS)
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    capsys.readouterr()
+    assert scan(ws, empty, "--since", _day(HISTORY).date().isoformat()) == 0
+    out = capsys.readouterr().out
+    assert f"judged from {_day(HISTORY):%Y-%m-%d} 00:00 UTC" in out, out
+    assert incidents(ws) == clean_incidents
+
+
+def test_one_more_days_scan_alerts_what_batch_detection_finds_for_that_day(template, tmp_path: Path) -> None:
+    """Every detector: the day's scan (kept aggregates, kept baselines) against a batch detection over the
+    same window from the events themselves, on an identical copy."""
+    from audit_kit.engine.duckdb import DuckDBEngine
+
+    world, ws_t = template
+    ws = _copy(ws_t, tmp_path)
+    inbox = tmp_path / "inbox"
+    _drop(world, inbox, range(HISTORY, DAYS - 1))
+    assert scan(ws, inbox, detectors=",".join(sorted(REGISTRY))) in (0, 1)
+    before = set(alert_ids(ws))
+    batch_ws = _copy(ws, tmp_path / "batch")
+    _drop(world, inbox, [DAYS - 1])
+    assert scan(ws, inbox, "--format", "json", detectors=",".join(sorted(REGISTRY))) in (0, 1)
+    with Workspace.open(ws) as w:
+        since, until = w.con.execute("SELECT window_since, window_until FROM scan_runs ORDER BY started_at DESC "
+                                     "LIMIT 1").fetchone()  # type: ignore[misc]
+    new = [a for a in alerts_of(ws) if a["alert_id"] not in before]
+    with Workspace.open(batch_ws) as w:
+        ingest_files(w, [day_file(world, DAYS - 1)])
+        batch = run_detectors(w, AuditConfig(), since=since, until=until, store=False,
+                              engine=DuckDBEngine(w, use_kept=False))
+    judged = _day(DAYS - 1)
+    expected = {f.finding_id for f in batch.findings
+                if f.last_seen is None or f.last_seen.replace(tzinfo=None) >= judged}
+    got = {a["finding_id"] for a in new}
+    # Alerts already raised for an earlier day are not raised again (a continuing incident).
+    assert got <= expected and expected - got <= {a["finding_id"] for a in alerts_of(ws) if a["alert_id"] in before}

@@ -80,6 +80,18 @@ def test_partial_line_from_a_kill_is_repaired_and_not_duplicated(ws, tmp_path: P
     assert sorted(got) == sorted(ids) and len(got) == 2
 
 
+def test_another_writers_unfinished_line_is_kept_and_ours_start_on_a_new_line(ws, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    sink = JsonlSink(path)
+    ids = _raise(ws, [make_finding(1)], [sink])
+    foreign = '{"source": "another tool", "note": "still writ'
+    path.write_text('{"source": "another tool", "note": "done"}\n' + foreign)
+    assert flush(ws, sink).delivered == 1
+    lines = path.read_text().splitlines()
+    assert lines[:2] == ['{"source": "another tool", "note": "done"}', foreign]
+    assert [json.loads(line)["alert_id"] for line in lines[2:]] == ids
+
+
 def test_rotated_file_is_not_refilled_with_old_alerts(ws, tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     sink = JsonlSink(path)

@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from audit_kit.schema import (
-    ACTIONS,
-    EVENT_INPUT_FIELDS,
+    CONTRACT_ACTIONS,
+    CONTRACT_EVENT_FIELDS,
     INVOLVEMENTS,
     ORG_TYPES,
     ORGANISATIONS,
@@ -38,7 +38,7 @@ def test_reference_files_have_the_contract_columns(small_world):
     event_files = sorted((out / "events").glob("*.csv"))
     assert len(event_files) >= 2  # split per month
     for f in event_files:
-        assert _header(f) == list(EVENT_INPUT_FIELDS)
+        assert _header(f) == list(CONTRACT_EVENT_FIELDS)  # the synthetic world writes the contract's fields
     assert summary.files and all(p.exists() for p in summary.files)
 
 
@@ -50,7 +50,7 @@ def test_counts_match_summary_and_values_are_in_vocabulary(small_world, world_db
     assert con.execute("SELECT count(*) FROM subjects").fetchone()[0] == summary.subjects
     assert con.execute("SELECT count(*) FROM involvements").fetchone()[0] == summary.involvements
     actions = {r[0] for r in con.execute("SELECT DISTINCT action FROM events").fetchall()}
-    assert actions == set(ACTIONS)
+    assert actions == set(CONTRACT_ACTIONS)  # and the contract's nine actions
     outcomes = {r[0] for r in con.execute("SELECT DISTINCT outcome FROM events").fetchall()}
     assert outcomes == set(OUTCOMES)
     types = {r[0] for r in con.execute("SELECT DISTINCT type FROM organisations").fetchall()}

@@ -45,6 +45,7 @@ class Preset(Protocol):
     """A reader for one audit-log format."""
 
     name: ClassVar[str]  # "fhir", "ocsf", "cloudtrail"
+    title: ClassVar[str]  # the format as a person names it
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """Cheap detection from the first bytes of the (decompressed) file."""
@@ -69,12 +70,13 @@ def get_preset(name: str) -> Preset:
 def detect_preset(path: Path) -> str | None:
     """The preset that recognises the file from its first bytes (gzip looked through), or None.
 
-    Only JSON files are candidates: CSV and Parquet files are left to ingest's own readers.
+    Only JSON and XML files are candidates: CSV and Parquet files are left to ingest's own readers
+    (an OCSF Parquet file is recognised by its columns: `audit_kit.ingest.presets.ocsf.is_ocsf_parquet`).
     """
     head = read_head(Path(path))
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
-    if head.lstrip()[:1] not in (b"{", b"["):
+    if head.lstrip()[:1] not in (b"{", b"[", b"<"):
         return None
     for name, preset in PRESETS.items():
         if preset.sniff(Path(path), head):

@@ -92,7 +92,9 @@ def _decode(line: bytes) -> str:
     return line.decode("utf-8-sig") if line.startswith(b"\xef\xbb\xbf") else line.decode("utf-8")
 
 
-def _parse_error(exc: Exception) -> str:
+def _parse_error(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
     if isinstance(exc, UnicodeDecodeError):
         return f"invalid UTF-8 at byte {exc.start}"
     if isinstance(exc, json.JSONDecodeError):
@@ -131,8 +133,44 @@ def _too_big(path: Path, cap: int, what: str) -> InputError:
 def _parses(line: bytes) -> bool:
     try:
         return isinstance(json.loads(_decode(line)), (dict, list))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
+
+
+def read_document(path: Path, cap: int = MAX_DOCUMENT_BYTES) -> Any:
+    """The parsed document if the file is one pretty-printed JSON document (its first non-blank line
+    opens a value it does not close, and the next line is not a JSON value of its own); None when the
+    file is JSON lines or does not start like JSON. A document that does not parse is an InputError."""
+    fh = open_binary(path)
+    try:
+        first = b""
+        while not first.strip():
+            first = fh.readline(cap + 1)
+            if not first:
+                return None
+        if first.lstrip()[:1] not in (b"{", b"[") or _parses(first):
+            return None
+        peeked: list[bytes] = []
+        nxt = b""
+        while not nxt.strip() and first.strip() not in (b"{", b"["):
+            nxt = fh.readline(cap + 1)
+            if not nxt:
+                break
+            peeked.append(nxt)
+        if nxt.strip() and len(nxt) <= cap and _parses(nxt):
+            return None
+        head = first + b"".join(peeked)
+        data = head + fh.read(max(0, cap + 1 - len(head)))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    finally:
+        fh.close()
+    if len(data) > cap:
+        raise _too_big(path, cap, "the JSON document")
+    try:
+        return json.loads(_decode(data))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"{path}: not a valid JSON document: {_parse_error(exc)}") from None
 
 
 def _iter(path: Path, fh: BinaryIO, unwrap: Unwrapper, cap: int) -> Iterator[Record]:
@@ -148,7 +186,7 @@ def _iter(path: Path, fh: BinaryIO, unwrap: Unwrapper, cap: int) -> Iterator[Rec
     try:
         value = json.loads(_decode(first))
         one_line = True
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         one_line = False
     if not one_line and first.lstrip()[:1] in (b"{", b"["):
         # Either a pretty-printed document or NDJSON whose first line is broken: the next non-blank
@@ -171,7 +209,7 @@ def _iter(path: Path, fh: BinaryIO, unwrap: Unwrapper, cap: int) -> Iterator[Rec
             raise _too_big(path, cap, "the JSON document")
         try:
             doc = json.loads(_decode(data))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise InputError(f"{path}: not a valid JSON document: {_parse_error(exc)}") from None
         entries = _unwrap(unwrap, doc)
         if entries is None:
@@ -218,7 +256,7 @@ def _ndjson(lines: Any, unwrap: Unwrapper, offset: int, counter: list[int] | Non
         try:
             text = _decode(line).rstrip("\r\n")
             value = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raw = text if text is not None else line.decode("utf-8", "replace").rstrip("\r\n")
             row = line_no
             if counter is not None:
