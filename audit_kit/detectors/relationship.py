@@ -244,12 +244,18 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
             days = int(grp.first_ts.dt.date.nunique()) if grp is not None else 1
             records = sorted(grp.pseudonym) if grp is not None else []
             fb.add(
-                org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
-                score=score_of(st),
-                summary=(f"{r.user_id} ({r.role}) opened {int(r.k)} shielded children's record(s) with no involvement "
-                         f"or entitlement to explain it, on {days} day(s)"
+                # One child: the finding is about that child, whenever it recurs (one identity for the review);
+                # several: the week's pattern.
+                org_id=r.org_id, user_id=r.user_id, bucket=records[0] if len(records) == 1 else r.first.strftime("%G-W%V"),
+                severity=severity_of(st), score=score_of(st),
+                summary=(f"{r.user_id} ({r.role}) opened "
+                         + (f"shielded record {records[0]}" if len(records) == 1
+                            else f"{int(r.k)} shielded children's records")
+                         + f" with no involvement or entitlement to explain it, on {days} day(s)"
                          + (f", {int(r.k_out)} outside their area" if r.k_out else "") + "."),
-                evidence={"records": records, "shielded_records": r.k, "outside_area": r.k_out,
+                # `record` names the child when there is one (a review verdict then covers that child only).
+                evidence={**({"record": records[0]} if len(records) == 1 else {}),
+                          "records": records, "shielded_records": r.k, "outside_area": r.k_out,
                           "break_glass": r.k_bg, "unexplained_records_in_window": r.n_unexpl, "days": days,
                           "baseline": {"peer_group": f"{r.org_type} / {r.role}", "peer_users": r.p_users,
                                        "peer_unexplained_records": r.p_n, "peer_unexplained_shielded": r.p_k,
