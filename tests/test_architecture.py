@@ -122,3 +122,15 @@ def test_only_the_edges_read_the_environment(needle: str) -> None:
 
 def test_the_layer_list_names_only_real_modules() -> None:
     assert all(unit in MODULES for unit in ORDER), [u for u in ORDER if u not in MODULES]
+
+
+LONG_MODULE = 400  # lines; a longer module says why at its top (docs/design.md)
+
+
+def test_a_long_module_says_why_it_is_long() -> None:
+    unexplained = []
+    for name, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG_MODULE and "runs past 400 lines" not in text[:4000]:
+            unexplained.append(f"{name} ({text.count(chr(10))} lines)")
+    assert not unexplained, f"modules over {LONG_MODULE} lines without a reason at their top: {unexplained}"

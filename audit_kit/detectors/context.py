@@ -15,6 +15,9 @@ every scheduled scan) read whole days of the kept aggregates; a window given to 
 aggregated from the events of its period instead (the same definitions, so the same numbers). The context
 keeps run aggregates through its engine (temp tables on the workspace's DuckDB connection by default,
 cached views on Spark), and `cleanup()` drops them.
+
+(Why this module runs past 400 lines: the one place that knows the window, the baseline epochs and every
+shared aggregate the detectors read; splitting it would give the detectors two places to learn a baseline.)
 """
 
 from __future__ import annotations

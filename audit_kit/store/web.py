@@ -9,6 +9,10 @@ a job that holds a DuckDB connection (`audit_kit.app.readmodels`); the web app r
 The access log is append-only (triggers refuse UPDATE and DELETE) and hash-chained: each row's
 `hash` is sha256 over the previous row's hash and this row's fields, so an edit, a deletion or an
 insertion in the middle breaks the chain at a row `verify_access_log` names.
+
+(Why this module runs past 400 lines: the repository of every web table in the people store (users, sessions,
+the hash-chained access log, responses, read models): all their SQL in one place, as the store layer
+requires.)
 """
 
 from __future__ import annotations

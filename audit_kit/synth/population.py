@@ -2,6 +2,9 @@
 
 Everything is held as numpy arrays indexed by position (org i, user j, child k); identifiers are only
 formatted when files are written. Generation is vectorised so a 500,000-child world takes seconds.
+
+(Why this module runs past 400 lines: organisations, staff, children, families and involvements, drawn
+together because each depends on the others (caseloads follow areas, families span staff and children).)
 """
 
 from __future__ import annotations

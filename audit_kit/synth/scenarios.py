@@ -4,6 +4,10 @@ Scenarios happen mostly in the scan window (the last 14 days), inside the user's
 a real snooper would act, so each is detectable against the user's and peers' baseline but not
 trivially separable by an artefact of the generator. `plan()` runs before normal traffic (it changes
 the population: leavers' end dates, dormant accounts, staff family keys); `inject()` runs after.
+
+(Why this module runs past 400 lines: one injector per misuse category and per legitimate-but-odd kind of
+work, each short; they share the world's random streams and truth rows, and reading them side by side is how
+their realism is reviewed.)
 """
 
 from __future__ import annotations

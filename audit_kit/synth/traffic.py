@@ -3,6 +3,10 @@ prints and exports, failed logins, duty nights, MASH and national reads, statuto
 
 Everything is drawn as whole numpy arrays (one row per session, then one per event); no Python loop
 runs per event, so ten million events take seconds.
+
+(Why this module runs past 400 lines: the ordinary working day of every kind of staff (sessions, caseloads,
+searches, exports) and the stress knobs that bend it; one generator whose parts share one clock and random
+stream.)
 """
 
 from __future__ import annotations
