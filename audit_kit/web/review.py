@@ -28,8 +28,8 @@ VERDICTS = tuple(v.value for v in Verdict)
 STATE_LABELS = {"open": "Open", "under_review": "Under review", "confirmed": "Confirmed",
                 "explained": "Explained", "false_positive": "False positive"}
 EXPLAINED_BY = tuple(e.value for e in ExplainedBy)
-EXPLAINED_BY_LABELS = {"other": "this user reading this record", "involvement": "the body works with this child",
-                       "entitlement": "the user's role entitles them"}
+EXPLAINED_BY_LABELS = {"other": "this user, this record (or this pattern)", "involvement": "the body works with this child",
+                       "entitlement": "the user's role entitles them to it"}
 KIND_LABELS = {EventKind.DETECTED: "detected", EventKind.REDETECTED: "detected again", EventKind.ASSIGNED: "assigned",
                EventKind.STATE: "state", EventKind.VERDICT: "verdict", EventKind.NOTE: "note",
                EventKind.AUTO_VERDICT: "judged by a rule", EventKind.REOPENED: "reopened",
