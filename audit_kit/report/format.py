@@ -89,6 +89,8 @@ WHY = {
 
 # Evidence keys in plain words; keys not listed are shown only when they are simple values.
 LABELS = {
+    "chance_probability": "Chance alone would give this", "strength": "Strength of evidence (0–30)",
+    "user_risk": "User's risk across findings", "chance_model": "Chance model",
     "value": "Observed", "threshold": "Flagged above", "unit": "Measured as", "bucket": "When",
     "accesses": "Accesses", "records": "Records", "record": "Record", "expected": "Usual for them and peers",
     "events_after_leaving": "Uses after leaving", "record_accesses_after_leaving": "Records opened after leaving",
@@ -141,13 +143,28 @@ def plain_value(value: Any) -> str:
     return text[:160]
 
 
+def chance_words(p: Any, model: str) -> str:
+    """How likely chance alone would give what was seen, in words a reader weighs ('' for a rule broken,
+    which is not a matter of chance: a leaver's account in use, a policy)."""
+    if model.startswith(("policy", "none")) or not isinstance(p, int | float) or p != p:
+        return ""
+    if p <= 0 or p < 1e-6:
+        return "below 1 in a million"
+    if p < 0.01:
+        return f"about 1 in {round(1 / p):,}"
+    return f"{p:.2f}"
+
+
 def plain_evidence(evidence: dict[str, Any], restricted: bool) -> list[tuple[str, str]]:
     """The evidence a reader needs, as (label, value) rows in plain words; baselines summarised once."""
     rows: list[tuple[str, str]] = []
     for key, value in evidence.items():
         if key in HIDDEN or (not restricted and key in PERSONAL) or isinstance(value, dict):
             continue
-        text = plain_value(value)
+        if key == "chance_probability":
+            text = chance_words(value, str(evidence.get("chance_model", "")))
+        else:
+            text = plain_value(value)
         if text:
             rows.append((LABELS.get(key, key.replace("_", " ").capitalize()), text))
     usual = _usual(evidence)
