@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 SEED   ?= 7
 
-.PHONY: demo test bench holdout matrix lint typecheck lock clean help browser
+.PHONY: demo test bench holdout matrix lint typecheck lock clean help browser pdftools
 
 help:
 	@echo "make demo   build .venv, generate a synthetic review world, assess it, print the PDF path"
@@ -37,7 +37,7 @@ demo: $(STAMP)
 	$(BIN)/audit-kit synth $(DEMO)/world --seed $(SEED) --orgs 24 --days 60 --children 20000
 	$(BIN)/audit-kit assess $(DEMO)/world --workspace $(DEMO)/workspace -o $(DEMO)/risk-assessment.pdf
 
-test: $(STAMP) lint typecheck browser
+test: $(STAMP) lint typecheck browser pdftools
 	$(BIN)/python -m pytest -q -n 2
 
 # The web app's browser tests drive Debian's headless chromium through chromium-driver (never a
@@ -50,6 +50,16 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 		|| echo "warning: could not install chromium; the browser tests will skip"; \
 	else echo "note: chromium/chromium-driver missing and not root: the browser tests will skip"; fi
+
+# The DPO packs' golden text test reads PDFs with poppler's pdftotext (Debian's poppler-utils), installed
+# here like chromium when missing and we are root; otherwise that test skips and says why.
+pdftools:
+	@if command -v pdftotext >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing poppler-utils for the pack text golden test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+		|| echo "warning: could not install poppler-utils; the pack text golden test will skip"; \
+	else echo "note: pdftotext missing and not root: the pack text golden test will skip"; fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

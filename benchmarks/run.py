@@ -231,6 +231,7 @@ def bench_size(size: str, stages: list[str], keep: bool) -> list[Result]:
         out.mkdir(parents=True, exist_ok=True)
         results.append(run_measured("report", size, [*CLI, "report", "-w", str(ws), "-o", str(out / "national.pdf")]))
     if "packs" in stages:
+        out.mkdir(parents=True, exist_ok=True)
         results.append(run_measured("packs", size, [*CLI, "report", "-w", str(ws), "--all-orgs", "-o", str(out / "packs")]))
     if not keep:
         shutil.rmtree(out, ignore_errors=True)

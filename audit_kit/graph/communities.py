@@ -31,12 +31,20 @@ PEER_LINKS = 3
 UNKNOWN_AREA = "(no home area)"
 
 
-def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str, baseline_days: int) -> pd.DataFrame:
+def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str | None,
+                   baseline_days: int) -> pd.DataFrame:
     """The peer detector's user → community fit for one organisation: `user_community_fit`, judged against
     the communities `peer_outlier` learns from the baseline and keeps (so the picture and the finding
     never disagree, and a kept baseline serves both)."""
     fit = user_community_fit(ws, AuditConfig(baseline_days=baseline_days), since, until, org_id=org_id)
     return fit.reset_index(drop=True)
+
+
+def community_fits(ws: Workspace, window: Window, baseline_days: int) -> pd.DataFrame:
+    """Every organisation's user → community fit over `window` at once (what `org_communities` would
+    read for each organisation): for callers drawing many organisations, such as the DPO packs, which
+    then read the kept communities once instead of once per pack."""
+    return _community_fit(ws, window.since, window.until, None, baseline_days)
 
 
 def org_communities(
@@ -45,11 +53,14 @@ def org_communities(
     window: Window,
     baseline_days: int,
     progress: Progress = NULL_PROGRESS,
+    fits: pd.DataFrame | None = None,
 ) -> AccessGraph:
     """Users of `org_id` → areas of the children they read, with each user's community and fit.
 
     `baseline_days` is the history before the window that community fit learns from (the
-    configuration's, as `peer_outlier` uses). Raises InputError when the organisation is unknown.
+    configuration's, as `peer_outlier` uses). `fits`: `community_fits` of the same window and
+    baseline, read once for many organisations (default: read for this one). Raises InputError when
+    the organisation is unknown.
     """
     o = ws.table("organisations")
     info = o.filter(o.org_id == org_id).select("name", "type", "area").to_pandas()
@@ -60,7 +71,7 @@ def org_communities(
             hint="known organisations include " + ", ".join(known) if known else "ingest organisations.csv first",
         )
     progress.start("organisation communities", total=3)
-    fit = _community_fit(ws, window.since, window.until, org_id, baseline_days)
+    fit = _community_fit(ws, window.since, window.until, org_id, baseline_days) if fits is None else fits
     progress.advance()
 
     ev = events_in(ws, window)

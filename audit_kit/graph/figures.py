@@ -6,6 +6,8 @@ so a report re-rendered from the same workspace shows the same pictures.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from audit_kit.graph.communities import org_communities
 from audit_kit.graph.ego import ego_network
 from audit_kit.graph.export import DEFAULT_MAX_NODES
@@ -21,9 +23,10 @@ def org_network_svg(ws: Workspace, window: Window, max_nodes: int = DEFAULT_MAX_
 
 
 def org_communities_svg(ws: Workspace, org_id: str, window: Window, baseline_days: int,
-                        max_nodes: int = DEFAULT_MAX_NODES) -> str:
-    """One organisation's users → areas, outlined by community, worst-fitting users labelled, as SVG."""
-    return render_svg(org_communities(ws, org_id, window, baseline_days), max_nodes=max_nodes)
+                        max_nodes: int = DEFAULT_MAX_NODES, fits: pd.DataFrame | None = None) -> str:
+    """One organisation's users → areas, outlined by community, worst-fitting users labelled, as SVG
+    (`fits`: every organisation's community fit read once, `graph.communities.community_fits`)."""
+    return render_svg(org_communities(ws, org_id, window, baseline_days, fits=fits), max_nodes=max_nodes)
 
 
 def ego_svg(ws: Workspace, window: Window, user_id: str | None = None, record_id: str | None = None,

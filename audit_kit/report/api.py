@@ -26,6 +26,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from audit_kit.catalogue import SHIPPED, CatalogueLibrary
 from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError, ExitCode, InputError
@@ -34,7 +36,7 @@ from audit_kit.models.assessment import NationalAssessment
 from audit_kit.progress import NULL_PROGRESS, Progress
 from audit_kit.report import facts as report_facts
 from audit_kit.report.facts import MAX_FINDINGS_PACK, LimitationInputs, PackFacts
-from audit_kit.report.figures import EventSlice, national_figures, org_figures, pack_window
+from audit_kit.report.figures import EventSlice, national_figures, org_figures, pack_fits, pack_window
 from audit_kit.report.mapping import framework_mapping
 from audit_kit.report.models import Audience, ReportFormat
 from audit_kit.report.national import build_national, build_public
@@ -200,14 +202,15 @@ def org_pack_html(
 
 def _job(ws: Workspace, aud: Audience, fmt: ReportFormat, assessment: NationalAssessment | None,
          today: date | None, config: AuditConfig, catalogues: CatalogueLibrary, templates: Path | None,
-         guard: RecordIdIndex | None = None, window: Window | None = None) -> _PackJob:
+         guard: RecordIdIndex | None = None, window: Window | None = None,
+         fits: pd.DataFrame | None = None) -> _PackJob:
     if assessment is None:
         assessment = report_facts.latest(ws)
     return _PackJob(
         str(ws.path), aud, fmt, assessment, report_facts.previous_of(ws, assessment),
         load_scores(ws, assessment, catalogues), today or date.today(), config,
         tuple(detection_runs(ws)) if ws.has_table("detection_runs") else (), report_facts.action_states(ws),
-        templates, guard, window,
+        templates, guard, window, fits,
     )
 
 
@@ -356,8 +359,9 @@ def render_all_packs(
     out_dir = _out_dir(Path(out_dir))
     progress.start("Reading pack data", total=None)
     restricted = aud is Audience.RESTRICTED
+    window = pack_window(ws, config) if restricted else None
     job = _job(ws, aud, fmt_, assessment, today, config, catalogues, user_dir, record_id_index(ws),
-               pack_window(ws, config) if restricted else None)
+               window, pack_fits(ws, config, window) if restricted else None)
     counts = finding_counts_by_org(ws, exclude_detectors=[report_facts.CONTRADICTION])
     contra = finding_counts_by_org(ws)
     top = top_findings_by_org(ws, MAX_FINDINGS_PACK, exclude_detectors=[report_facts.CONTRADICTION]) \
@@ -409,6 +413,7 @@ class _PackJob:
     templates: Path | None = None
     guard: RecordIdIndex | None = None
     window: Window | None = None  # the graphs' window, resolved over every event
+    fits: pd.DataFrame | None = None  # every organisation's community fit over that window (pack_fits)
 
     def html(self, ws: Workspace, task: _PackTask, events: EventSlice | None = None) -> str:
         org = task.org
@@ -424,7 +429,7 @@ class _PackJob:
             issued=self.today, audience=self.audience, org=org, assessment=self.assessment, previous=self.previous,
             score=self.scores.get(org.org_id), counts=counts, contradictions=contradictions, top=tuple(top),
             runs=self.runs, actions=tuple(a for a in self.actions if a.issued.org_id == org.org_id),
-            figures=tuple(org_figures(ws, org.org_id, self.audience, self.config, self.window, events)),
+            figures=tuple(org_figures(ws, org.org_id, self.audience, self.config, self.window, events, self.fits)),
         )
         return render_html(ORG_PACK_TEMPLATE, build_pack(facts), self.templates)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 
+import pandas as pd
+
 from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError
 from audit_kit.graph import figures as gf
@@ -127,11 +129,13 @@ def org_figures(
     config: AuditConfig,
     window: Window | None = None,
     events: EventSlice | None = None,
+    fits: pd.DataFrame | None = None,
 ) -> list[Figure]:
     """Figures for one organisation's pack (restricted only: they name user accounts).
 
     `window` is the graphs' window when the caller has already resolved it (`pack_window`); `events`
-    an EventSlice holding this organisation's events.
+    an EventSlice holding this organisation's events; `fits` every organisation's community fit over
+    that window (`pack_fits`), read once for all packs.
     """
     if audience is not Audience.RESTRICTED:
         return []
@@ -149,10 +153,26 @@ def org_figures(
             "Your users' access patterns",
             "Your users grouped by the areas and children they access; users who fit their group least are the "
             "ones the peer-outlier detector examines.",
-            lambda w: gf.org_communities_svg(w, org_id, resolved, config.baseline_days, max_nodes=MAX_NODES),
+            lambda w: gf.org_communities_svg(w, org_id, resolved, config.baseline_days, max_nodes=MAX_NODES,
+                                             fits=fits),
             on=on,
         )
     ]
+
+
+def pack_fits(ws: Workspace, config: AuditConfig, window: Window | None) -> pd.DataFrame | None:
+    """Every organisation's user → community fit over the packs' window, read once in the parent for all
+    packs (a quarter of a pack's time went on reading the peer detector's kept communities again for
+    each one: benchmarks/PACKS.md). None when there is no window or it cannot be read: each pack then
+    reads its own, and its figure says why if that fails too."""
+    if window is None:
+        return None
+    from audit_kit.graph.communities import community_fits
+
+    try:
+        return community_fits(ws, window, config.baseline_days)
+    except AuditKitError:
+        return None
 
 
 def pack_window(ws: Workspace, config: AuditConfig) -> Window | None:

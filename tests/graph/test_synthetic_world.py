@@ -86,3 +86,19 @@ def test_org_graph_fit_is_the_peer_signal_for_injected_outliers(synth) -> None: 
         assert users[uid].attrs["fit"] == pytest.approx(float(fit[uid]))
         ranks = sorted(int(n.attrs["fit_rank"]) for n in users.values() if "fit_rank" in n.attrs)
         assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_communities_read_once_for_every_organisation_draw_the_same_graph(synth) -> None:  # noqa: ANN001
+    """The DPO packs read every organisation's community fit once (`community_fits`) instead of once per
+    pack: each organisation's graph must be the very same as when it reads its own."""
+    from audit_kit.graph.communities import community_fits
+
+    ws, _ = synth
+    w = resolve_window(ws)
+    fits = community_fits(ws, w, 90)
+    orgs = sorted(ws.table("organisations").select("org_id").to_pandas().org_id)
+    assert len(orgs) > 3 and set(fits.org_id) <= set(orgs)
+    for org in orgs:
+        alone = org_communities(ws, org, w, 90)
+        shared = org_communities(ws, org, w, 90, fits=fits)
+        assert shared == alone, org
