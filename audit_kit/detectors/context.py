@@ -482,19 +482,27 @@ class DetectionContext:
             x = self.user_record_x()
             rr = x.group_by(rr_org=x.org_id, rr_role=x.role, rr_record=x.record_id).aggregate(
                 org_readers=x.user_id.nunique())
-            # Work recorded on the child (a note, an update): a pass over the creates and updates only.
-            e = self.table("events")
-            e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until, e.record_id.notnull(),
-                         e.outcome == "success", e.action.isin(["create", "update"]))
-            e = e.mutate(w_period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
-            wk = e.group_by(wk_user=e.user_id, wk_record=e.record_id, wk_period=e.w_period).aggregate(n_work=e.count())
+            wk = self._work()
             j = x.left_join(rr, (x.org_id == rr.rr_org) & (x.role == rr.rr_role) & (x.record_id == rr.rr_record))
             j = j.left_join(wk, (j.user_id == wk.wk_user) & (j.record_id == wk.wk_record) & (j.period == wk.wk_period))
             j = j.select(*[x[c] for c in x.columns], org_readers=j.org_readers.fill_null(1),
-                         worked=(j.n_work.fill_null(0) > 0))
+                         worked=(j.wk_n.fill_null(0) > 0))
             j = j.mutate(colleague=j.org_readers >= 2)
             self._cache["user_record_xc"] = self._materialise("user_record_xc", j)
         return self._cache["user_record_xc"]
+
+    def _work(self) -> ir.Table:
+        """Per user, child and period: creates and updates of the child's record (`n_work` of the kept
+        `records` aggregate), in any organisation. The baseline's work runs up to the window: the days
+        between the baseline and the window (RECENT) count as the baseline's."""
+        def part(period: str, label: str) -> ir.Table:
+            ur = self.part("user_record", period)
+            ur = ur.filter(ur.n_work > 0)
+            return ur.select(wk_user=ur.user_id, wk_record=ur.record_id, wk_period=ibis.literal(label),
+                             n_work=ur.n_work)
+
+        w = part(BASELINE, BASELINE).union(part(RECENT, BASELINE)).union(part(WINDOW, WINDOW))
+        return w.group_by("wk_user", "wk_record", "wk_period").aggregate(wk_n=w.n_work.sum())
 
     def shielded_share(self) -> float:
         """Share of children in `subjects` who are shielded (0.01 when unknown): the base rate."""
