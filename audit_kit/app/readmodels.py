@@ -28,6 +28,7 @@ from audit_kit.models.assessment import NationalAssessment
 from audit_kit.models.findings import Severity
 from audit_kit.report.safety import guard_record_ids
 from audit_kit.report.scores import OrgScoreData, load_scores
+from audit_kit.review.workflow import publish as publish_review
 from audit_kit.store import web
 from audit_kit.store.assessments import list_assessments, load_latest_assessment, risk_levels_by_assessment
 from audit_kit.store.findings import load_findings
@@ -143,6 +144,11 @@ def _publish(ws: Workspace, people: PeopleStore, now: datetime, print_: str, ass
             organisations=len(org_rows), findings=len(finding_rows), totals=totals,
             notes=list(assessment.notes) if assessment else ["no assessment yet: run `audit-kit assess`"])
     web.publish(people, pub, org_rows, finding_rows, trend)
+    # The review's own copy (state, history, rules) must hold every finding the pages list, so a
+    # verdict given in the browser finds it; usually detect or scan published them already and this
+    # only confirms they are unchanged.
+    publish_review(people, findings, now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now,
+                   present_ids=[f.finding_id for f in findings], actor="publication")
     return pub
 
 

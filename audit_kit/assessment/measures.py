@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from audit_kit.config import AuditConfig, Entitlements
+from audit_kit.detectors.sessions import session_table
 from audit_kit.engine.aggregates import matches_any
 from audit_kit.engine.duckdb import DuckDBEngine
 from audit_kit.store.ingest import unregistered_orgs
@@ -82,7 +83,8 @@ class OrgMeasures:
 
     org_id: str
     events: int = 0
-    # IAM-02: interactive sessions (session_id, else user-day) and those with a single factor.
+    # IAM-02: interactive sessions (detectors/sessions.py: the one session definition) and those with a
+    # single factor.
     sessions: int = 0
     single_factor_sessions: int = 0
     auth_events: int = 0
@@ -99,7 +101,7 @@ class OrgMeasures:
     dormant_threshold_days: int = DORMANT_DAYS
     dormant_idle_min_days: int | None = None  # the shortest idle time among the dormant ones
     max_idle_days: int = 0  # the longest idle stretch the window shows for an enabled account
-    # IAM-01: users with overlapping sessions from different source addresses.
+    # IAM-01: users with overlapping sessions from different networks (/16).
     users_with_sessions: int = 0
     users_concurrent: int = 0
     concurrent_overlaps: int = 0
@@ -267,7 +269,8 @@ class _Measurer:
 
     @property
     def session_table(self) -> ir.Table:
-        """One row per session (session_id, else the user's UTC day) of successful events in the window."""
+        """Per session id (else the user's UTC day) of successful events in the window, from the kept daily
+        aggregate: event counts and activity days. Sessions as people are counted use `sessions`."""
         if "sessions" not in self._cache:
             s = self.daily("sessions")
             s = s.mutate(sk=ibis.ifelse(s.session_id.isnull(), s.day, ibis.null("date")))
@@ -307,20 +310,31 @@ class _Measurer:
         return self._cache["views"]
 
     # -- IAM-02: sessions and their sign-in --------------------------------------------------------
+    @property
+    def sessions(self) -> ir.Table:
+        """The window's sessions as the detectors see them (`audit_kit.detectors.sessions`): the log's
+        session ids split by network and method, else sessions derived from account, network, method and
+        time gaps. One definition, so a password-only use from another network is never folded into the
+        owner's MFA session here while `weak_auth` and `concurrent_sessions` see it apart."""
+        if "shared_sessions" not in self._cache:
+            e = self.engine.table("events")
+            e = e.filter(e.timestamp >= self.window.start, e.timestamp < self.window.end)
+            self._cache["shared_sessions"] = self.keep("shared_sessions", session_table(e))
+        return self._cache["shared_sessions"]
+
     def sessions_and_auth(self, out: dict[str, OrgMeasures]) -> None:
         s = self.session_table
-        has_auth = s.n_auth > 0
-        service = s.n_service == s.n_auth  # every method a service one (no method at all counts as service)
-        interactive = has_auth & ~service
-        weak = s.n_auth - s.n_service - s.n_strong
         agg = s.group_by("org_id").aggregate(
-            events=s.n.sum(), sessions=s.count(where=interactive),
-            single_factor_sessions=s.count(where=interactive & (s.n_strong == 0)),
-            auth_events=(s.n_auth - s.n_service).sum(), single_factor_events=weak.sum(),
+            events=s.n.sum(), auth_events=(s.n_auth - s.n_service).sum(),
+            single_factor_events=(s.n_auth - s.n_service - s.n_strong).sum(),
             first_event=s.t0.min(), last_event=s.t1.max(),
         )
-        self.fill(out, agg.to_pandas(), ["events", "sessions", "single_factor_sessions", "auth_events",
-                                         "single_factor_events", "first_event", "last_event"])
+        self.fill(out, agg.to_pandas(), ["events", "auth_events", "single_factor_events", "first_event", "last_event"])
+        # Interactive sessions: the method is known and not a service's (`strong` is null otherwise).
+        d = self.sessions
+        agg = d.group_by("org_id").aggregate(sessions=d.count(where=d.strong.notnull()),
+                                             single_factor_sessions=d.count(where=d.strong == False))  # noqa: E712
+        self.fill(out, agg.to_pandas(), ["sessions", "single_factor_sessions"])
 
     # -- PPL-05: leavers' accounts used after leaving ------------------------------------------------
     def leavers(self, out: dict[str, OrgMeasures]) -> None:
@@ -372,16 +386,15 @@ class _Measurer:
     # -- IAM-01: overlapping sessions from different networks -------------------------------------------
     def concurrent(self, out: dict[str, OrgMeasures]) -> None:
         """A session starting before an earlier one of the same user has ended, from another network
-        (IPv4 /24; a second device on the office network is not sharing)."""
-        s = self.session_table
-        s = s.filter(s.session_id.notnull(), s.ip.notnull())
-        ipv4 = s.ip.re_search(r"^\d+\.\d+\.\d+\.\d+$").fill_null(False)
-        s = s.mutate(net=ibis.ifelse(ipv4, s.ip.re_extract(r"^(\d+\.\d+\.\d+)\.", 1), s.ip))
-        order = ibis.window(group_by="user_id", order_by=["t0", "session_id"])
-        upto = ibis.window(group_by="user_id", order_by=["t0", "session_id"], preceding=None, following=0)
-        s = s.mutate(run_t1=s.t1.max().over(upto), prev_net=s.net.lag().over(order))
+        (the sessions' network: IPv4 /16, as `concurrent_sessions` pairs them; a second device on the
+        office network is not sharing)."""
+        s = self.sessions
+        s = s.filter(s.net.notnull())
+        order = ibis.window(group_by="user_id", order_by=["s_start", "session_key"])
+        upto = ibis.window(group_by="user_id", order_by=["s_start", "session_key"], preceding=None, following=0)
+        s = s.mutate(run_t1=s.s_end.max().over(upto), prev_net=s.net.lag().over(order))
         s = s.mutate(prev_t1=s.run_t1.lag().over(order))
-        overlap = (s.t0 < s.prev_t1) & (s.net != s.prev_net)
+        overlap = (s.s_start < s.prev_t1) & (s.net != s.prev_net)
         agg = s.group_by("org_id").aggregate(
             users=s.user_id.nunique(), concurrent=s.user_id.nunique(where=overlap),
             overlaps=s.count(where=overlap),

@@ -79,11 +79,14 @@ def _response(r: tuple[object, ...]) -> ActionResponse:
 
 
 def latest_responses(people: PeopleStore, org_id: str | None = None) -> dict[str, ActionResponse]:
-    """The latest response to each action (of one body, or all), keyed by action id."""
+    """The latest response to each action (of one body, or all), keyed by action id: the last one
+    recorded (by time, then by arrival), so a response carried over later from an older source does not
+    override a newer one."""
     where, params = ("WHERE org_id = ?", [org_id]) if org_id else ("", [])
     rows = people.con.execute(
-        f"""SELECT {_RESPONSE_COLUMNS} FROM action_responses WHERE response_id IN
-            (SELECT max(response_id) FROM action_responses {where} GROUP BY action_id)""",
+        f"""SELECT {_RESPONSE_COLUMNS} FROM (
+                SELECT *, row_number() OVER (PARTITION BY action_id ORDER BY recorded_at DESC, response_id DESC) rn
+                FROM action_responses {where}) WHERE rn = 1""",
         params,
     ).fetchall()
     return {str(r[0]): _response(r) for r in rows}

@@ -85,6 +85,7 @@ PEOPLE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reference TEXT, PRIMARY KEY (channel, destination, item))""",
     ),
     web.MIGRATION,  # 3 -> 4: web users, sessions, the access log, responses, received questionnaires, read models
+    web.CARRY_TO_REVIEW,  # 4 -> 5: browser verdicts and responses through the review and the action plan
 )
 PEOPLE_VERSION = len(PEOPLE_MIGRATIONS)
 

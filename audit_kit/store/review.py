@@ -252,6 +252,19 @@ def states_of(people: PeopleStore, finding_ids: Sequence[str]) -> dict[str, tupl
     return out
 
 
+def marks(people: PeopleStore, finding_ids: Sequence[str] | None = None) -> dict[str, tuple[FindingState, str | None]]:
+    """(state, assignee) of published findings: of `finding_ids`, or of every finding (a queue's
+    worth of rows, without the summaries and evidence `load_findings` carries)."""
+    sql = "SELECT finding_id, state, assignee FROM review_findings"
+    if finding_ids is None:
+        return {fid: (FindingState(st), who) for fid, st, who in people.con.execute(sql)}
+    out: dict[str, tuple[FindingState, str | None]] = {}
+    for chunk in _chunks(list(finding_ids), 500):
+        for fid, st, who in people.con.execute(f"{sql} WHERE finding_id IN ({','.join('?' * len(chunk))})", chunk):
+            out[fid] = (FindingState(st), who)
+    return out
+
+
 def set_state(people: PeopleStore, finding_id: str, state: FindingState, actor: str, at: datetime,
               rule_id: str | None = None) -> None:
     """Change a finding's state (and the rule that set it, None for a person). Caller owns the transaction."""

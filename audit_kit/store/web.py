@@ -1,5 +1,5 @@
-"""The web app's people-side tables: users, sessions, the tool's own access log, DPOs' management
-responses and received questionnaires, and the read models the web app serves.
+"""The web app's people-side tables: users, sessions, the tool's own access log, received
+questionnaires, and the read models the web app serves.
 
 Everything here lives in `WS/people.sqlite` (`store/people.py`), never in DuckDB: a sign-in, a page
 read or a DPO's response is a write of milliseconds that must not wait for a scan. The analytical data
@@ -91,6 +91,66 @@ MIGRATION: tuple[str, ...] = (
         organisations INTEGER NOT NULL, PRIMARY KEY (assessment_id, risk_level))""",
 )
 
+
+# Step 4 -> 5 of PEOPLE_MIGRATIONS: the web app's first verdict and response tables are retired.
+# Verdicts given in the browser now go through the reviewer's workflow (review_findings, review_events,
+# review_rules) and DPOs' responses into action_responses, so a browser verdict leaves the same
+# suppression or explanation as a CLI one. What the old tables hold is carried over, oldest first,
+# and they are kept read-only (nothing is deleted):
+# - each web_reviews row becomes a review_events row (detail.carried_from = web_reviews), and a finding's
+#   latest browser state and assignee become its review state unless the review changed it later;
+#   a finding the review tables did not hold yet is added from the web read model. Carried verdicts
+#   leave no rule (the old table had no expiry to give one): a reviewer who wants one judges again.
+# - each web_responses row becomes an action_responses row for every action of the body's published
+#   plan that treats the same register entry (status accepted -> agreed / not started, in_progress ->
+#   in progress, done -> done, disputed -> not agreed); a row whose risk is in no action stays only in
+#   web_responses.
+CARRY_TO_REVIEW: tuple[str, ...] = (
+    """INSERT OR IGNORE INTO review_findings (finding_id, detector, severity, severity_rank, score, org_id, user_id,
+           record, record_count, first_seen, last_seen, summary, evidence, first_detected, last_detected,
+           updated_at, present)
+       SELECT f.finding_id, f.detector, f.severity, f.severity_rank, f.score, f.org_id, f.user_id,
+           CASE WHEN json_valid(f.evidence) AND json_extract(f.evidence, '$.record') GLOB 'R-[0-9a-f]*'
+                THEN json_extract(f.evidence, '$.record') END,
+           f.record_count, rtrim(f.first_seen, 'Z'), rtrim(f.last_seen, 'Z'), f.summary, f.evidence,
+           w.first_at, w.first_at, w.first_at, 1
+       FROM rm_findings f
+       JOIN (SELECT finding_id, rtrim(min(at), 'Z') AS first_at FROM web_reviews GROUP BY finding_id) w
+         ON w.finding_id = f.finding_id""",
+    """INSERT INTO review_events (finding_id, at, actor, kind, from_state, to_state, note, detail)
+       SELECT finding_id, rtrim(at, 'Z'), username,
+           CASE WHEN state <> prev_state AND state IN ('confirmed', 'explained', 'false_positive') THEN 'verdict'
+                WHEN state <> prev_state THEN 'state'
+                WHEN coalesce(assignee, '') <> coalesce(prev_assignee, '') THEN 'assigned'
+                ELSE 'note' END,
+           CASE WHEN state <> prev_state THEN prev_state END,
+           CASE WHEN state <> prev_state THEN state END,
+           nullif(note, ''),
+           json_object('carried_from', 'web_reviews', 'review_id', review_id, 'assignee', assignee)
+       FROM (SELECT *, lag(state, 1, 'open') OVER w AS prev_state, lag(assignee) OVER w AS prev_assignee
+             FROM web_reviews WINDOW w AS (PARTITION BY finding_id ORDER BY review_id))
+       ORDER BY review_id""",
+    """UPDATE review_findings SET state = w.state, assignee = w.assignee, updated_at = rtrim(w.at, 'Z'),
+           updated_by = w.username
+       FROM (SELECT finding_id, state, assignee, at, username FROM web_reviews
+             WHERE review_id IN (SELECT max(review_id) FROM web_reviews GROUP BY finding_id)) w
+       WHERE review_findings.finding_id = w.finding_id AND rtrim(w.at, 'Z') >= review_findings.updated_at""",
+    """INSERT INTO action_responses (action_id, org_id, response, owner_name, status, agreed_date, evidence, comment,
+           recorded_at, recorded_by, source)
+       SELECT json_extract(a.value, '$.action_id'), r.org_id,
+           CASE r.status WHEN 'disputed' THEN 'not agreed' ELSE 'agreed' END, '',
+           CASE r.status WHEN 'in_progress' THEN 'in progress' WHEN 'done' THEN 'done' ELSE 'not started' END,
+           r.target_date, '', r.response, rtrim(r.at, 'Z'), r.username, 'web'
+       FROM web_responses r
+       JOIN rm_orgs o ON o.org_id = r.org_id AND json_valid(o.assessment)
+       JOIN json_each(o.assessment, '$.actions') a
+       WHERE json_extract(a.value, '$.risk_id') = r.risk_id
+       ORDER BY r.response_id, a.key""",
+    """CREATE TRIGGER IF NOT EXISTS web_reviews_retired BEFORE INSERT ON web_reviews
+       BEGIN SELECT RAISE(ABORT, 'web_reviews is retired: verdicts go through audit_kit.review'); END""",
+    """CREATE TRIGGER IF NOT EXISTS web_responses_retired BEFORE INSERT ON web_responses
+       BEGIN SELECT RAISE(ABORT, 'web_responses is retired: responses go to action_responses'); END""",
+)
 
 def restrict_permissions(people: PeopleStore) -> None:
     """Make the people store readable by its owner only: it holds password hashes and the access log."""
@@ -389,41 +449,7 @@ def verify_access_log(people: PeopleStore) -> ChainCheck:
     return ChainCheck(n, True, None, None, prev)
 
 
-# -- management responses and received questionnaires ---------------------------------------------
-RESPONSE_STATUSES = ("accepted", "in_progress", "done", "disputed")
-
-
-@dataclass(frozen=True)
-class ManagementResponse:
-    """A DPO's response to one line of their body's action plan (the latest one is current)."""
-
-    org_id: str
-    risk_id: str
-    status: str
-    response: str
-    target_date: str | None
-    username: str
-    at: datetime
-
-
-def add_response(people: PeopleStore, r: ManagementResponse) -> None:
-    with people.transaction() as con:
-        con.execute("INSERT INTO web_responses (org_id, risk_id, status, response, target_date, username, at) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    [r.org_id, r.risk_id, r.status, r.response, r.target_date, r.username, _iso(r.at)])
-
-
-def latest_responses(people: PeopleStore, org_id: str) -> dict[str, ManagementResponse]:
-    """Each action-plan line's current response, by risk id."""
-    rows = people.con.execute(
-        "SELECT org_id, risk_id, status, response, target_date, username, at FROM web_responses "
-        "WHERE org_id = ? ORDER BY response_id", [org_id]).fetchall()
-    out: dict[str, ManagementResponse] = {}
-    for r in rows:
-        out[r[1]] = ManagementResponse(r[0], r[1], r[2], r[3], r[4], r[5], _parse(r[6]) or utcnow())
-    return out
-
-
+# -- received questionnaires ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ReceivedQuestionnaire:
     submission_id: int
@@ -652,34 +678,6 @@ def trend(people: PeopleStore) -> list[TrendPoint]:
     rows = people.con.execute("SELECT assessment_id, assessed_at, as_of, risk_level, organisations FROM rm_trend "
                               "ORDER BY assessed_at, risk_level").fetchall()
     return [TrendPoint(str(r[0]), str(r[1]), r[2], str(r[3]), int(r[4])) for r in rows]
-
-
-# -- review verdicts (until audit_kit.review owns them) ---------------------------------------------
-@dataclass(frozen=True)
-class ReviewRow:
-    finding_id: str
-    state: str
-    assignee: str | None
-    note: str
-    username: str
-    at: datetime
-
-
-def add_review(people: PeopleStore, row: ReviewRow) -> None:
-    with people.transaction() as con:
-        con.execute("INSERT INTO web_reviews (finding_id, state, assignee, note, username, at) VALUES (?,?,?,?,?,?)",
-                    [row.finding_id, row.state, row.assignee, row.note, row.username, _iso(row.at)])
-
-
-def review_rows(people: PeopleStore, finding_ids: Sequence[str] | None = None) -> list[ReviewRow]:
-    """Every recorded review action (of `finding_ids`, if given), oldest first."""
-    sql = "SELECT finding_id, state, assignee, note, username, at FROM web_reviews"
-    params: list[Any] = []
-    if finding_ids is not None:
-        sql += f" WHERE finding_id IN ({','.join('?' * len(finding_ids))})" if finding_ids else " WHERE 0"
-        params = list(finding_ids)
-    rows = people.con.execute(sql + " ORDER BY review_id", params).fetchall()
-    return [ReviewRow(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or utcnow()) for r in rows]
 
 
 # -- who had access: for the national report's limitations -----------------------------------------

@@ -19,7 +19,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -36,8 +36,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit_kit.errors import InputError
+from audit_kit.models.actions import ActionResponse, ActionStatus, ManagementResponse
 from audit_kit.report.api import pack_filename
 from audit_kit.resources import templates_dir
+from audit_kit.store import actions as action_store
 from audit_kit.store import web
 from audit_kit.store.people import PeopleStore
 from audit_kit.web import review as reviews
@@ -61,6 +63,7 @@ SECURITY_HEADERS = {
 }
 MAX_JSON = 64 * 1024
 QUEUE_PAGE = 200
+MAX_RESPONSE_TEXT = 4000  # each free-text field of a management response
 NATIONAL_REPORT = "national.pdf"
 
 
@@ -358,32 +361,68 @@ def _visible_org(ctx: Ctx, org_id: str, action: str) -> web.OrgReadModel:
 
 def org_page(ctx: Ctx, message: str = "", status: int = 200) -> Response:
     org = _visible_org(ctx, ctx.param("org_id"), "view_org")
-    page = views.org_page(org, web.latest_responses(ctx.people, org.org_id))
+    page = _org_view(ctx, org)
     findings = web.list_findings(ctx.people, org_id=org.org_id, limit=10)
     st = reviews.states(ctx.people, [f.finding_id for f in findings])
     received = web.submissions(ctx.people, org_id=org.org_id)[:5]
     return render(ctx, "org.html", status, page=page, findings=[views.finding_row(f, st.get(f.finding_id))
                                                                   for f in findings],
                   received=received, pack=_pack_path(ctx, org.org_id) is not None,
-                  can_respond=ctx.me.can_respond(org.org_id), statuses=web.RESPONSE_STATUSES,
-                  labels=views.RESPONSE_LABELS, message=message, title=org.name)
+                  can_respond=ctx.me.can_respond(org.org_id), statuses=views.ACTION_STATUSES,
+                  responses=views.RESPONSES, labels=views.STATUS_LABELS, message=message, title=org.name)
+
+
+def _org_view(ctx: Ctx, org: web.OrgReadModel) -> views.OrgPage:
+    issued = {a.action_id: a.due for a in action_store.issued_actions(ctx.people, org.org_id)}
+    return views.org_page(org, action_store.latest_responses(ctx.people, org.org_id), issued)
 
 
 def org_response(ctx: Ctx) -> Response:
+    """A DPO's management response to one action of their body's plan, recorded like a returned workbook
+    row (`audit_kit.store.actions`, source "web"), so `audit-kit actions` and the next report see it."""
     org = _visible_org(ctx, ctx.param("org_id"), "respond_action_plan")
     if not ctx.me.can_respond(org.org_id):
         raise Forbidden
-    risk_id, status = ctx.form.get("risk_id", ""), ctx.form.get("status", "")
-    text = ctx.form.get("response", "").strip()
-    page = views.org_page(org, {})
-    if risk_id not in {p.risk_id for p in page.plan}:
-        return org_page(ctx, "That action-plan line is not in the current assessment.", 400)
-    if status not in web.RESPONSE_STATUSES or not text or len(text) > 4000:
-        return org_page(ctx, "Choose a status and write a response (up to 4,000 characters).", 400)
-    web.add_response(ctx.people, web.ManagementResponse(org.org_id, risk_id, status, text, None, ctx.me.username,
-                                                        ctx.now))
-    ctx.note("respond_action_plan", "risk", risk_id, org.org_id)
+    action_id = ctx.form.get("action_id", "")
+    if action_id not in {p.action_id for p in views.org_page(org, {}).plan}:
+        return org_page(ctx, "That action is not in the body's current action plan.", 400)
+    try:
+        response = _action_response(ctx, org.org_id, action_id)
+    except InputError as exc:
+        return org_page(ctx, exc.message, 400)
+    action_store.record_responses(ctx.people, [response], ctx.now.replace(tzinfo=None))
+    ctx.note("respond_action_plan", "action", action_id, org.org_id)
     return RedirectResponse(f"/orgs/{quote(org.org_id, safe='')}#plan", 303)
+
+
+def _action_response(ctx: Ctx, org_id: str, action_id: str) -> ActionResponse:
+    """The form's fields as a response, or InputError naming the field that is wrong."""
+    form = ctx.form
+    answer, status = form.get("response", ""), form.get("status", "")
+    if answer not in views.RESPONSES:
+        raise InputError(f"response: choose one of {', '.join(views.RESPONSES)}")
+    if status not in views.ACTION_STATUSES:
+        raise InputError(f"status: choose one of {', '.join(views.ACTION_STATUSES)}")
+    if status == ActionStatus.CLOSED.value:
+        raise InputError("status: closed is for the database holder, once it accepts the evidence; "
+                         "say done and give the evidence")
+    texts = {k: form.get(k, "").strip() for k in ("owner_name", "evidence", "comment")}
+    for key, text in texts.items():
+        if len(text) > MAX_RESPONSE_TEXT:
+            raise InputError(f"{key.replace('_', ' ')}: at most {MAX_RESPONSE_TEXT:,} characters")
+    if answer != ManagementResponse.AGREED.value and not texts["comment"]:
+        raise InputError(f"comment: say why the response is {answer}")
+    if status == ActionStatus.DONE.value and not texts["evidence"]:
+        raise InputError("evidence: say what shows the action is done")
+    agreed = form.get("agreed_date", "").strip()
+    try:
+        agreed_date = date.fromisoformat(agreed) if agreed else None
+    except ValueError:
+        raise InputError(f"agreed date {agreed[:20]!r}: expected a date like 2026-06-30") from None
+    return ActionResponse(action_id=action_id, org_id=org_id, response=ManagementResponse(answer),
+                          owner_name=texts["owner_name"], status=ActionStatus(status), agreed_date=agreed_date,
+                          evidence=texts["evidence"], comment=texts["comment"], recorded_by=ctx.me.username,
+                          source="web")
 
 
 def orgs_page(ctx: Ctx) -> Response:
@@ -446,10 +485,11 @@ def _visible_finding(ctx: Ctx, action: str) -> web.FindingReadModel:
 
 def finding_page(ctx: Ctx, error: str = "", status: int = 200) -> Response:
     f = _visible_finding(ctx, "view_finding")
-    st = reviews.state_of(ctx.people, f.finding_id)
+    st = reviews.state_of(ctx.people, f.finding_id, ctx.now)
     reviewers = [u.username for u in web.list_users(ctx.people) if u.role == "reviewer" and not u.disabled]
     return render(ctx, "finding.html", status, page=views.finding_page(f, st), reviewers=reviewers,
                   states=reviews.STATES, labels=reviews.STATE_LABELS, error=error,
+                  explained_by=reviews.EXPLAINED_BY_LABELS, suppress_days=reviews.SUPPRESS_DAYS,
                   title=f"Finding {f.finding_id}")
 
 
@@ -459,7 +499,8 @@ def finding_review(ctx: Ctx) -> Response:
         raise Forbidden
     try:
         reviews.review(ctx.people, f.finding_id, state=ctx.form.get("state") or None, note=ctx.form.get("note", ""),
-                       assignee=ctx.form.get("assignee", ""), by=ctx.me.username, now=ctx.now)
+                       assignee=ctx.form.get("assignee", ""), by=ctx.me.username, now=ctx.now,
+                       suppress_days=ctx.form.get("suppress_days"), explained_by=ctx.form.get("explained_by") or None)
     except InputError as exc:
         if ctx.request.headers.get("hx-request"):
             st = reviews.state_of(ctx.people, f.finding_id)
@@ -626,8 +667,8 @@ def api_orgs(ctx: Ctx) -> Response:
 def api_org(ctx: Ctx) -> Response:
     org = _visible_org(ctx, ctx.param("org_id"), "view_org")
     data = _org_json(org, True)
-    data["responses"] = [{"risk_id": r.risk_id, "status": r.status, "response": r.response, "by": r.username,
-                          "at": r.at.isoformat()} for r in web.latest_responses(ctx.people, org.org_id).values()]
+    data["responses"] = [json.loads(r.model_dump_json()) for r in
+                         action_store.latest_responses(ctx.people, org.org_id).values()]
     return api_json(data)
 
 
@@ -651,10 +692,11 @@ def api_findings(ctx: Ctx) -> Response:
 
 def api_finding(ctx: Ctx) -> Response:
     f = _visible_finding(ctx, "view_finding")
-    st = reviews.state_of(ctx.people, f.finding_id)
+    st = reviews.state_of(ctx.people, f.finding_id, ctx.now)
     data = _finding_json(f, st)
-    data["review"]["history"] = [{"state": e.state, "assignee": e.assignee, "note": e.note, "by": e.by,
-                                  "at": e.at.isoformat()} for e in st.history]
+    data["review"]["history"] = [{"what": e.what, "state": e.state, "assignee": e.assignee, "note": e.note,
+                                  "by": e.by, "at": e.at.isoformat()} for e in st.history]
+    data["review"]["rule"] = st.rule or None
     return api_json(data)
 
 
@@ -664,14 +706,18 @@ def api_review(ctx: Ctx) -> Response:
         raise Forbidden
     body = ctx.body if isinstance(ctx.body, dict) else {}
     try:
-        for key in ("state", "note", "assignee"):
+        for key in ("state", "note", "assignee", "explained_by"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise InputError(f"{key}: expected a string")
+        days = body.get("suppress_days")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+            raise InputError("suppress_days: expected a whole number of days")
         st = reviews.review(ctx.people, f.finding_id, state=body.get("state"), note=body.get("note") or "",
-                            assignee=body.get("assignee"), by=ctx.me.username, now=ctx.now)
+                            assignee=body.get("assignee"), by=ctx.me.username, now=ctx.now,
+                            suppress_days=days, explained_by=body.get("explained_by"))
     except InputError as exc:
         return api_json({"error": exc.message}, 400)
-    return api_json({"finding_id": f.finding_id, "state": st.state, "assignee": st.assignee})
+    return api_json({"finding_id": f.finding_id, "state": st.state, "assignee": st.assignee, "rule": st.rule or None})
 
 
 def oidc_start(ctx: Ctx) -> Response:

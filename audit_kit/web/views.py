@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from audit_kit.assessment.risk import risk_level
+from audit_kit.models.actions import ActionResponse, ActionStatus, ManagementResponse
 from audit_kit.models.assessment import OrgAssessment, RiskLevel
 from audit_kit.store import web
 from audit_kit.web.review import STATE_LABELS, ReviewState
@@ -169,7 +170,9 @@ class AnswerRow:
 
 
 @dataclass(frozen=True)
-class PlanRow:
+class RiskRow:
+    """One entry of the body's risk register."""
+
     risk_id: str
     title: str
     statement: str
@@ -180,14 +183,33 @@ class PlanRow:
     owner: str
     target_date: str
     residual: str
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One action of the body's action plan with its latest management response."""
+
+    action_id: str
+    title: str
+    priority: str
+    due: str  # a date once issued, else "N days after the report"
+    steps: list[str]
+    risk: str  # the register entry it treats: "R3 Weak sign-in"
+    owner_role: str
+    breach_prompt: bool
+    response: str  # agreed | partly agreed | not agreed | ""
     status: str
     status_label: str
-    response: str
-    responded: str  # who and when
+    owner_name: str
+    agreed_date: str
+    evidence: str
+    comment: str
+    responded: str  # who, when, how
 
 
-RESPONSE_LABELS = {"": "No response yet", "accepted": "Accepted", "in_progress": "In progress", "done": "Done",
-                   "disputed": "Disputed"}
+RESPONSES = tuple(r.value for r in ManagementResponse)
+ACTION_STATUSES = tuple(s.value for s in ActionStatus)
+STATUS_LABELS = {"": "No response yet", **{s: s[0].upper() + s[1:] for s in ACTION_STATUSES}}
 
 
 @dataclass(frozen=True)
@@ -199,6 +221,7 @@ class OrgPage:
     outcome: str
     domains: list[DomainBar]
     answers: list[AnswerRow]
+    register: list[RiskRow]
     plan: list[PlanRow]
     likelihood_factors: list[tuple[str, str, str]]
     impact_factors: list[tuple[str, str, str]]
@@ -211,7 +234,11 @@ _STATUS_CSS = {"achieved": "ok", "partial": "warn", "not achieved": "bad", "not 
 _LOGS_CSS = {"corroborated": "ok", "contradicted": "bad", "no_evidence": "muted"}
 
 
-def org_page(o: web.OrgReadModel, responses: dict[str, web.ManagementResponse]) -> OrgPage:
+def org_page(o: web.OrgReadModel, responses: dict[str, ActionResponse],
+             issued: dict[str, date] | None = None) -> OrgPage:
+    """A body's page: rating, scores, answers against the logs, register and action plan with the
+    latest response to each action (`responses` by action id; `issued`: due dates of issued actions)."""
+    issued = issued or {}
     a = OrgAssessment.model_validate_json(o.assessment) if o.assessment else None
     s: dict[str, Any] = json.loads(o.scores) if o.scores else {}
     checks = {c.control_id: c for c in a.checks} if a else {}
@@ -227,14 +254,23 @@ def org_page(o: web.OrgReadModel, responses: dict[str, web.ManagementResponse]) 
             answers.append(AnswerRow(cid, chk.control_title, "", chk.claimed or "—", "", "muted",
                                      chk.status.value.replace("_", " "), _LOGS_CSS.get(chk.status.value, ""),
                                      chk.detail))
+    register = [RiskRow(r.risk_id, r.title, r.statement, r.risk_level.value, LEVEL_CLASS[r.risk_level.value],
+                        r.treatment.value, list(r.treatment_actions), r.owner, r.target_date.isoformat(),
+                        r.residual_risk_level.value) for r in (a.register if a else [])]
     plan = []
-    for r in (a.register if a else []):
-        resp = responses.get(r.risk_id)
+    for act in (a.actions if a else []):
+        resp = responses.get(act.action_id)
+        due = issued.get(act.action_id)
+        status = resp.status.value if resp else ""
+        how = f" ({resp.source})" if resp and resp.source else ""
         plan.append(PlanRow(
-            r.risk_id, r.title, r.statement, r.risk_level.value, LEVEL_CLASS[r.risk_level.value], r.treatment.value,
-            list(r.treatment_actions), r.owner, r.target_date.isoformat(), r.residual_risk_level.value,
-            resp.status if resp else "", RESPONSE_LABELS[resp.status if resp else ""],
-            resp.response if resp else "", f"{resp.username}, {resp.at:%Y-%m-%d %H:%M}" if resp else ""))
+            act.action_id, act.title, act.priority.value,
+            due.isoformat() if due else f"{act.due_days} days after the report", list(act.steps),
+            f"{act.risk_id} {act.risk_title}", act.owner_role.value, act.breach_prompt,
+            resp.response.value if resp and resp.response else "", status, STATUS_LABELS[status],
+            resp.owner_name if resp else "", resp.agreed_date.isoformat() if resp and resp.agreed_date else "",
+            resp.evidence if resp else "", resp.comment if resp else "",
+            f"{resp.recorded_by}, {resp.recorded_at:%Y-%m-%d %H:%M}{how}" if resp and resp.recorded_at else ""))
     domains = [DomainBar(d, "—" if v is None else f"{v:.0f}", width_class(v or 0, 100))
                for d, v in sorted((s.get("domains") or {}).items())]
 
@@ -245,7 +281,7 @@ def org_page(o: web.OrgReadModel, responses: dict[str, web.ManagementResponse]) 
     return OrgPage(
         row=org_row(o), rated=a is not None, logs_only=bool(a and a.logs_only),
         overall="" if overall is None else f"{overall:.0f}", outcome=str(s.get("outcome") or ""),
-        domains=domains, answers=answers, plan=plan,
+        domains=domains, answers=answers, register=register, plan=plan,
         likelihood_factors=factors(a.likelihood_factors) if a else [],
         impact_factors=factors(a.impact_factors) if a else [],
         finding_counts=[(sv.value, n) for sv, n in sorted((a.finding_counts if a else {}).items(),
@@ -281,7 +317,8 @@ class FindingPage:
     score: str
     first_seen: str
     evidence: list[EvidenceItem]
-    history: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # at, by, state, assignee, note
+    history: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)  # at, by, what, state, assignee, note
+    rule: str = ""  # the suppression or explanation its verdict left, in force
 
 
 def finding_row(f: web.FindingReadModel, st: ReviewState | None) -> FindingRow:
@@ -309,7 +346,7 @@ def _flatten(prefix: str, value: Any, out: list[EvidenceItem]) -> None:
 def finding_page(f: web.FindingReadModel, st: ReviewState | None) -> FindingPage:
     items: list[EvidenceItem] = []
     _flatten("", json.loads(f.evidence), items)
-    history = [(f"{e.at:%Y-%m-%d %H:%M}", e.by, STATE_LABELS[e.state], e.assignee or "", e.note)
+    history = [(f"{e.at:%Y-%m-%d %H:%M}", e.by, e.what, STATE_LABELS[e.state], e.assignee or "", e.note)
                for e in (st.history if st else [])]
     return FindingPage(finding_row(f, st), f"{f.score:.2f}", (f.first_seen or "")[:16].replace("T", " "), items,
-                       history)
+                       history, st.rule if st else "")

@@ -43,11 +43,13 @@ class World:
 
     def event(self, ts: datetime, user_id: str, org_id: str, action: str = "view", record_id: str | None = None,
               outcome: str = "success", ip: str | None = "10.1.0.5", auth: str | None = "mfa",
-              session: str | None = None, returned: int | None = None, break_glass: bool | None = False) -> None:
+              session: str | None = None, returned: int | None = None, break_glass: bool | None = False,
+              sessionless: bool = False) -> None:
+        """One event; `sessionless` leaves `session_id` empty, as many real logs do."""
         n = next(self._ids)
         self.events.append((
             f"e{n}", ts, ts, user_id, org_id, record_id, action, outcome, ip, auth, "case_work",
-            session or f"{user_id}-{ts:%Y%m%d}", returned, break_glass, "hand.csv", n, ts, "b1",
+            None if sessionless else (session or f"{user_id}-{ts:%Y%m%d}"), returned, break_glass, "hand.csv", n, ts, "b1",
         ))
 
     def daily(self, user_id: str, org_id: str, records: list[str], days: int = DAYS, **kw) -> None:

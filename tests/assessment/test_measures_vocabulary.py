@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
-from assess_world import START, World
+from assess_world import DAYS, START, World
 
 from audit_kit.assessment.measures import dormant_threshold, log_window, measure_orgs
 from audit_kit.config import AuditConfig
@@ -88,3 +88,33 @@ def test_measures_from_kept_aggregates_equal_measures_from_events(tmp_path: Path
     finally:
         ws.close()
     assert {k: asdict(v) for k, v in kept.items()} == {k: asdict(v) for k, v in scratch.items()}
+
+
+def test_sessions_are_the_detectors_sessions_when_the_log_has_no_session_ids(tmp_path: Path) -> None:
+    """Issue 16 item 4: the same account used minutes apart from two networks, one outside and
+    password-only, is two sessions for the MFA and concurrency measures, as for the detectors; it is
+    not folded into the owner's MFA session of the day."""
+    from audit_kit.detectors.sessions import session_table
+
+    w = World()
+    w.org("LA1")
+    w.child("c0")
+    w.involve("c0", "LA1")
+    w.user("u1", "LA1")
+    w.daily("u1", "LA1", ["c0", "c0"], sessionless=True)  # office, MFA, one session a weekday
+    day = START + timedelta(days=2)
+    w.event(day + timedelta(minutes=5), "u1", "LA1", "view", "c0", ip="203.0.113.7", auth="password",
+            sessionless=True)
+    ws = w.build(tmp_path / "ws")
+    try:
+        window = log_window(ws)
+        assert window is not None
+        la = measure_orgs(ws, window, config=AuditConfig())["LA1"]
+        e = DuckDBEngine(ws).table("events")
+        detectors_view = session_table(e).to_pandas()
+    finally:
+        ws.close()
+    weekdays = sum(1 for d in range(DAYS) if (START + timedelta(days=d)).weekday() < 5)
+    assert (la.sessions, la.single_factor_sessions) == (weekdays + 1, 1)
+    assert (la.sessions, la.single_factor_sessions) == (len(detectors_view), int((detectors_view.strong == False).sum()))  # noqa: E712
+    assert (la.users_concurrent, la.concurrent_overlaps) == (1, 1)

@@ -74,14 +74,54 @@ def test_review_through_the_api(app, clients) -> None:
     r = rita.post(f"/api/findings/{fid}/review", json={"state": "bogus", "note": "x"})
     assert r.status_code == 400 and "expected one of" in r.json()["error"]
     r = rita.post(f"/api/findings/{fid}/review", json={"state": "under_review", "assignee": "ravi"})
-    assert r.status_code == 200 and r.json() == {"finding_id": fid, "state": "under_review", "assignee": "ravi"}
+    assert r.status_code == 200
+    assert r.json() == {"finding_id": fid, "state": "under_review", "assignee": "ravi", "rule": None}
     r = rita.post(f"/api/findings/{fid}/review", json={"state": "confirmed", "note": "Spoke to the DPO: not work."})
-    assert r.status_code == 200 and r.json()["state"] == "confirmed"
+    assert r.status_code == 200 and r.json()["state"] == "confirmed" and r.json()["rule"] is None
     seen = clients["dora"].get(f"/api/findings/{fid}").json()["review"]
-    assert seen["state"] == "confirmed" and [h["state"] for h in seen["history"]] == ["under_review", "confirmed"]
+    assert seen["state"] == "confirmed"
+    assert [(h["what"], h["state"], h["by"]) for h in seen["history"]] == [
+        ("detected", "open", "publication"), ("assigned", "under_review", "rita"), ("verdict", "confirmed", "rita")]
     assert clients["dora"].post(f"/api/findings/{fid}/review", json={"state": "open", "note": "no"}).status_code == 403
     r = rita.post(f"/api/findings/{fid}/review", json={"assignee": "dora"})
     assert r.status_code == 400 and "not an active reviewer" in r.json()["error"]
+    r = rita.post(f"/api/findings/{fid}/review", json={"state": "under_review", "note": "again"})
+    assert r.status_code == 400 and "reopen it first" in r.json()["error"]
+
+
+def test_a_browser_verdict_leaves_the_rule_a_cli_verdict_leaves(app, clients, world) -> None:
+    """A false positive given through the API is the workflow's verdict: an expiring suppression that
+    the next scan's triage honours, visible to `audit-kit findings suppressions`."""
+    from audit_kit.review import RuleKind, rules, triage
+
+    rita = clients["rita"]
+    found = rita.get(f"/api/findings?org={OTHER}").json()["findings"]
+    fid = found[-1]["finding_id"]
+    for bad, why in (({"suppress_days": 0}, "1 to 730"), ({"suppress_days": "30"}, "whole number"),
+                     ({"suppress_days": 731}, "1 to 730"), ({"explained_by": "friendship"}, "expected one of")):
+        r = rita.post(f"/api/findings/{fid}/review", json={"state": "false_positive", "note": "rota", **bad})
+        assert r.status_code == 400 and why in r.json()["error"], r.json()
+    r = rita.post(f"/api/findings/{fid}/review", json={"state": "false_positive", "note": "Rota cover, agreed with DPO",
+                                                      "suppress_days": 14})
+    assert r.status_code == 200 and r.json()["state"] == "false_positive" and r.json()["rule"].startswith("suppression")
+    with PeopleStore.open(world.path) as people:
+        now = web.utcnow().replace(tzinfo=None)
+        (rule,) = [x for x in rules(people, now) if x.source_finding == fid]
+    assert rule.kind is RuleKind.SUPPRESSION and rule.created_by == "rita" and rule.note == "Rota cover, agreed with DPO"
+    assert rule.expires_at is not None and 13 <= (rule.expires_at - now).days <= 14
+    from audit_kit.store.findings import load_findings
+    from audit_kit.store.workspace import Workspace
+
+    ws = Workspace.open(world.path, read_only=True)
+    try:
+        stored = [f for f in load_findings(ws) if f.finding_id == fid]
+    finally:
+        ws.close()
+    assert fid in triage(world.path, stored, now).suppressed
+    # Reopening through the browser revokes it: the pattern is alerted again.
+    r = rita.post(f"/api/findings/{fid}/review", json={"state": "open", "note": "New evidence from the DPO"})
+    assert r.status_code == 200 and r.json()["state"] == "open" and r.json()["rule"] is None
+    assert fid not in triage(world.path, stored, web.utcnow().replace(tzinfo=None)).suppressed
 
 
 def test_sign_in_errors(app, world) -> None:

@@ -135,9 +135,20 @@ def test_reviewer_works_the_queue(served, browser) -> None:
     browser.find_element(By.CSS_SELECTOR, f"#{row_id} td a").click()
     WebDriverWait(browser, 10).until(lambda d: "/findings/" in d.current_url)
     assert "Checked with the DPO" in browser.find_element(By.TAG_NAME, "main").text
+    # A changed mind on the finding's page: a false positive for 14 days leaves the workflow's suppression.
+    Select(browser.find_element(By.ID, "review-state")).select_by_value("false_positive")
+    browser.find_element(By.ID, "review-note").send_keys("Rota cover on the night, agreed with the DPO.")
+    browser.find_element(By.ID, "review-days").send_keys("14")
+    browser.find_element(By.ID, "review-save").click()
+    _wait_text(browser, "p.rule", "In force: suppression sup-")
     _shot(browser, "finding")
     assert _csp_violations(browser) == []
     fid = row_id.removeprefix("f-")
+    from audit_kit.review import rules
+
+    with PeopleStore.open(world.path) as people:
+        (rule,) = [r for r in rules(people, web.utcnow().replace(tzinfo=None)) if r.source_finding == fid]
+    assert rule.kind.value == "suppression" and rule.created_by == "rita"
     with PeopleStore.open(world.path) as people:
         actions = {(e.username, e.action, e.object_id) for e in web.access_entries(people)}
     assert ("rita", "review_finding", fid) in actions and ("rita", "view_finding", fid) in actions
@@ -147,6 +158,12 @@ def test_dpo_uploads_a_questionnaire_and_is_kept_to_their_body(served, browser, 
     world, base = served
     _sign_in(browser, base, "dora")
     assert browser.current_url.endswith(f"/orgs/{OWN}")
+    form = browser.find_element(By.CSS_SELECTOR, "form.respond")
+    Select(form.find_element(By.NAME, "status")).select_by_value("in progress")
+    form.find_element(By.NAME, "owner_name").send_keys("J. Patel, IT lead")
+    form.find_element(By.NAME, "comment").send_keys("Vetting of new starters from May.")
+    form.find_element(By.TAG_NAME, "button").click()
+    _wait_text(browser, "#plan", "Vetting of new starters from May.")
     _shot(browser, "body-dpo")
     browser.get(base + f"/orgs/{OTHER}")
     assert "Not yours to see" in browser.find_element(By.TAG_NAME, "h1").text

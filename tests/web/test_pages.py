@@ -3,6 +3,7 @@ hostile names, the questionnaire upload's errors, action-plan responses and down
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -127,9 +128,11 @@ def test_forms_need_the_csrf_token(browsers) -> None:
     r = rita.post(f"/findings/{fid}/review", data={"state": "explained", "note": "", "csrf": _csrf(page.text)})
     assert r.status_code == 400 and "needs a note" in r.text
     r = rita.post(f"/findings/{fid}/review", data={"state": "explained", "note": "Duty social worker on call.",
+                                                  "explained_by": "other", "suppress_days": "",
                                                   "csrf": _csrf(page.text)})
     assert r.status_code == 303
-    assert "Duty social worker on call." in rita.get(f"/findings/{fid}").text
+    shown = rita.get(f"/findings/{fid}").text
+    assert "Duty social worker on call." in shown and "In force: explanation exp-" in shown
     # The queue's htmx form answers with the updated row only.
     r = rita.post(f"/findings/{fid}/review", data={"state": "open", "note": "Reopened: new evidence",
                                                   "csrf": _csrf(page.text)}, headers={"HX-Request": "true"})
@@ -168,22 +171,36 @@ def test_questionnaire_upload_shows_every_error_and_stores_nothing(browsers, wor
     assert r.status_code == 403
 
 
-def test_dpo_responds_to_the_action_plan(browsers) -> None:
+def test_dpo_responds_to_the_action_plan(browsers, world) -> None:
+    """A response given in the browser is an action-plan response like a returned workbook's row: it
+    is what `audit-kit actions` and the next report read."""
+    from audit_kit.store import actions as action_store
+
     dora = browsers["dora"]
     page = dora.get(f"/orgs/{OWN}").text
-    risk_id = re.search(r'name="risk_id" value="([^"]+)"', page).group(1)
-    r = dora.post(f"/orgs/{OWN}/responses", data={"csrf": _csrf(page), "risk_id": risk_id, "status": "in_progress",
-                                                  "response": "New starter vetting from May."})
+    action_id = html.unescape(re.search(r'name="action_id" value="([^"]+)"', page).group(1))
+    form = {"csrf": _csrf(page), "action_id": action_id, "response": "agreed", "status": "in progress",
+            "owner_name": "J. Patel, IT lead", "agreed_date": "2026-06-30", "comment": "New starter vetting from May.",
+            "evidence": ""}
+    for bad, why in (({"status": "closed"}, "closed is for the database holder"),
+                     ({"status": "done"}, "evidence: say what shows"),
+                     ({"response": "not agreed", "comment": ""}, "comment: say why"),
+                     ({"agreed_date": "30/06/2026"}, "expected a date like"),
+                     ({"response": "maybe"}, "response: choose one of"),
+                     ({"action_id": "nope"}, "not in the body&#39;s current action plan")):
+        r = dora.post(f"/orgs/{OWN}/responses", data={**form, **bad})
+        assert r.status_code == 400 and why in r.text, (bad, r.text[-400:])
+    r = dora.post(f"/orgs/{OWN}/responses", data=form)
     assert r.status_code == 303
     after = dora.get(f"/orgs/{OWN}").text
-    assert "New starter vetting from May." in after and "In progress" in after
-    r = dora.post(f"/orgs/{OWN}/responses", data={"csrf": _csrf(page), "risk_id": "nope", "status": "done",
-                                                  "response": "x"})
-    assert r.status_code == 400
+    assert "New starter vetting from May." in after and "In progress" in after and "J. Patel, IT lead" in after
+    with PeopleStore.open(world.path) as people:
+        got = action_store.latest_responses(people, OWN)[action_id]
+    assert (got.status.value, got.response.value, got.agreed_date.isoformat(), got.recorded_by, got.source) == (
+        "in progress", "agreed", "2026-06-30", "dora", "web")
     rita = browsers["rita"]
     assert "New starter vetting from May." in rita.get(f"/orgs/{OWN}").text
-    assert rita.post(f"/orgs/{OWN}/responses", data={"csrf": _csrf(page), "risk_id": risk_id, "status": "done",
-                                                     "response": "x"}).status_code == 403
+    assert rita.post(f"/orgs/{OWN}/responses", data=form).status_code == 403
 
 
 def test_downloads_serve_published_files_to_those_who_may_see_them(browsers, world) -> None:
