@@ -12,6 +12,7 @@ count, the per-day aggregates every consumer reads) are in `audit_kit.engine.agg
 | read | an action that reads or discloses a record (`READ_ACTIONS`): what shielding protects |
 | view | a record looked at (`VIEW_ACTIONS`): the unit of the explained-access measure (NTK-02) |
 | export | a copy leaving the system (`EXPORT_ACTIONS`: export and print) |
+| work | writing on a child's record (`WORK_ACTIONS`: create and update): a referral taken and written up |
 | strong sign-in | an authentication method proving more than one factor (`MFA_METHODS`) |
 | service sign-in | a machine-to-machine method (`SERVICE_METHODS`), judged apart from people |
 | window | the days judged (`AuditConfig.window_days`, 14 by default), UTC-day aligned |
@@ -32,6 +33,7 @@ from audit_kit.schema import RECORD_ACTIONS
 READ_ACTIONS: tuple[str, ...] = ("view", "print", "export", "update")
 VIEW_ACTIONS: tuple[str, ...] = ("view",)
 EXPORT_ACTIONS: tuple[str, ...] = ("export", "print")
+WORK_ACTIONS: tuple[str, ...] = ("create", "update")
 LOGIN = "login"
 SEARCH = "search"
 SUCCESS = "success"
@@ -113,7 +115,7 @@ def default_window(last_event: datetime, config: AuditConfig) -> tuple[datetime,
 
 __all__ = [
     "DAY", "DENIED", "DORMANT_DAYS", "EPOCH_ANCHOR", "EXPORT_ACTIONS", "LINGERING_GRACE_DAYS", "LOGIN", "MFA_METHODS",
-    "PASSWORD_METHODS", "READ_ACTIONS", "RECORD_ACTIONS", "SEARCH", "SERVICE_METHODS", "SUCCESS", "VIEW_ACTIONS",
+    "PASSWORD_METHODS", "READ_ACTIONS", "RECORD_ACTIONS", "SEARCH", "SERVICE_METHODS", "SUCCESS", "VIEW_ACTIONS", "WORK_ACTIONS",
     "allowed_purposes", "baseline_days", "baseline_end", "default_window", "dormant_days", "floor_day", "is_day_aligned",
     "lingering_grace_days", "window_days",
 ]

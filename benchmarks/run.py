@@ -211,6 +211,11 @@ def bench_size(size: str, stages: list[str], keep: bool) -> list[Result]:
         results.append(run_measured("floor_aggregate", size, floor_aggregate_cmd(ws / "audit.duckdb"),
                                     "bare grouped aggregate over events"))
     if "detect" in stages:
+        # A first detection learns every baseline: forget any kept by an earlier run of the same code.
+        subprocess.run(duckdb_snippet(
+            f"c=duckdb.connect({str(ws / 'audit.duckdb')!r})\n"
+            "for (t,) in c.execute('SELECT table_name FROM kept_baselines').fetchall(): c.execute(f'DROP TABLE IF EXISTS \"{t}\"')\n"
+            "c.execute('DELETE FROM kept_baselines')"), check=True)
         results.append(run_measured("detect", size, [*CLI, "detect", "-w", str(ws), "--format", "json", "-o", str(root / "findings.json"), "--quiet"]))
     if "detect_warm" in stages:
         results.append(run_measured("detect_warm", size, [*CLI, "detect", "-w", str(ws), "--format", "json", "-o",

@@ -203,8 +203,7 @@ def _store(ws: Workspace, run: DetectionRun, started: datetime, config: AuditCon
 
 def _active_users(ctx: DetectionContext) -> int:
     """Users with any event in the window (what the alert budget is a share of)."""
-    uh = ctx.user_hour
-    w = uh.filter(uh.period == "window")
+    w = ctx.part("user_hour", WINDOW)
     return int(w.user_id.nunique().to_pandas() or 0)
 
 

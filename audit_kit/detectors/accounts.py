@@ -146,10 +146,20 @@ def dormant_account(ctx: DetectionContext, p: DormantParams) -> list[Finding]:
     wr = numeric(uw.group_by(uw.user_id).aggregate(recs=uw.count(), hits=uw.count(where=unexpl)).to_pandas(),
                  ["recs", "hits"])
     per_user = {r.user_id: (r.recs, r.hits) for r in wr.itertuples(index=False)}
-    ub = ux.filter(ux.period == BASELINE)
-    peer = numeric(ub.group_by(ub.org_type, ub.role).aggregate(
-        p_recs=ub.count(), p_hits=ub.count(where=~ub.explained & ~ub.colleague & ~ub.worked)).to_pandas(),
-        ["p_recs", "p_hits"])
+
+    def learn_peers() -> ir.Table:
+        # As the baseline alone explains its reads (colleagues and work in the baseline); kept per epoch.
+        ub = ctx.baseline_xc()
+        return ub.group_by(ub.org_type, ub.role).aggregate(
+            p_recs=ub.count(), p_hits=ub.count(where=~ub.explained & ~ub.colleague & ~ub.worked))
+
+    learnt = ctx.learnt("dormant_account:peers", learn_peers)
+    # Baseline reads the window explains after all (a colleague's read in the window, work since the baseline).
+    fl = ctx.baseline_flips(True, True)
+    corr = fl.group_by(c_type=fl.org_type, c_role=fl.role).aggregate(c_hits=fl.count())
+    pj = learnt.left_join(corr, (learnt.org_type == corr.c_type) & (learnt.role == corr.c_role))
+    peer = numeric(pj.select("org_type", "role", "p_recs", p_hits=(pj.p_hits - pj.c_hits.fill_null(0)).cast("int64"))
+                   .to_pandas(), ["p_recs", "p_hits"])
     roles = ctx.users.select("user_id", "role").to_pandas()
     org_types = ctx.orgs.select("org_id", "org_type").to_pandas()
     role_of = dict(zip(roles.user_id, roles.role, strict=True))

@@ -467,34 +467,121 @@ class DetectionContext:
         return hashlib.sha256("|".join(scopes).encode()).hexdigest() if scopes else ""
 
     def user_record_xc(self) -> ir.Table:
-        """`user_record_x` plus `colleague`: another user of the same organisation and role opened the child too.
+        """The window's rows of `user_record_x` plus `colleague`: another user of the same organisation and role
+        opened the child too, and `worked`.
 
         A weak explanation (explanation-based auditing, Fabbri & LeFevre): where involvement data is
         incomplete, a child the team works on is read by several colleagues, while a snooper's
         children are usually read by no one else in their organisation. Only colleagues in the same
         role count (a safeguarding hub in the same council reads children across the area: that is
-        not a team's caseload). Counted over baseline and window; `org_readers` is how many users of
-        the organisation in that role opened the child. `worked`: the user created or updated the
-        child's record in the same period (a duty worker taking a referral writes it up; a snooper
-        reads).
+        not a team's caseload). Colleagues count over baseline and window: the baseline's readers of
+        each child are learnt once per epoch (`baseline_readers`). `worked`: the user created or updated
+        the child's record in the window (a duty worker taking a referral writes it up; a snooper reads).
+        The baseline's own rows, as the baseline alone shows them, are `baseline_xc` (for learners), and
+        those the window could still explain are corrected by `baseline_flips`.
         """
         if "user_record_xc" not in self._cache:
-            x = self.user_record_x()
-            rr = x.group_by(rr_org=x.org_id, rr_role=x.role, rr_record=x.record_id).aggregate(
-                org_readers=x.user_id.nunique())
-            # Work recorded on the child (a note, an update): a pass over the creates and updates only.
-            e = self.table("events")
-            e = e.filter(e.timestamp >= self.baseline_start, e.timestamp < self.until, e.record_id.notnull(),
-                         e.outcome == "success", e.action.isin(["create", "update"]))
-            e = e.mutate(w_period=ibis.ifelse(e.timestamp >= self.since, WINDOW, BASELINE))
-            wk = e.group_by(wk_user=e.user_id, wk_record=e.record_id, wk_period=e.w_period).aggregate(n_work=e.count())
-            j = x.left_join(rr, (x.org_id == rr.rr_org) & (x.role == rr.rr_role) & (x.record_id == rr.rr_record))
-            j = j.left_join(wk, (j.user_id == wk.wk_user) & (j.record_id == wk.wk_record) & (j.period == wk.wk_period))
-            j = j.select(*[x[c] for c in x.columns], org_readers=j.org_readers.fill_null(1),
-                         worked=(j.n_work.fill_null(0) > 0))
-            j = j.mutate(colleague=j.org_readers >= 2)
+            x = self.user_record_x(WINDOW)
+            rw = self._window_readers()
+            rb = self.baseline_readers()
+            wk = self._work((WINDOW,))
+            j = x.left_join(rw, (x.org_id == rw.rw_org) & (x.role == rw.rw_role) & (x.record_id == rw.rw_record))
+            j = j.left_join(rb, (j.org_id == rb.rb_org) & (j.role == rb.rb_role) & (j.record_id == rb.rb_record))
+            j = j.left_join(wk, (j.user_id == wk.wk_user) & (j.record_id == wk.wk_record))
+            # Readers over both periods are at least two: two in the window, two in the baseline, or one in
+            # the baseline who is someone else.
+            nb = j.rb_n.fill_null(0)
+            colleague = (j.rw_n.fill_null(1) >= 2) | (nb >= 2) | ((nb == 1) & (j.rb_user != j.user_id))
+            j = j.select(*[x[c] for c in x.columns], worked=(j.wk_n.fill_null(0) > 0),
+                         colleague=colleague.fill_null(False))
             self._cache["user_record_xc"] = self._materialise("user_record_xc", j)
         return self._cache["user_record_xc"]
+
+    def _window_readers(self) -> ir.Table:
+        """Per organisation, role and child of the window: readers (`rw_n`) and the first of them (`rw_user`)."""
+        if "window_readers" not in self._cache:
+            x = self.user_record_x(WINDOW)
+            r = x.group_by(rw_org=x.org_id, rw_role=x.role, rw_record=x.record_id).aggregate(
+                rw_n=x.user_id.nunique(), rw_user=x.user_id.min())
+            self._cache["window_readers"] = self._materialise("window_readers", r)
+        return self._cache["window_readers"]
+
+    def baseline_readers(self) -> ir.Table:
+        """Per organisation, role and child of the baseline: how many of the organisation's users in that role
+        opened the child (`rb_n`) and the first of them (`rb_user`); learnt once per baseline epoch and kept."""
+        def build() -> ir.Table:
+            ur = self.part("user_record", BASELINE)
+            u = self.users
+            j = ur.left_join(u, ur.user_id == u.user_id)
+            j = j.select(o=ur.org_id, r=j.role.fill_null("(unknown)"), c=ur.record_id, u=ur.user_id)
+            return j.group_by(rb_org=j.o, rb_role=j.r, rb_record=j.c).aggregate(
+                rb_n=j.u.nunique(), rb_user=j.u.min())
+
+        return self.learnt("relationship:baseline_readers", build)
+
+    def baseline_xc(self) -> ir.Table:
+        """The baseline's rows of `user_record_x` with `colleague` and `worked` as the baseline alone shows them
+        (a colleague read the child in the baseline; the user worked on the record in the baseline): what the
+        relationship detectors learn from. The window can only add explanations (`baseline_flips`)."""
+        if "baseline_xc" not in self._cache:
+            x = self.user_record_x(BASELINE)
+            rb = self.baseline_readers()
+            wk = self._work((BASELINE,))
+            j = x.left_join(rb, (x.org_id == rb.rb_org) & (x.role == rb.rb_role) & (x.record_id == rb.rb_record))
+            j = j.left_join(wk, (j.user_id == wk.wk_user) & (j.record_id == wk.wk_record))
+            j = j.select(*[x[c] for c in x.columns], worked=(j.wk_n.fill_null(0) > 0),
+                         colleague=(j.rb_n.fill_null(1) >= 2))
+            self._cache["baseline_xc"] = self._materialise("baseline_xc", j)
+        return self._cache["baseline_xc"]
+
+    def baseline_unexplained(self) -> ir.Table:
+        """The baseline's unexplained rows (`baseline_xc`) that the window could still explain: no colleague
+        read the child in the baseline, or the user did not work on it there. Learnt once per epoch and kept."""
+        def build() -> ir.Table:
+            b = self.baseline_xc()
+            b = b.filter(~b.explained, ~b.colleague | ~b.worked)
+            return b.select("user_id", "org_id", "role", "org_type", "record_id", "allowed", "explained",
+                            "out_of_area", "ended", "involved", "entitled", "colleague", "worked")
+
+        return self.learnt("relationship:baseline_unexplained", build)
+
+    def baseline_flips(self, colleague: bool, work: bool) -> ir.Table:
+        """Rows of `baseline_unexplained` that the baseline alone leaves unexplained (by `colleague` and `work`
+        as a detector counts them) but the whole run explains: a colleague in the same organisation and role
+        read the child in the window (colleagues count over both periods), or the user worked on the child's
+        record in the days between the baseline and the window (the baseline's work runs up to the window).
+        A learnt baseline count minus these is what counting both periods gives."""
+        r = self.baseline_unexplained()
+        cand = ibis.literal(True)
+        if colleague:
+            cand = cand & ~r.colleague
+        if work:
+            cand = cand & ~r.worked
+        r = r.filter(cand)
+        rw = self._window_readers()
+        wr = self._work((RECENT,))
+        j = r.left_join(rw, (r.org_id == rw.rw_org) & (r.role == rw.rw_role) & (r.record_id == rw.rw_record))
+        j = j.left_join(wr, (j.user_id == wr.wk_user) & (j.record_id == wr.wk_record))
+        flip = ibis.literal(False)
+        if colleague:
+            n = j.rw_n.fill_null(0)
+            flip = flip | (n >= 2) | ((n == 1) & (j.rw_user != j.user_id))
+        if work:
+            flip = flip | (j.wk_n.fill_null(0) > 0)
+        return j.filter(flip.fill_null(False)).select(*[r[c] for c in r.columns])
+
+    def _work(self, periods: tuple[str, ...]) -> ir.Table:
+        """Per user and child: creates and updates of the child's record (`n_work` of the kept `records`
+        aggregate) in the given periods, in any organisation."""
+        parts = []
+        for period in periods:
+            ur = self.part("user_record", period)
+            ur = ur.filter(ur.n_work > 0)
+            parts.append(ur.select(wk_user=ur.user_id, wk_record=ur.record_id, n_work=ur.n_work))
+        w = parts[0]
+        for p in parts[1:]:
+            w = w.union(p)
+        return w.group_by("wk_user", "wk_record").aggregate(wk_n=w.n_work.sum())
 
     def shielded_share(self) -> float:
         """Share of children in `subjects` who are shielded (0.01 when unknown): the base rate."""

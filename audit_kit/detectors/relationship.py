@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -76,31 +77,46 @@ def unexplained_excess(
     one whose record the user wrote on. A peer group with little history leans on everyone's rate.
     Returns one row per user with at least `min_records` such records, with `p_value`, `strength`.
     """
-    x = ctx.without_exempt(det_id, ctx.user_record_xc())
-    # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
-    # How much of each period it was is kept: where it changes, the share is not comparable.
-    allowed_n = x.group_by(a_user=x.user_id, a_period=x.period).aggregate(
-        all_recs=x.count(), allowed_recs=x.count(where=x.allowed))
-    x = x.filter(~x.allowed)
-    hit = cond(x)
-    if p.colleague_explains:
-        hit = hit & ~x.colleague
-    if p.work_explains:
-        hit = hit & ~x.worked
-    g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
-        recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
-        first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
-    )
-    g = g.left_join(allowed_n, (g.user_id == allowed_n.a_user) & (g.period == allowed_n.a_period)).select(
-        *[g[c] for c in g.columns], allowed_share=(allowed_n.allowed_recs / allowed_n.all_recs.nullif(0)).fill_null(0))
-    b = g.filter(g.period == BASELINE)
+    def per_user(x: ir.Table) -> ir.Table:
+        # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
+        # How much of each period it was is kept: where it changes, the share is not comparable.
+        allowed_n = x.group_by(a_user=x.user_id).aggregate(all_recs=x.count(), allowed_recs=x.count(where=x.allowed))
+        x = x.filter(~x.allowed)
+        hit = cond(x)
+        if p.colleague_explains:
+            hit = hit & ~x.colleague
+        if p.work_explains:
+            hit = hit & ~x.worked
+        g = x.group_by(x.user_id, x.org_id, x.role, x.org_type).aggregate(
+            recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
+            first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
+        )
+        return g.left_join(allowed_n, g.user_id == allowed_n.a_user).select(
+            *[g[c] for c in g.columns],
+            allowed_share=(allowed_n.allowed_recs / allowed_n.all_recs.nullif(0)).fill_null(0))
+
+    def learn_users() -> ir.Table:
+        # The baseline's counts as the baseline alone explains them (colleagues and work in the baseline).
+        x = ctx.without_exempt(det_id, ctx.baseline_xc())
+        g = per_user(x)
+        return g.select("user_id", "org_id", "role", "org_type", "recs", "hits", "allowed_share")
+
+    learnt = ctx.learnt(f"{det_id}:baseline_users", learn_users)
+    # Baseline reads the window explains after all (a colleague read the child in the window, or the user
+    # worked on it since the baseline ended) are not matching: what counting both periods at once gives.
+    fl = ctx.without_exempt(det_id, ctx.baseline_flips(p.colleague_explains, p.work_explains))
+    fl = fl.filter(~fl.allowed & cond(fl))
+    corr = fl.group_by(c_user=fl.user_id, c_org=fl.org_id, c_role=fl.role, c_type=fl.org_type).aggregate(c_hits=fl.count())
+    b = learnt.left_join(corr, (learnt.user_id == corr.c_user) & (learnt.org_id == corr.c_org)
+                         & (learnt.role == corr.c_role) & (learnt.org_type == corr.c_type))
+    b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share",
+                 hits=(b.hits - b.c_hits.fill_null(0)).cast("int64"))
     peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
     ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share)
-    w = g.filter(g.period == WINDOW, g.hits >= p.min_records)
-    uh = ctx.user_hour_x()
-    days = uh.filter(uh.n_rec > 0).group_by(d_user=uh.user_id).aggregate(
-        w_days=uh.day.nunique(where=uh.period == WINDOW), b_days=uh.day.nunique(where=uh.period == BASELINE)
-    )
+    wx = ctx.without_exempt(det_id, ctx.user_record_xc())
+    g = per_user(wx)
+    w = g.filter(g.hits >= p.min_records)
+    days = _active_days(ctx)
     j = w.left_join(ub, w.user_id == ub.b_user).left_join(
         peer, (w.org_type == peer.p_type) & (w.role == peer.p_role)
     ).left_join(days, w.user_id == days.d_user)
@@ -136,6 +152,24 @@ def unexplained_excess(
     df["strength"] = either.where(~(solid & mixed), np.minimum(s_share, s_rate))
     df["p_final"] = 10.0 ** (-df.strength)
     return df.reset_index(drop=True)
+
+
+def _active_days(ctx: DetectionContext) -> ir.Table:
+    """Per user: local days with record accesses in the window (`w_days`) and in the baseline (`b_days`, learnt
+    once per epoch and kept)."""
+    def learn() -> ir.Table:
+        b = ctx.user_hour_x(BASELINE)
+        b = b.filter(b.n_rec > 0)
+        return b.group_by(d_user=b.user_id).aggregate(b_days=b.day.nunique())
+
+    kept = ctx.learnt("relationship:baseline_days", learn)
+    w = ctx.user_hour_x(WINDOW)
+    w = w.filter(w.n_rec > 0)
+    w = w.group_by(d_user=w.user_id).aggregate(w_days=w.day.nunique())
+    zero = ibis.literal(0, "int64")
+    both = kept.select("d_user", w_days=zero, b_days=kept.b_days.cast("int64")).union(
+        w.select("d_user", w_days=w.w_days.cast("int64"), b_days=zero))
+    return both.group_by("d_user").aggregate(w_days=both.w_days.max(), b_days=both.b_days.max())
 
 
 def _excess_findings(ctx: DetectionContext, det_id: str, df: pd.DataFrame, what: str) -> list[Finding]:
@@ -210,20 +244,28 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
     children, is medium or high. A break-glass override on a child the organisation is involved with
     is listed (low) so every override is seen by a reviewer.
     """
-    x = ctx.without_exempt("shielded_access", ctx.user_record_xc())
+    def per_user(x: ir.Table) -> ir.Table:
+        x = x.filter(~x.allowed)
+        hit = ~x.explained & x.shielded
+        return x.group_by(x.user_id, x.org_id, x.role, x.org_type).aggregate(
+            n_unexpl=x.count(where=~x.explained), k=x.count(where=hit), k_out=x.count(where=hit & x.out_of_area),
+            k_bg=x.count(where=hit & (x.n_break_glass > 0)), first=x.first_ts.min(where=hit),
+            last=x.last_ts.max(where=hit),
+        )
+
+    def learn_peers() -> ir.Table:
+        b = per_user(ctx.without_exempt("shielded_access", ctx.user_record_x(BASELINE)))
+        return b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
+            p_n=b.n_unexpl.sum(), p_k=b.k.sum(), p_kbg=b.k_bg.sum(), p_users=b.user_id.nunique()
+        )
+
+    # The peers' baseline is learnt once per epoch and kept (no colleague or work enters it).
+    peer = ctx.learnt("shielded_access:peers", learn_peers)
+    x = ctx.without_exempt("shielded_access", ctx.user_record_x(WINDOW))
+    g = per_user(x)
     x = x.filter(~x.allowed)
-    unexpl = ~x.explained
-    hit = unexpl & x.shielded
-    g = x.group_by(x.user_id, x.org_id, x.role, x.org_type, x.period).aggregate(
-        n_unexpl=x.count(where=unexpl), k=x.count(where=hit), k_out=x.count(where=hit & x.out_of_area),
-        k_bg=x.count(where=hit & (x.n_break_glass > 0)), first=x.first_ts.min(where=hit),
-        last=x.last_ts.max(where=hit),
-    )
-    b = g.filter(g.period == BASELINE)
-    peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(
-        p_n=b.n_unexpl.sum(), p_k=b.k.sum(), p_kbg=b.k_bg.sum(), p_users=b.user_id.nunique()
-    )
-    w = g.filter(g.period == WINDOW, g.k > 0)
+    hit = ~x.explained & x.shielded
+    w = g.filter(g.k > 0)
     j = w.left_join(peer, (w.org_type == peer.p_type) & (w.role == peer.p_role))
     df = j.select("user_id", "org_id", "role", "org_type", "n_unexpl", "k", "k_out", "k_bg", "first", "last",
                   "p_n", "p_k", "p_kbg", "p_users").to_pandas()

@@ -21,7 +21,7 @@ grouping the period's events would.
 | aggregate | one row per | what it counts |
 | --- | --- | --- |
 | `activity` | UTC day, local hour, user, organisation, purpose | every event by kind: record accesses, views, exports, searches, denials, logins, sign-in methods, overrides |
-| `records` | UTC day, user, organisation, child record, purpose | successful accesses to one child's record: first/last time, views, reads, exports, overrides |
+| `records` | UTC day, user, organisation, child record, purpose | successful accesses to one child's record: first/last time, views, reads, exports, overrides, work (creates and updates) |
 | `sessions` | UTC day, organisation, user, session (or the user's day) | successful events of a session: first/last time, source address, sign-in methods by strength |
 | `org_ips` | UTC day, organisation, source address | events from each network address |
 """
@@ -48,6 +48,7 @@ from audit_kit.vocab import (
     SERVICE_METHODS,
     SUCCESS,
     VIEW_ACTIONS,
+    WORK_ACTIONS,
 )
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ def _records(e: ir.Table, by: Sequence[str]) -> ir.Table:
         n_bg_all=e.count(where=bg),
         n_view=e.count(where=ok & e.action.isin(list(VIEW_ACTIONS))),
         n_read=e.count(where=ok & e.action.isin(list(READ_ACTIONS))),
+        n_work=e.count(where=ok & e.action.isin(list(WORK_ACTIONS))),
     )
 
 
@@ -342,6 +344,7 @@ def period_records(r: ir.Table, allowed_purposes: Sequence[str], label: str) -> 
         last_ts=r.last_ok.max(),
         n_export=r.n_export.sum().cast("int64"),
         n_break_glass=r.n_bg.sum().cast("int64"),
+        n_work=r.n_work.sum().cast("int64"),
         allowed_purpose=r._allowed.any(),
     )
 

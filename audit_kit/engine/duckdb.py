@@ -144,7 +144,8 @@ class DuckDBEngine:
         except duckdb.TransactionException:  # inside the caller's transaction: compute for this run only
             return self._temp_learnt(key, lambda: made)
         self.learnt_built += 1
-        self._index[full] = kb
+        if self._index is not None:  # (a statistic learnt inside `build` may have dropped stale ones: reread)
+            self._index[full] = kb
         dropped = store.drop_stale_baselines(self.ws, label, span[1], full, span[1] - KEEP_BASELINES_FOR)
         if dropped:
             self._index = None

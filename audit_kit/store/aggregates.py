@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from audit_kit.store.workspace import Workspace
 
 # Bump when a definition in audit_kit.engine.aggregates changes: workspaces rebuild their aggregates.
-VERSION = "1"
+VERSION = "2"  # 2: agg_records.n_work (creates and updates), read by the relationship detectors
 TABLES = ("activity", "records", "sessions", "org_ips")
 
 DDL: tuple[str, ...] = (
@@ -39,7 +39,7 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS agg_records (
         day DATE, user_id VARCHAR, org_id VARCHAR, record_id VARCHAR, purpose VARCHAR,
         n_ok BIGINT, first_ok TIMESTAMP, last_ok TIMESTAMP, n_export BIGINT, n_export_only BIGINT, n_bg BIGINT,
-        n_bg_all BIGINT, n_view BIGINT, n_read BIGINT)""",
+        n_bg_all BIGINT, n_view BIGINT, n_read BIGINT, n_work BIGINT)""",
     """CREATE TABLE IF NOT EXISTS agg_sessions (
         day DATE, org_id VARCHAR, user_id VARCHAR, session_id VARCHAR,
         n BIGINT, t0 TIMESTAMP, t1 TIMESTAMP, ip VARCHAR, n_auth BIGINT, n_strong BIGINT, n_service BIGINT)""",

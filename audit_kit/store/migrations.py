@@ -15,6 +15,9 @@ Version history:
    trail or key), now that logins, denied attempts and administration are stored as events too.
 4. kept per-day aggregates of the events (`agg_*`, `store/aggregates.py`): made empty by the step and
    built from the events by the first command that needs them (or `audit-kit rebuild`).
+5. `agg_records` counts the creates and updates of each user on each child's record per day (`n_work`), so
+   no detector reads `events` for them; the aggregates' definitions version moves on, so the first command
+   that needs them rebuilds them from the events (as after step 4).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from audit_kit.errors import WorkspaceError
 from audit_kit.store import aggregates, assessments, findings, ingest, questionnaires, scans
 from audit_kit.store.sql import fetch_all, fetch_one
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Every repository's DDL, in dependency order (all CREATE TABLE IF NOT EXISTS).
 REPOSITORIES = (ingest, findings, assessments, questionnaires, scans, aggregates)
@@ -65,8 +68,14 @@ def _v3_to_v4(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
 
 
+def _v4_to_v5(con: duckdb.DuckDBPyConnection) -> None:
+    # The column starts empty; agg_state's definitions version no longer matches, so the aggregates are
+    # rebuilt whole (every column, this one included) by the first command that reads them.
+    _add_columns(con, "agg_records", {"n_work": "BIGINT"})
+
+
 # STEPS[n] takes a workspace from version n to n + 1.
-STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
