@@ -368,7 +368,7 @@ def org_page(ctx: Ctx, message: str = "", status: int = 200) -> Response:
     return render(ctx, "org.html", status, page=page, findings=[views.finding_row(f, st.get(f.finding_id))
                                                                   for f in findings],
                   received=received, pack=_pack_path(ctx, org.org_id) is not None,
-                  can_respond=ctx.me.can_respond(org.org_id), statuses=views.ACTION_STATUSES,
+                  can_respond=ctx.me.can_respond(org.org_id), statuses=views.DPO_STATUSES,
                   responses=views.RESPONSES, labels=views.STATUS_LABELS, message=message, title=org.name)
 
 

@@ -209,6 +209,8 @@ class PlanRow:
 
 RESPONSES = tuple(r.value for r in ManagementResponse)
 ACTION_STATUSES = tuple(s.value for s in ActionStatus)
+# What a DPO may say of an action: "closed" is the database holder's, once it accepts the evidence.
+DPO_STATUSES = tuple(s for s in ACTION_STATUSES if s != ActionStatus.CLOSED.value)
 STATUS_LABELS = {"": "No response yet", **{s: s[0].upper() + s[1:] for s in ACTION_STATUSES}}
 
 
