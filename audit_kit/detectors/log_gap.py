@@ -60,30 +60,7 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
     if len(base_days) < p.min_baseline_days or len(win_days) == 0:
         return []
     types = dict(ctx.orgs.select("org_id", "org_type").to_pandas().itertuples(index=False, name=None))
-    # Each organisation's expected weekdays and presence, from its own baseline.
-    plans: dict[str, tuple[dict[int, float], set[pd.Timestamp], float, pd.DatetimeIndex]] = {}
-    # (Every organisation's calendar is needed, even one that logged on every window day: whether a day
-    # is a calendar day for a type of body counts the organisations of that type that were not silent.)
-    for org, grp in df.groupby("org_id", sort=True):
-        base = grp[grp.period == BASELINE]
-        # An organisation's history starts with its first event; days before it are not "silence".
-        org_start = max(base_start, base.day.min()) if len(base) else None
-        if org_start is None:
-            continue
-        bdays = base_days[base_days >= org_start]
-        if len(bdays) < p.min_baseline_days:
-            continue
-        active = set(grp.day)
-        cal = pd.DataFrame({"day": bdays})
-        cal["active"] = cal.day.isin(active)
-        cal["wd"] = cal.day.dt.day_of_week
-        share = cal.groupby("wd").active.mean()
-        expected = {int(wd): float(v) for wd, v in share.items() if v >= p.usual_share}
-        if not expected:
-            continue
-        per_day = grp.groupby("day").n.sum()
-        usual = float(per_day[per_day.index.isin(bdays)].median()) if len(per_day) else 0.0
-        plans[str(org)] = (expected, active, usual, bdays)
+    plans = _plans(df, base_start, base_days, win_days, p)
     # Days most organisations of a type are silent on are calendar days for that type.
     silent_share: dict[tuple[object, pd.Timestamp], float] = {}
     for d in win_days:
@@ -132,3 +109,43 @@ def log_gap(ctx: DetectionContext, p: LogGapParams) -> list[Finding]:
                 first_seen=first.to_pydatetime(), last_seen=(last + pd.Timedelta(days=1)).to_pydatetime(),
             )
     return fb.findings
+
+
+_Plan = tuple[dict[int, float], set[pd.Timestamp], float, pd.DatetimeIndex]
+
+
+def _plans(df: pd.DataFrame, base_start: pd.Timestamp, base_days: pd.DatetimeIndex, win_days: pd.DatetimeIndex,
+           p: LogGapParams) -> dict[str, _Plan]:
+    """Each organisation's expected weekdays (baseline presence share per weekday at least `usual_share`),
+    its active window days, its usual events a day (median over its active baseline days) and its baseline
+    days — in organisation order. Every organisation's calendar at once: a loop of per-organisation frames
+    cost seconds at a few hundred bodies on every scan.
+
+    An organisation's history starts with its first baseline event (days before it are not silence); one
+    with fewer than `min_baseline_days` baseline days, or no expected weekday, has no plan.
+    """
+    first = df[df.period == BASELINE].groupby("org_id").day.min()
+    if first.empty:
+        return {}
+    org_start = first.clip(lower=base_start)
+    cal = pd.MultiIndex.from_product([org_start.index, base_days], names=["org_id", "day"]).to_frame(index=False)
+    cal = cal[cal.day >= cal.org_id.map(org_start)]
+    n_days = cal.groupby("org_id").size()
+    cal = cal[cal.org_id.isin(n_days.index[n_days >= p.min_baseline_days])]
+    seen = pd.MultiIndex.from_frame(df[["org_id", "day"]])
+    cal["active"] = pd.MultiIndex.from_frame(cal[["org_id", "day"]]).isin(seen)
+    cal["wd"] = cal.day.dt.day_of_week
+    share = cal.groupby(["org_id", "wd"]).active.mean()
+    share = share[share >= p.usual_share]
+    if share.empty:
+        return {}
+    per_day = df.groupby(["org_id", "day"], as_index=False).n.sum()
+    in_base = pd.MultiIndex.from_frame(per_day[["org_id", "day"]]).isin(pd.MultiIndex.from_frame(cal[["org_id", "day"]]))
+    usual = per_day[in_base].groupby("org_id").n.median()
+    win = df[df.day.isin(win_days)].groupby("org_id").day.agg(lambda d: set(d))
+    plans: dict[str, _Plan] = {}
+    for org, grp in share.groupby(level="org_id", sort=True):
+        expected = {int(wd): float(v) for (_, wd), v in grp.items()}
+        bdays = base_days[base_days >= org_start[org]]
+        plans[str(org)] = (expected, win.get(org, set()), float(usual.get(org, float("nan"))), bdays)
+    return plans
