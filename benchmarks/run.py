@@ -65,28 +65,53 @@ class Result:
 
 
 def measured(cmd: list[str]) -> list[str]:
-    """Wrap a command so it reports its own peak RSS: run it under a tiny Python parent that
+    """Wrap a command so it reports its own peak RSS and CPU time: run it under a tiny Python parent that
     prints RUSAGE_CHILDREN for just that child (a running max would mix stages otherwise)."""
     code = (
         "import subprocess,sys,resource,json;"
         "r=subprocess.run(sys.argv[1:]);"
-        "print('__RSS__'+json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr);"
+        "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print('__RSS__'+json.dumps([u.ru_maxrss, u.ru_utime+u.ru_stime]), file=sys.stderr);"
         "sys.exit(r.returncode)"
     )
     return [PY, "-c", code, *cmd]
 
 
+def _cpu_busy() -> float | None:
+    """Seconds of CPU time every process on the machine has used so far (Linux /proc/stat), else None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_note(machine_cpu: float | None, own_cpu: float, seconds: float) -> str:
+    """Named when other jobs shared the cores: the CPU the rest of the machine used during the stage, as a
+    share of its cores (what is left when the stage's own CPU time is taken from the machine's)."""
+    if machine_cpu is None or seconds <= 0:
+        return ""
+    others = max(machine_cpu - own_cpu, 0.0) / (seconds * (os.cpu_count() or 1))
+    return f"other jobs used {others:.0%} of the cores meanwhile" if others >= 0.10 else ""
+
+
 def run_measured(stage: str, size: str, cmd: list[str], note: str = "") -> Result:
+    cpu_before = _cpu_busy()
     start = time.perf_counter()
     proc = subprocess.run(measured(cmd), capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    rss_kb = 0
+    cpu_after = _cpu_busy()
+    rss_kb, own_cpu = 0, 0.0
     err_lines = []
     for line in proc.stderr.splitlines():
         if line.startswith("__RSS__"):
-            rss_kb = json.loads(line[7:])
+            rss_kb, own_cpu = json.loads(line[7:])
         else:
             err_lines.append(line)
+    busy = busy_note(None if cpu_before is None or cpu_after is None else cpu_after - cpu_before, own_cpu, seconds)
+    note = "; ".join(n for n in (note, busy) if n)
     ok = proc.returncode in (0, 1)
     msg = note if ok else f"exit {proc.returncode}: {(err_lines or proc.stdout.splitlines() or [''])[-1][:200]}"
     peak = rss_kb / 1024
