@@ -379,14 +379,22 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) 
     ranges = ", ".join(f"({i}, {first}, {last})" for i, first, last in spans)
     key = "hash(" + ", ".join(f'"{c}"' for c in IDENTITY_COLUMNS) + ")"
     same = " AND ".join(f'older."{c}" IS NOT DISTINCT FROM c."{c}"' for c in IDENTITY_COLUMNS)
+    # A duplicate has the same instant, so only stored events within the run's time span can be one: a
+    # day's scan then hashes that day's stored events, not the whole store. (Every stored event has a
+    # time: a row without one is quarantined.) An id collision can be at any time: ids alone are hashed.
+    lo, hi = con.execute(f'SELECT min("timestamp"), max("timestamp") FROM events WHERE rowid >= {start}').fetchone()
+    in_span = '"timestamp" BETWEEN $lo AND $hi' if lo is not None else "false"
     try:
-        for what, hashed, match in (("dup", key, same), ("ids", "hash(event_id)", "older.event_id = c.event_id")):
+        for what, hashed, match, older in (("dup", key, same, in_span),
+                                           ("ids", "hash(event_id)", "older.event_id = c.event_id", "true")):
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _{what}_h AS
                 WITH hb AS (SELECT {hashed} AS h FROM events WHERE rowid >= {start})
                 SELECT h FROM hb GROUP BY h HAVING count(*) > 1
                 UNION
-                SELECT h FROM hb SEMI JOIN (SELECT {hashed} AS h FROM events WHERE rowid < {start}) o USING (h)"""
+                SELECT h FROM hb SEMI JOIN (SELECT {hashed} AS h FROM events WHERE rowid < {start} AND {older}) o
+                USING (h)""",
+                {"lo": lo, "hi": hi} if what == "dup" and lo is not None else None,
             )
             if not fetch_value(con, f"SELECT count(*) FROM _{what}_h"):
                 continue
