@@ -6,7 +6,7 @@ findings at medium or above against truth.csv and truth_legit.csv.
 
     .venv/bin/python benchmarks/detection_matrix.py                      # tuning cells x tuning seeds
     .venv/bin/python benchmarks/detection_matrix.py --cells base,sparse --seeds 1
-    .venv/bin/python benchmarks/detection_matrix.py --held-out           # once, at the end (see docs)
+    .venv/bin/python benchmarks/detection_matrix.py --held-out --seeds 73   # once, at the end (see docs)
 
 Prints a markdown table (or --format json) and, with -o, writes it to a file. Worlds are made in a
 temporary directory (--keep DIR keeps them).
@@ -130,7 +130,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cells", help=f"comma-separated cells (known: {', '.join(CELLS)}); default the tuning cells")
     ap.add_argument("--seeds", help="comma-separated seeds; default the tuning seeds")
-    ap.add_argument("--held-out", action="store_true", help="every cell on the held-out seeds (run once, at the end)")
+    ap.add_argument("--held-out", action="store_true",
+                    help="every cell on the held-out seeds, or on those of --seeds (run once, at the end)")
     ap.add_argument("--budget", type=float, help="alert budget (share of active users); default the config's")
     ap.add_argument("--jobs", type=int, default=1, help="worlds evaluated at once")
     ap.add_argument("--keep", type=Path, help="keep worlds and workspaces under this directory")
@@ -139,7 +140,7 @@ def main() -> int:
     a = ap.parse_args()
     if a.held_out:
         cells = list(TUNING_CELLS + HELD_OUT_CELLS)
-        seeds = list(HELD_OUT_SEEDS)
+        seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else list(HELD_OUT_SEEDS)
     else:
         cells = a.cells.split(",") if a.cells else list(TUNING_CELLS)
         seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else list(TUNING_SEEDS)
