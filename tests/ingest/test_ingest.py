@@ -88,6 +88,25 @@ def test_overlapping_export_is_deduplicated_by_event_id(dataset, ws_path, tmp_pa
         assert ws.count("events") == 4
 
 
+def test_a_late_redelivery_is_a_duplicate_and_a_reused_id_a_collision_whenever_they_happened(dataset, ws_path,
+                                                                                            tmp_path):
+    # A later file: e1 again (the same instant written with another offset, among events months later), and
+    # e2's id on a different event months after e2. Duplicates are looked for among stored events of the
+    # file's time span only; id collisions among all stored ids.
+    _ingest(dataset, ws_path)
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "event_id,timestamp,user_id,org_id,record_id,action,outcome,records_returned,break_glass\n"
+        "e1,2026-07-01T13:00:00+01:00,u1,LA001,c1,view,success,,\n"
+        "e2,2026-11-30T10:00:00Z,u2,GP002,c7,view,success,,\n"
+        "e8,2026-12-01T10:00:00Z,u2,GP002,c8,view,success,,\n")
+    with Workspace.open(ws_path) as ws:
+        rep = ingest_files(ws, [later])
+        f = rep.files[0]
+        assert (f.read, f.stored, f.duplicates, f.id_collisions) == (3, 2, 1, 1)
+        assert ws.count("events") == 5
+
+
 def test_events_without_ids_are_deduplicated_by_content(tmp_path, ws_path):
     events = (
         "timestamp,user_id,org_id,record_id,action,outcome\n"
