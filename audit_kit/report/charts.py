@@ -102,7 +102,8 @@ def heat_map(cells: dict[tuple[int, int], list[str]], title: str, empty: str) ->
         texts.append(TextMark(left - 10, top + (4 - i) * size + size / 2 + 3, str(i + 1), anchor="end"))
     texts.append(TextMark(left + 2.5 * size, top + 5 * size + 30, "Impact", size=10, weight="bold"))
     texts.append(TextMark(18, top + 2.5 * size, "Likelihood", size=10, weight="bold", rotate=-90))
-    legend = _legend([(lvl, RISK_COLOURS[lvl]) for lvl in RISK_LEVELS], y=top + 5 * size + 44, left=left)
+    legend, legend_h = _legend([(lvl, RISK_COLOURS[lvl]) for lvl in RISK_LEVELS], y=top + 5 * size + 44, left=left,
+                               right=416)
     desc = "; ".join(
         f"likelihood {lik}, impact {imp}: {len(v)} bodies" for (lik, imp), v in sorted(cells.items()) if v
     )
@@ -110,7 +111,7 @@ def heat_map(cells: dict[tuple[int, int], list[str]], title: str, empty: str) ->
         title=title,
         description=desc,
         width=420,
-        height=top + 5 * size + 62,
+        height=top + 5 * size + 46 + legend_h,
         bars=bars,
         texts=texts,
         legend=legend,
@@ -217,36 +218,41 @@ def stacked_bars(
             x += w
         desc.append(f"{label}: " + ", ".join(f"{c} {v:,.0f}" for c, v in segs))
     legend_y = top + len(rows) * (bar_h + 6) + 8
-    legend = _legend(list(colours.items()), y=legend_y, left=left)
+    legend, legend_h = _legend(list(colours.items()), y=legend_y, left=left, right=left + width + 16)
     return Chart(
         title=title,
         description="; ".join(desc),
         width=left + width + 20,
-        height=legend_y + 22,
+        height=legend_y + legend_h + 6,
         bars=bars,
         texts=texts,
         legend=legend,
     )
 
 
-def _legend(items: list[tuple[str, str]], y: float, left: float) -> list[Bar]:
-    out, x = [], left
+def _legend(items: list[tuple[str, str]], y: float, left: float, right: float) -> tuple[list[Bar], float]:
+    """Legend swatches from `left`, wrapped onto further rows before `right` (a chart's labels must never be
+    cut off at its edge); returns the swatches and the height they take."""
+    out, x, row_y = [], left, y
     for label, colour in items:
+        need = 22 + 6.2 * len(label)
+        if x > left and x + need - 8 > right:
+            x, row_y = left, row_y + 16
         out.append(
             Bar(
                 x=x,
-                y=y,
+                y=row_y,
                 width=10,
                 height=10,
                 fill=colour,
                 label=label,
                 value="",
                 label_x=x + 14,
-                label_y=y + 9,
+                label_y=row_y + 9,
             )
         )
-        x += 22 + 6.2 * len(label)
-    return out
+        x += need
+    return out, row_y - y + 16
 
 
 def _mix(a: str, b: str, t: float) -> str:
