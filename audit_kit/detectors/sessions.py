@@ -45,20 +45,31 @@ def session_events(events: ir.Table, gap_minutes: float = SESSION_GAP_MINUTES) -
     net = network_of(e.source_ip.fill_null(""))
     auth = e.auth_method.lower().fill_null("")
     e = e.mutate(_net=net, _auth=auth, _sid=e.session_id.fill_null(""))
-    part = ["user_id", "_sid", "_net", "_auth"]
-    w = ibis.window(group_by=part, order_by="timestamp")
-    prev = e.timestamp.lag().over(w)
-    gap = e.timestamp.epoch_seconds() - prev.epoch_seconds()
-    login = (e.action == "login") & (e.outcome == "success")
-    # A log's own session ids are trusted for time (a session may idle for hours); derived ones
-    # break on a new sign-in or a silence longer than the gap.
-    breaks = prev.isnull() | ((e._sid == "") & (login | (gap > gap_minutes * 60)))
-    e = e.mutate(_new=breaks.cast("int64"))
-    cum = ibis.cumulative_window(group_by=part, order_by="timestamp")
-    e = e.mutate(_seq=e._new.sum().over(cum))
-    key = ibis.literal("s:") + e._sid + "|" + e._net + "|" + e._auth
-    derived_key = ibis.literal("d:") + e.user_id + "|" + e._net + "|" + e._auth + "|" + e._seq.cast("string")
-    return e.mutate(session_key=ibis.ifelse(e._sid == "", derived_key, key), derived=(e._sid == ""))
+    cols = e.columns
+    # A log's own session id is trusted for time (a session may idle for hours): its session is the id, split
+    # by network and method, with no ordering needed. Only events without one go through the windows that
+    # break a derived session on a new sign-in or a silence longer than the gap (the costly part at 10M).
+    own = e.filter(e._sid != "")
+    own = own.mutate(session_key=ibis.literal("s:") + own._sid + "|" + own._net + "|" + own._auth,
+                     derived=ibis.literal(False))
+    d = e.filter(e._sid == "")
+    part = ["user_id", "_net", "_auth"]
+    login = (d.action == "login") & (d.outcome == "success")
+    # Events of the same instant in a set order (a sign-in before what it lets in, then by what they are), so
+    # every run and engine cuts the same sessions: ordered by time alone, ties fell either way.
+    order = [d.timestamp, ibis.desc(login.cast("int8")),
+             *(d[c].cast("string").fill_null("") for c in ("action", "outcome", "record_id", "source_ip", "org_id"))]
+    w = ibis.window(group_by=part, order_by=order)
+    prev = d.timestamp.lag().over(w)
+    gap = d.timestamp.epoch_seconds() - prev.epoch_seconds()
+    breaks = prev.isnull() | login | (gap > gap_minutes * 60)
+    d = d.mutate(_new=breaks.cast("int64"))
+    cum = ibis.cumulative_window(group_by=part, order_by=order)
+    d = d.mutate(_seq=d._new.sum().over(cum))
+    d = d.mutate(session_key=ibis.literal("d:") + d.user_id + "|" + d._net + "|" + d._auth + "|" + d._seq.cast("string"),
+                 derived=ibis.literal(True))
+    keep = [*cols, "session_key", "derived"]
+    return own.select(*keep).union(d.select(*keep))
 
 
 def session_table(events: ir.Table, gap_minutes: float = SESSION_GAP_MINUTES) -> ir.Table:

@@ -51,6 +51,18 @@ def test_a_session_id_spanning_two_networks_is_split():
     assert len(s) == 2 and not s.derived.any()
 
 
+def test_a_sign_in_at_the_same_instant_as_a_read_opens_the_session_whichever_comes_first_in_the_log():
+    # Timestamps to the second tie often. After a silence, a sign-in and a read logged in the same second:
+    # the sign-in opens the session the read belongs to, in whichever order the log lists them.
+    t1 = T0 + timedelta(minutes=45)
+    before = [(T0, "U1", "LA1", "C1", "view", "success", "10.1.0.5", "mfa", None)]
+    login = (t1, "U1", "LA1", None, "login", "success", "10.1.0.5", "mfa", None)
+    read = (t1, "U1", "LA1", "C2", "view", "success", "10.1.0.5", "mfa", None)
+    for rows in (before + [login, read], before + [read, login]):
+        s = session_table(ibis.memtable(_events(rows))).to_pandas().sort_values("s_start")
+        assert list(s.n) == [1, 2], rows
+
+
 def test_concurrent_sessions_found_without_session_ids(tmp_path):
     ws = new_ws(tmp_path)
     ws.con.execute("UPDATE events SET session_id = NULL")
