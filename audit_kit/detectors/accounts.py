@@ -6,6 +6,7 @@ aggregate and the `users` table.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import ibis
@@ -209,29 +210,42 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
     conflicts per active user in the window across the population (at least `base_rate`, the
     occasional VPN switch), a Poisson tail corrected for the users tested; a conflict in which one
     side signed in with a password alone counts twice.
+
+    Most conflicts in ordinary work are between an organisation's own networks (an office session
+    left open while its holder carries on over the VPN). A conflict with a side **outside** them (a
+    home line, another body's office: `sessions.own_networks`) is what a second person on the
+    account looks like, and is much rarer: those conflicts are also judged against the population's
+    rate of outside conflicts alone, and the stronger of the two tests counts, corrected for making
+    two. That rate comes from the share of users with any outside conflict (a Poisson rate), so a few
+    shared accounts with many conflicts do not set it for everyone; at least one in the population.
     """
-    s = ctx.sessions
+    from audit_kit.detectors.sessions import with_outside
+
+    s = with_outside(ctx.sessions)
     a = s.select(user_id="user_id", org_id="org_id", a_sid="session_key", a_start="s_start", a_end="s_end",
-                 a_net="net", a_ip="ip", a_strong="strong")
+                 a_net="net", a_ip="ip", a_strong="strong", a_out="outside")
     b = s.select(b_user="user_id", b_sid="session_key", b_start="s_start", b_end="s_end", b_net="net", b_ip="ip",
-                 b_strong="strong")
+                 b_strong="strong", b_out="outside")
     j = a.join(b, (a.user_id == b.b_user) & (a.a_sid < b.b_sid))
     j = j.mutate(overlap_s=ibis.least(j.a_end, j.b_end).epoch_seconds()
                  - ibis.greatest(j.a_start, j.b_start).epoch_seconds())
     j = j.filter(j.overlap_s >= -p.travel_minutes * 60, j.a_net.notnull(), j.b_net.notnull(), j.a_net != j.b_net)
-    weak = (j.a_strong == False) | (j.b_strong == False)  # noqa: E712 - a three-valued column
+    weak = ((j.a_strong == False) | (j.b_strong == False)).fill_null(False)  # noqa: E712 - a three-valued column
+    outside = (j.a_out.fill_null(False) | j.b_out.fill_null(False))
     agg = j.group_by(j.user_id, j.org_id).aggregate(
         conflicts=j.count(), overlaps=j.count(where=j.overlap_s >= p.min_overlap_minutes * 60),
-        weak=j.count(where=weak.fill_null(False)), networks=j.b_net.nunique() + 1,
+        weak=j.count(where=weak), outside=j.count(where=outside), outside_weak=j.count(where=outside & weak),
+        networks=j.b_net.nunique() + 1,
         first=ibis.least(j.a_start, j.b_start).min(), last=ibis.greatest(j.a_end, j.b_end).max(),
         ips=j.b_ip.collect(distinct=True), own_ips=j.a_ip.collect(distinct=True),
     )
     df = agg.filter(agg.conflicts >= p.min_conflicts).to_pandas()
     if df.empty:
         return []
-    df = numeric(df, ["conflicts", "overlaps", "weak", "networks"])
+    df = numeric(df, ["conflicts", "overlaps", "weak", "outside", "outside_weak", "networks"])
     active = max(int(s.user_id.nunique().to_pandas()), 1)
     total = float((df.conflicts + df.weak).sum())
+    users_out = int((df.outside > 0).sum())
     roles = ctx.users.select("user_id", "role").to_pandas().set_index("user_id").role.to_dict()
     dc = ctx.config.detector("concurrent_sessions")
 
@@ -244,7 +258,13 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
         k = r.conflicts + r.weak
         # the population's rate without this user (one shared account must not hide itself)
         lam = max((total - k) / max(active - 1, 1), p.base_rate)
-        pv = corrected(poisson_tail(k, lam), active)
+        # Outside conflicts against the rate of outside conflicts alone, from the share of the other
+        # users with any (-ln(1 - share) under a Poisson): a few shared accounts with many conflicts
+        # must not set the rate for everyone. At least one in the population.
+        k_out = r.outside + r.outside_weak
+        others = min((users_out - (r.outside > 0)) / max(active - 1, 1), 0.5)
+        lam_out = max(-math.log1p(-others), 1.0 / active)
+        pv = corrected(min(poisson_tail(k, lam), poisson_tail(k_out, lam_out)), 2 * active)
         st = strength(pv)
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"),
@@ -254,12 +274,13 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
                      + (f", {int(r.weak)} of them with a password alone" if r.weak else "")
                      + ": a shared account or stolen credentials."),
             evidence={"conflicting_session_pairs": r.conflicts, "overlapping_pairs": r.overlaps,
-                      "password_only_pairs": r.weak, "networks": r.networks,
+                      "password_only_pairs": r.weak, "outside_network_pairs": r.outside, "networks": r.networks,
                       "source_ips": sorted(set(list(r.ips) + list(r.own_ips))),
-                      "baseline": {"conflicts_per_active_user": round(lam, 4), "active_users": active},
+                      "baseline": {"conflicts_per_active_user": round(lam, 4),
+                                   "outside_conflicts_per_active_user": round(lam_out, 4), "active_users": active},
                       "min_overlap_minutes": p.min_overlap_minutes, "travel_minutes": p.travel_minutes,
-                      **evidence_fields(pv, st, "Poisson: conflicts per active user across the population, "
-                                        "corrected for the users tested")},
+                      **evidence_fields(pv, st, "Poisson: conflicts (and conflicts with an outside network) per "
+                                        "active user across the population, corrected for the users tested")},
             first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
@@ -283,6 +304,14 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     A user who has always used a password (never enrolled) is an enrolment gap the organisation knows
     about: listed low. Organisations that use passwords throughout are a questionnaire matter, not a
     user alert.
+
+    Where a password alone is accepted in an MFA organisation is usually its own offices (staff not
+    yet enrolled work there); from **outside** its own networks (`sessions.own_networks`: a home
+    line, another body) a password-only session is a second factor bypassed. So the user's
+    password-only sessions from outside are also judged against the organisation's other users'
+    rate of such sessions in the window ((h + 0.5) / (n + 1) per session, in place of the
+    organisation's overall password share), and the stronger of the two tests counts, corrected for
+    making two.
     """
     def learn_orgs() -> ir.Table:
         b = ctx.without_exempt("weak_auth", ctx.user_day(BASELINE))
@@ -302,19 +331,25 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     aw = w.group_by(b_user=w.user_id).aggregate(b_pw=w.n_password.sum(), b_auth=w.n_auth.sum())
     ua = ub.union(aw)
     usr_all = ua.group_by(a_user=ua.b_user).aggregate(a_pw=ua.b_pw.sum(), a_auth=ua.b_auth.sum())
-    s = ctx.sessions
+    from audit_kit.detectors.sessions import with_outside
+
+    s = with_outside(ctx.sessions)
     sw = s.filter(s.strong.notnull())
+    weak_out = ~sw.strong & sw.outside.fill_null(False)
     us = sw.group_by(sw.user_id, sw.org_id).aggregate(
-        sessions=sw.count(), weak=sw.count(where=~sw.strong), first=sw.s_start.min(where=~sw.strong),
-        last=sw.s_end.max(where=~sw.strong), nets=sw.net.nunique(where=~sw.strong),
+        sessions=sw.count(), weak=sw.count(where=~sw.strong), weak_out=sw.count(where=weak_out),
+        first=sw.s_start.min(where=~sw.strong), last=sw.s_end.max(where=~sw.strong),
+        nets=sw.net.nunique(where=~sw.strong),
     )
+    os_ = sw.group_by(s_org=sw.org_id).aggregate(org_sessions=sw.count(), org_weak_out=sw.count(where=weak_out))
     roles = ctx.users.select(r_user="user_id", role="role")
     j = (us.filter(us.weak >= p.min_sessions).join(org, us.org_id == org.o_org)
          .join(usr_all, us.user_id == usr_all.a_user).left_join(ub, us.user_id == ub.b_user)
-         .left_join(roles, us.user_id == roles.r_user))
-    df = j.select("user_id", "org_id", "role", "sessions", "weak", "first", "last", "nets", "o_pw", "o_auth", "a_pw",
-                  "a_auth", "b_pw", "b_auth").to_pandas()
-    df = numeric(df, ["sessions", "weak", "nets", "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth"])
+         .left_join(roles, us.user_id == roles.r_user).join(os_, us.org_id == os_.s_org))
+    df = j.select("user_id", "org_id", "role", "sessions", "weak", "weak_out", "first", "last", "nets", "o_pw",
+                  "o_auth", "a_pw", "a_auth", "b_pw", "b_auth", "org_sessions", "org_weak_out").to_pandas()
+    df = numeric(df, ["sessions", "weak", "weak_out", "nets", "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth",
+                      "org_sessions", "org_weak_out"])
     fb = FindingBuilder(ctx, "weak_auth")
     for r in df.itertuples(index=False):
         rest_auth = r.o_auth - r.a_auth
@@ -327,6 +362,12 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         q = (r.b_pw + p.prior_strength * max(rest_share, 0.005)) / (r.b_auth + p.prior_strength)
         expected = max(r.sessions * q, 0.01)
         pv = poisson_tail(r.weak, expected)
+        out_rate = None
+        if r.weak_out > 0:
+            # the organisation's other users' password-only sessions from outside its networks, per session
+            out_rate = (r.org_weak_out - r.weak_out + 0.5) / (r.org_sessions - r.sessions + 1.0)
+            q_out = (r.b_pw + p.prior_strength * out_rate) / (r.b_auth + p.prior_strength)
+            pv = corrected(min(pv, poisson_tail(r.weak_out, r.sessions * q_out)), 2)
         st = strength(pv)
         if always:
             # Never enrolled: an enrolment gap the organisation knows about, not a change to chase today.
@@ -338,9 +379,13 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
             score=score_of(st),
             summary=(f"{r.user_id} ({role}) signed in with a password alone in {int(r.weak)} of {int(r.sessions)} "
-                     f"session(s) {why}, while the rest of their organisation uses stronger sign-in "
+                     f"session(s) {why}"
+                     + (f" ({int(r.weak_out)} from outside the organisation's networks)" if r.weak_out else "")
+                     + ", while the rest of their organisation uses stronger sign-in "
                      f"({1 - rest_share:.0%})."),
             evidence={"password_only_sessions": r.weak, "sessions": r.sessions, "networks_of_password_sessions": r.nets,
+                      "password_only_sessions_from_outside": r.weak_out,
+                      "organisation_outside_password_rate_others": None if out_rate is None else round(out_rate, 5),
                       "baseline_user_password_share": b_share, "organisation_password_share_others": rest_share,
                       "expected_password_sessions": round(expected, 3),
                       **evidence_fields(pv, st, "Poisson: the user's baseline password share shrunk to the "

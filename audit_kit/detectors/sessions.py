@@ -11,6 +11,10 @@ So the same account used minutes apart from two networks, one of them outside an
 two sessions (never folded into the owner's MFA session), which `concurrent_sessions`, `weak_auth`
 and the assessment's MFA corroboration all see the same way.
 
+An organisation's **own networks** (`own_networks`) are the networks two or more of its users work
+from in the sessions given: its offices and VPN. A session from any other network (a home line,
+another body's office) is **outside**: where sharing an account and bypassing a second factor show.
+
     from audit_kit.detectors.sessions import session_table, sessions_sql
     s = session_table(events_expr)          # an Ibis table, one row per session, on any engine
     sql = sessions_sql(con_or_engine, ...)  # the same as DuckDB SQL over a table named `events`
@@ -91,6 +95,29 @@ def session_table(events: ir.Table, gap_minutes: float = SESSION_GAP_MINUTES) ->
     return s.mutate(strong=strong, net=s.net.nullif(""))
 
 
+OWN_NETWORK_MIN_USERS = 2
+
+
+def own_networks(sessions: ir.Table, min_users: int = OWN_NETWORK_MIN_USERS) -> ir.Table:
+    """(`o_org`, `o_net`): the networks at least `min_users` distinct users of an organisation work from.
+
+    Offices and VPNs are shared by colleagues; a home line or a mobile address is one person's, and
+    another body's office is another organisation's. `sessions` is a `session_table`.
+    """
+    s = sessions.filter(sessions.net.notnull())
+    g = s.group_by(o_org=s.org_id, o_net=s.net).aggregate(o_users=s.user_id.nunique())
+    return g.filter(g.o_users >= min_users).select("o_org", "o_net")
+
+
+def with_outside(sessions: ir.Table, min_users: int = OWN_NETWORK_MIN_USERS) -> ir.Table:
+    """`sessions` with `outside`: True when the session's network is not one of its organisation's own
+    (`own_networks`), False when it is, null when the log gives no address."""
+    own = own_networks(sessions, min_users)
+    j = sessions.left_join(own, (sessions.org_id == own.o_org) & (sessions.net == own.o_net))
+    outside = ibis.ifelse(j.net.isnull(), ibis.null("boolean"), j.o_net.isnull())
+    return j.select(*[j[c] for c in sessions.columns], outside=outside)
+
+
 def sessions_sql(gap_minutes: float = SESSION_GAP_MINUTES, table: str = "events") -> str:
     """`session_table` over a DuckDB table named `table`, as SQL text (for the assessment's measures).
 
@@ -102,5 +129,5 @@ def sessions_sql(gap_minutes: float = SESSION_GAP_MINUTES, table: str = "events"
     return str(ibis.to_sql(session_table(t, gap_minutes), dialect="duckdb"))
 
 
-__all__ = ["SESSION_COLUMNS", "SESSION_GAP_MINUTES", "STRONG_METHODS", "network_of", "session_events",
-           "session_table", "sessions_sql"]
+__all__ = ["OWN_NETWORK_MIN_USERS", "SESSION_COLUMNS", "SESSION_GAP_MINUTES", "STRONG_METHODS", "network_of",
+           "own_networks", "session_events", "session_table", "sessions_sql", "with_outside"]
