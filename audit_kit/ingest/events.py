@@ -382,7 +382,8 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) 
     # A duplicate has the same instant, so only stored events within the run's time span can be one: a
     # day's scan then hashes that day's stored events, not the whole store. (Every stored event has a
     # time: a row without one is quarantined.) An id collision can be at any time: ids alone are hashed.
-    lo, hi = con.execute(f'SELECT min("timestamp"), max("timestamp") FROM events WHERE rowid >= {start}').fetchone()
+    span = con.execute(f'SELECT min("timestamp"), max("timestamp") FROM events WHERE rowid >= {start}').fetchone()
+    lo, hi = span if span is not None else (None, None)
     in_span = '"timestamp" BETWEEN $lo AND $hi' if lo is not None else "false"
     try:
         for what, hashed, match, older in (("dup", key, same, in_span),
