@@ -26,6 +26,7 @@ from audit_kit.detectors.evidence import (
     corrected,
     evidence_fields,
     normal_tail,
+    numeric,
     score_of,
     severity_of,
     strength,
@@ -235,15 +236,21 @@ def _row_normalise(m: Any) -> Any:
     return sparse.diags(1.0 / norms) @ m
 
 
-def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParams | None = None) -> pd.DataFrame:
+def community_fit(
+    ctx: DetectionContext, org_id: str | None = None, p: PeerParams | None = None, detail: bool = False,
+) -> pd.DataFrame:
     """Community fit of every user active in the context's window (see `community_fit_frame`), judged in
     the engine against the kept communities: a user's fit is the mean, over the window children anyone in
-    the organisation read in the baseline, of their own community's share of that child's baseline reads."""
+    the organisation read in the baseline, of their own community's share of that child's baseline reads.
+    With `detail`, also `fit_known`: the fit where a child whose record the user wrote on in the window is
+    their work (share 1, whoever's community read it before: a referral taken on duty, a case handed over);
+    `counted` (the children it averages over), `share_sd` (the spread of their shares) and `worked` (the
+    children counted as work): what `peer_outlier`'s chance model needs."""
     members, shares = _kept_communities(ctx)
     ur = ctx.part("user_record", WINDOW)
     if org_id is not None:
         ur = ur.filter(ur.org_id == org_id)
-    wp = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_win=ur.n.sum())
+    wp = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_win=ur.n.sum(), n_work=ur.n_work.sum())
     # How many of the organisation's users read each child in the window.
     wr = wp.group_by(r_org=wp.org_id, r_record=wp.record_id).aggregate(win_readers=wp.user_id.nunique())
     mem = members.select(m_user="user_id", m_org="org_id", m_comm="community", m_size="community_size")
@@ -258,14 +265,32 @@ def community_fit(ctx: DetectionContext, org_id: str | None = None, p: PeerParam
     # count at all (as in `community_fit_frame`).
     lone = j.v_record.isnull() & (j.win_readers == 1)
     counted = j.m_comm.notnull() & (j.v_record.notnull() | lone)
+    # For peer_outlier: a child the user wrote on in the window is their work (share 1), whoever's community
+    # read it before (a referral taken on duty, a case handed over); the rest as in `fit`.
+    worked = j.n_work.fill_null(0) > 0
+    known = counted | (j.m_comm.notnull() & worked)
+    share_k = ibis.ifelse(worked, 1.0, j.share.fill_null(0.0))
     agg = j.group_by("user_id", "org_id").aggregate(
         community=j.m_comm.max(), records=j.count(), den=j.count(where=counted),
         num=j.share.fill_null(0.0).sum(where=counted), community_size=j.m_size.max(),
+        den_s=j.count(where=known), num_s=share_k.sum(where=known), num2_s=(share_k ** 2).sum(where=known),
+        den_new=j.count(where=counted & worked),
     )
     agg = agg.mutate(fit=ibis.ifelse(agg.den > 0, agg.num / agg.den, ibis.null("float64")).round(4))
-    df = agg.select(*FIT_COLUMNS, "community_size").order_by(["org_id", "user_id"]).to_pandas()
+    extra: list[str] = []
+    if detail:
+        mean = agg.num_s / agg.den_s.nullif(0)
+        var = ibis.greatest(agg.num2_s / agg.den_s.nullif(0) - mean * mean, 0.0)
+        agg = agg.mutate(fit_known=mean.round(4), counted=agg.den_s.fill_null(0), share_sd=var.sqrt(),
+                         worked=agg.den_new.fill_null(0))
+        extra = ["fit_known", "counted", "share_sd", "worked"]
+    df = agg.select(*FIT_COLUMNS, "community_size", *extra).order_by(["org_id", "user_id"]).to_pandas()
     df["community_size"] = df.community_size.fillna(0).astype(int)
     df["records"] = df.records.astype(int)
+    if detail:
+        df = numeric(df, ["fit_known", "counted", "share_sd", "worked"], fill=None)
+        df["counted"] = df.counted.fillna(0).astype(int)
+        df["worked"] = df.worked.fillna(0).astype(int)
     return df
 
 
@@ -288,21 +313,26 @@ def user_community_fit(
 def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
     """A user whose children belong to other communities than their own, at normal volume and hours (CADS-style).
 
-    Communities are learnt per organisation from the baseline (see `community_fit_frame`). A user
-    with a baseline, at least `min_records` children in the window and a community of at least
-    `min_community` people is a candidate when their fit is below `max_fit_ratio` of the median fit
-    of the others in the same organisation and role (at least `min_peers` of them). Strength: how far
-    below their peers the fit lies (robust z over the peers' fits, corrected for the group's size),
-    and how improbable so few of their children in their own community would be if each fell there
-    at the peers' median rate (binomial over at most `max_effective_records`, reads being clustered);
-    the weaker of the two counts. Out-of-hours, cross-area (MASH, national), organisation-wide
-    (managers, supervisors, admins) and system roles read across the organisation by design and are
-    not judged; more exempt roles can be set in config.
+    Communities are learnt per organisation from the baseline (see `community_fit_frame`). The fit
+    judged here counts a child whose record the user wrote on in the window as their own work (a
+    referral taken on duty, a case handed over to them: work, as `no_relationship` counts it);
+    reading other teams' children, or children no team works with, without working on them is what
+    lowers it. A user with a baseline, a fit averaged over at least `min_records` children in
+    the window and a community of at least `min_community` people is a candidate when their fit is
+    below `max_fit_ratio` of the median fit of the others in the same organisation and role (at
+    least `min_peers` of them).
+    Strength: a fit is the mean of per-child shares, so how far it may fall by chance depends on how
+    many children it averages over. Under the peers' behaviour the user's fit is the peers' median plus
+    the peers' own person-to-person spread (their fits' robust spread less what their children's
+    shares explain) plus the mean of n of the peers' per-child shares (their pooled spread, at least
+    `min_spread`; n at most `max_effective_records`, reads being clustered): a normal tail, corrected
+    for the group's size. A fit of 0.1 over 40 children where peers sit at 0.55 ± 0.08 is very
+    improbable; 0.3 over ten children is a weak signal. Out-of-hours, cross-area (MASH, national),
+    organisation-wide (managers, supervisors, admins) and system roles read across the organisation by
+    design and are not judged; more exempt roles can be set in config.
     """
-    from scipy.special import bdtr
-
     dc = ctx.config.detector("peer_outlier")
-    fits = community_fit(ctx, None, p)
+    fits = community_fit(ctx, None, p, detail=True)
     if fits.empty:
         return []
     u = ctx.users
@@ -316,37 +346,53 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
     exempt = (df.org_type.isin(cross_types) | df.role.map(lambda r: _glob(r, org_wide))
               | df.role.map(lambda r: _glob(r, dc.exempt_roles)) | df.cross_area_role.fillna(False).astype(bool)
               | df.ooh_role.fillna(False).astype(bool))
-    df = df[~exempt & df.fit.notna() & (df.records >= p.min_records)]
+    # Judged with the user's own writing as their work (a referral taken on duty, a case handed over: as
+    # `no_relationship` counts work).
+    df = df.assign(fit=df.fit_known)
+    df = df[~exempt & df.fit.notna() & (df.counted >= p.min_records)]
+    df = df.assign(share_sd=df.share_sd.fillna(0.0).astype(float), counted=df.counted.astype(float))
     fb = FindingBuilder(ctx, "peer_outlier")
     for (org, role), grp in df.groupby(["org_id", "role"], sort=True):
         if len(grp) < p.min_peers + 1:
             continue
         # Plain arrays: a pandas selection per user cost seconds on every scan at a few thousand users.
         fits_arr = grp.fit.to_numpy(dtype=float)
+        sd_arr = grp.share_sd.to_numpy(dtype=float)
+        cnt_arr = grp.counted.to_numpy(dtype=float)
         for i, r in enumerate(grp.itertuples(index=False)):
-            others = np.delete(fits_arr, i)  # one row per user of the group: the others are the rest
-            med = float(np.median(others))
+            fits_o = np.delete(fits_arr, i)  # one row per user of the group: the others are the rest
+            med = float(np.median(fits_o))
             if not med > 0 or r.fit > p.max_fit_ratio * med or r.community_size < p.min_community:
                 continue
-            spread = max(1.4826 * float(np.median(np.abs(others - med))), p.min_spread)
-            p_z = corrected(normal_tail((med - float(r.fit)) / spread), len(grp))
-            n_eff = int(min(float(r.records), p.max_effective_records))
-            p_b = float(bdtr(int(np.floor(float(r.fit) * n_eff)), n_eff, min(med, 1.0)))
-            pv = max(p_z, p_b)
+            # The peers' per-child shares: pooled spread (within a person), and the person-to-person spread
+            # their fits show beyond what averaging their own children explains.
+            sd_o, cnt_o = np.delete(sd_arr, i), np.delete(cnt_arr, i)
+            sigma2 = max(float((sd_o ** 2 * cnt_o).sum() / max(float(cnt_o.sum()), 1.0)), p.min_spread ** 2)
+            n_peers = np.maximum(np.minimum(cnt_o, p.max_effective_records), 1.0)
+            spread = 1.4826 * float(np.median(np.abs(fits_o - med)))
+            tau2 = max(spread ** 2 - float(np.median(sigma2 / n_peers)), 0.0)
+            n_eff = float(min(float(r.counted), p.max_effective_records))
+            sd = float(np.sqrt(tau2 + sigma2 / n_eff))
+            pv = corrected(normal_tail((med - float(r.fit)) / sd), len(grp))
             st = strength(pv)
             if st < MIN_STRENGTH:
                 continue
             fb.add(
                 org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_of(st), score=score_of(st),
                 summary=(f"{r.user_id} ({role}) opened {int(r.records)} children's records that their own colleagues "
-                         f"do not work with (fit {r.fit:.2f} against a usual {med:.2f} for {role}s here)."),
+                         f"do not work with (fit {r.fit:.2f} over {int(r.counted)} of them, against a usual "
+                         f"{med:.2f} for {role}s here)."),
                 evidence={"fit": r.fit, "community": r.community, "community_size": r.community_size,
-                          "window_records": r.records,
+                          "window_records": r.records, "children_in_fit": int(r.counted),
+                          "children_worked_on": int(r.worked),
                           "peer_baseline": {"group": f"{org} / {role}", "users": len(grp) - 1, "median_fit": med,
-                                            "fit_spread": round(spread, 4)},
-                          "p_value_peer_fits": float(f"{p_z:.3g}"), "p_value_records": float(f"{p_b:.3g}"),
-                          **evidence_fields(pv, st, "the peers' fits (robust z) and a binomial over the user's "
-                                            "children at the peers' median fit; the weaker counts")},
+                                            "fit_spread": round(spread, 4),
+                                            "child_share_spread": round(float(np.sqrt(sigma2)), 4),
+                                            "person_spread": round(float(np.sqrt(tau2)), 4)},
+                          "expected_fit_spread": round(sd, 4),
+                          **evidence_fields(pv, st, "normal: the peers' median fit, their person-to-person spread "
+                                            "and the spread of a mean of the user's children's shares, corrected "
+                                            "for the group's size")},
                 record_count=int(r.records),
             )
     return fb.findings

@@ -56,10 +56,14 @@ class ExcessParams(Params):
     dispersion: float = 5.0
     colleague_explains: bool = True
     work_explains: bool = True
+    # The fewest matching records chance is assumed to give a user in the window, whatever their rates;
+    # 0: the rate is trusted as finely as the peer group's baseline resolves it (one in all their records).
+    min_expected: float = 0.1
 
 
 def unexplained_excess(
-    ctx: DetectionContext, det_id: str, cond: Callable[[ir.Table], ir.BooleanValue], p: ExcessParams
+    ctx: DetectionContext, det_id: str, cond: Callable[[ir.Table], ir.BooleanValue], p: ExcessParams,
+    window: Callable[[ir.Table], tuple[ir.Table, ir.BooleanValue]] | None = None,
 ) -> pd.DataFrame:
     """Users whose window count of records meeting `cond` is improbably high against their baseline.
 
@@ -75,14 +79,20 @@ def unexplained_excess(
     `colleague_explains`, a child a colleague in the same organisation and role also opened is not
     counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
     one whose record the user wrote on. A peer group with little history leans on everyone's rate.
+    `window` (optional) narrows what counts in the window: given the window's rows it returns them (with
+    any columns it joined) and the condition a matching record must meet there as well; the baseline is
+    still counted with `cond` alone (an upper bound of the narrower rate: a conservative chance model).
     Returns one row per user with at least `min_records` such records, with `p_value`, `strength`.
     """
-    def per_user(x: ir.Table) -> ir.Table:
+    def per_user(x: ir.Table, narrow: Callable[[ir.Table], tuple[ir.Table, ir.BooleanValue]] | None = None) -> ir.Table:
         # Allow-listed work (statutory returns) is out of scope: it must not dilute the baseline share.
         # How much of each period it was is kept: where it changes, the share is not comparable.
         allowed_n = x.group_by(a_user=x.user_id).aggregate(all_recs=x.count(), allowed_recs=x.count(where=x.allowed))
         x = x.filter(~x.allowed)
         hit = cond(x)
+        if narrow is not None:
+            x, extra = narrow(x)
+            hit = cond(x) & extra
         if p.colleague_explains:
             hit = hit & ~x.colleague
         if p.work_explains:
@@ -114,7 +124,7 @@ def unexplained_excess(
     peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
     ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share)
     wx = ctx.without_exempt(det_id, ctx.user_record_xc())
-    g = per_user(wx)
+    g = per_user(wx, window)
     w = g.filter(g.hits >= p.min_records)
     days = _active_days(ctx)
     j = w.left_join(ub, w.user_id == ub.b_user).left_join(
@@ -131,7 +141,10 @@ def unexplained_excess(
     overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
     peer_rate = (df.p_hits + PEER_PRIOR * overall) / (df.p_recs + PEER_PRIOR)
     rate = (df.b_hits + p.prior_strength * peer_rate) / (df.b_recs + p.prior_strength)
-    df["expected"] = (rate * df.recs).clip(lower=0.1)
+    # Never fewer than `min_expected` records; with no fixed floor, a rate is known only as finely as the peer
+    # group's baseline resolves it (one matching record in all of their records).
+    floor = df.recs / (df.p_recs + PEER_PRIOR) if p.min_expected <= 0 else p.min_expected
+    df["expected"] = np.maximum(rate * df.recs, floor)
     df["user_rate"] = (df.b_hits / df.b_recs.where(df.b_recs > 0)).round(4)
     df["peer_rate"] = peer_rate.round(4)
     df["p_value"] = [nb_tail(k, m, p.dispersion) for k, m in zip(df.hits, df.expected, strict=True)]
@@ -330,57 +343,101 @@ def shielded_access(ctx: DetectionContext, p: ShieldedParams) -> list[Finding]:
 
 class LingeringParams(ExcessParams):
     grace_days: int = LINGERING_GRACE_DAYS
+    # The floor of the second look, at the user's own former cases (see `lingering_access`).
+    former_min_expected: float = 0.0
 
 
 def lingering_access(ctx: DetectionContext, p: LingeringParams) -> list[Finding]:
     """Opening children's records after the organisation's involvement with them ended, more than usual.
 
     An access counts when every involvement of the user's organisation with the child had ended more
-    than `grace_days` (default 14) before it and no entitlement, allow-list or colleague's reads
-    explain it. Closed cases are sometimes read legitimately (a late report, a re-referral), so the
-    user's count in the window is scored against their own baseline share shrunk to their peers'
-    (as `no_relationship`). One finding per user and week, listing the pseudonymised records.
+    than `grace_days` (default 14) before it and no entitlement, allow-list, colleague's reads or the
+    user's own writing on the record explain it. Closed cases are sometimes read legitimately (a late
+    report, a re-referral), so the user's count in the window is scored against their own baseline
+    share shrunk to their peers' (as `no_relationship`, never expecting fewer than `min_expected`).
+    A second look counts only the user's **former cases**: children they opened in the baseline while
+    the involvement was open, reopened weeks after it closed (the worker who cannot let a case go).
+    Against the same baseline share (an upper bound: closed cases opened at all), with no fixed floor,
+    the share known only as finely as the peer group's baseline resolves it: where colleagues almost
+    never open closed cases, two of one's own former cases weeks after closing are improbable. The
+    stronger look counts, the second corrected for being a second look (× 2). One finding per user and
+    week, listing the pseudonymised records the stronger look counted.
     """
     def cond(x: ir.Table) -> ir.BooleanValue:
         return x.ended & ~x.involved & ~x.entitled & ~x.allowed
 
-    flagged = unexplained_excess(ctx, "lingering_access", cond, p)
-    if flagged.empty:
+    former = _former_children(ctx)
+
+    def own(x: ir.Table) -> tuple[ir.Table, ir.BooleanValue]:
+        j = x.left_join(former, (x.user_id == former.f_user) & (x.record_id == former.f_record))
+        j = j.select(*[x[c] for c in x.columns], former=j.f_user.notnull())
+        return j, j.former
+
+    looks: list[pd.DataFrame] = []
+    for name, df in (
+        ("closed", unexplained_excess(ctx, "lingering_access", cond, p)),
+        ("former", unexplained_excess(ctx, "lingering_access", cond,
+                                      p.model_copy(update={"min_expected": p.former_min_expected}), own)),
+    ):
+        if not df.empty:
+            if name == "former":
+                df = df.assign(strength=(df.strength - np.log10(2.0)).clip(lower=0))
+                df = df.assign(p_final=10.0 ** (-df.strength))
+            looks.append(df.assign(look=name))
+    if not looks:
         return []
+    both = pd.concat(looks, ignore_index=True).sort_values(["user_id", "strength"], ascending=[True, False])
+    flagged = both.drop_duplicates("user_id")
     flagged = flagged[flagged.strength >= MIN_STRENGTH]
     if flagged.empty:
         return []
-    x = ctx.user_record_xc()
+    x, is_former = own(ctx.user_record_xc())
     keep = cond(x) & ~x.colleague if p.colleague_explains else cond(x)
     w = x.filter(x.period == WINDOW, keep, x.user_id.isin(list(flagged.user_id)))
-    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id),
+    w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id), former=is_former, worked_on=w.worked,
                  days_after=(w.first_ts.date().delta(w.inv_end, unit="day")))
-    recs = w.select("user_id", "pseudonym", "days_after").to_pandas()
+    recs = w.select("user_id", "pseudonym", "days_after", "former", "worked_on").to_pandas()
     recs = numeric(recs, ["days_after"])
     groups = {u: grp for u, grp in recs.groupby("user_id")}
     fb = FindingBuilder(ctx, "lingering_access")
     for r in flagged.itertuples(index=False):
         grp = groups.get(r.user_id)
+        if grp is not None and r.look == "former":
+            grp = grp[grp.former.astype(bool) & ~(grp.worked_on.astype(bool) & p.work_explains)]
         if grp is None or grp.empty:
             continue
         n_rec = len(grp)
         st = float(r.strength)
+        own_cases = " (their own former cases)" if r.look == "former" else ""
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
             score=score_of(st),
-            summary=(f"{r.user_id} ({r.role}) opened {n_rec} children's records a median of "
-                     f"{int(grp.days_after.median())} days after their organisation's involvement ended, "
-                     f"where about {r.expected:.1f} would be usual."),
+            summary=(f"{r.user_id} ({r.role}) opened {n_rec} children's records{own_cases} a median of "
+                     f"{int(grp.days_after.median())} days after their organisation's "
+                     f"involvement ended, where about {r.expected:.2g} would be usual."),
             evidence={"records": sorted(grp.pseudonym), "accesses": r.hit_accesses,
                       "days_after_involvement_ended": sorted(int(d) for d in grp.days_after),
-                      "grace_days": p.grace_days, "expected": r.expected, "p_value": float(f"{r.p_value:.3g}"),
+                      "grace_days": p.grace_days, "counted": "former cases" if r.look == "former" else "closed cases",
+                      "expected": r.expected, "p_value": float(f"{r.p_value:.3g}"),
                       "baseline": {"user_records": r.b_recs, "user_matching": r.b_hits, "user_rate": r.user_rate,
                                    "peer_group": f"{r.org_type} / {r.role}", "peer_rate": r.peer_rate},
                       **evidence_fields(float(r.p_final), st, "negative binomial: the user's baseline share shrunk "
-                                        "to the peer group's")},
+                                        "to the peer group's" + ("; a second look at former cases (× 2)"
+                                                                  if r.look == "former" else ""))},
             record_count=n_rec, first_seen=r.first, last_seen=r.last,
         )
     return fb.findings
+
+
+def _former_children(ctx: DetectionContext) -> ir.Table:
+    """(f_user, f_record): children each user opened in the baseline while their organisation was involved
+    with them (learnt once per baseline epoch and kept)."""
+    def learn() -> ir.Table:
+        b = ctx.user_record_x(BASELINE)
+        b = b.filter(b.involved)
+        return b.select(f_user=b.user_id, f_record=b.record_id).distinct()
+
+    return ctx.learnt("lingering_access:former", learn)
 
 
 class FamilyParams(Params):
