@@ -108,19 +108,27 @@ LABELS = {
     "window_records": "Records opened", "claimed": "Answer given", "observed": "What the logs show",
     "control_id": "Control", "control_title": "Control title", "grace_days": "Grace period (days)",
     "source_ips": "Networks (addresses)",
+    "outside_network_pairs": "Overlaps with an outside network",
+    "password_only_sessions_from_outside": "Password-only sessions from outside",
+    "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
+    "counted": "What was counted",
 }
 HIDDEN = {"baseline", "peer_baseline", "user_baseline", "p_value", "p_value_daily_rate", "expected_by_daily_rate",
           "judged_in", "distinct_hours_of_week", "measure", "measures", "period", "submission_id",
           "questionnaire_version", "history_start", "last_activity_before_window", "account_start_date",
           "community", "min_overlap_minutes", "match", "organisation_password_share_others",
           "baseline_user_password_share", "authenticated_events", "password_events", "records_opened_in_window",
-          "days_after_involvement_ended"}
+          "days_after_involvement_ended", "organisation_outside_password_rate_others", "expected_fit_spread",
+          "active_users"}
 PERSONAL = {"user_id", "users", "record_ids", "records", "record_id", "record", "source_ips", "source_ip"}
 _TS = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?")
 
 
 def plain_value(value: Any) -> str:
-    """One evidence value in plain words: rounded numbers, minutes not microseconds, short lists."""
+    """One evidence value in plain words: rounded numbers, minutes not microseconds, short lists ('' for a value
+    the detector could not give, which is then left out rather than shown as 'None')."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
