@@ -6,6 +6,9 @@ sets is suspicious even at normal volume and normal hours — the case rule-base
 
 The user × child matrix is a scipy sparse matrix per organisation, built from the engine's
 `user_record` aggregate (one row per user and child, never raw events); no networkx graph of raw edges.
+
+(Why this module runs past 400 lines: the communities, the fit judged against them and the chance model of
+that fit are one definition; the graphs read the same fit, and splitting it would give them two.)
 """
 
 from __future__ import annotations
