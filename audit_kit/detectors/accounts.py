@@ -219,9 +219,7 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
     two. That rate comes from the share of users with any outside conflict (a Poisson rate), so a few
     shared accounts with many conflicts do not set it for everyone; at least one in the population.
     """
-    from audit_kit.detectors.sessions import with_outside
-
-    s = with_outside(ctx.sessions)
+    s = ctx.sessions
     a = s.select(user_id="user_id", org_id="org_id", a_sid="session_key", a_start="s_start", a_end="s_end",
                  a_net="net", a_ip="ip", a_strong="strong", a_out="outside")
     b = s.select(b_user="user_id", b_sid="session_key", b_start="s_start", b_end="s_end", b_net="net", b_ip="ip",
@@ -331,9 +329,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     aw = w.group_by(b_user=w.user_id).aggregate(b_pw=w.n_password.sum(), b_auth=w.n_auth.sum())
     ua = ub.union(aw)
     usr_all = ua.group_by(a_user=ua.b_user).aggregate(a_pw=ua.b_pw.sum(), a_auth=ua.b_auth.sum())
-    from audit_kit.detectors.sessions import with_outside
-
-    s = with_outside(ctx.sessions)
+    s = ctx.sessions
     sw = s.filter(s.strong.notnull())
     weak_out = ~sw.strong & sw.outside.fill_null(False)
     us = sw.group_by(sw.user_id, sw.org_id).aggregate(

@@ -307,14 +307,15 @@ class DetectionContext:
         The log's `session_id` where it has one, else sessions derived from account, network,
         authentication method and time gaps: one definition shared with the assessment's measures.
         A third, smaller pass over the window's events only (never the baseline): concurrent sessions
-        need real overlaps, which hourly counts cannot show.
+        need real overlaps, which hourly counts cannot show. `outside`: the session's network is not one of
+        its organisation's own (`sessions.with_outside`), worked out once for every detector that weighs it.
         """
         if "sessions" not in self._cache:
-            from audit_kit.detectors.sessions import session_table
+            from audit_kit.detectors.sessions import session_table, with_outside
 
             e = self.table("events")
             e = e.filter(e.timestamp >= self.since, e.timestamp < self.until)
-            self._cache["sessions"] = self._materialise("sessions", session_table(e))
+            self._cache["sessions"] = self._materialise("sessions", with_outside(session_table(e)))
         return self._cache["sessions"]
 
     def user_hour_x(self, period: str | None = None) -> ir.Table:

@@ -221,20 +221,26 @@ def build(ws: Workspace, seed: int = 1, gap_org: bool = True) -> dict[str, str]:
         ev.add(w[6], 10 + rng.random() * 6, T["search_fishing"], "LA2", None, "search", returned=rng.randint(0, 3))
     for k in range(5):  # lingering: involvement ended 31 Jan
         ev.add(w[4], 10 + k / 10, T["lingering_access"], "LA2", f"C{580 + k:04d}")
-    pd_events = pd.DataFrame(ev.rows, columns=[
-        "event_id", "timestamp", "local_time", "user_id", "org_id", "record_id", "action", "outcome", "source_ip",
-        "auth_method", "purpose", "session_id", "records_returned", "break_glass", "source_file", "source_row",
-        "ingested_at", "batch_id"])
+    insert_world(ws, orgs, users, subjects, inv, ev)
+    return dict(TRUTH)
+
+
+EVENT_COLUMNS = ["event_id", "timestamp", "local_time", "user_id", "org_id", "record_id", "action", "outcome",
+                 "source_ip", "auth_method", "purpose", "session_id", "records_returned", "break_glass",
+                 "source_file", "source_row", "ingested_at", "batch_id"]
+
+
+def insert_world(ws: Workspace, orgs: list, users: list, subjects: list, inv: list, ev: _Events) -> None:
+    """Write a hand-made world's reference rows and events straight into the workspace tables."""
     con = ws.con
     con.executemany("INSERT INTO organisations VALUES (?,?,?,?,?,?)", orgs)
     con.executemany("INSERT INTO users (user_id, org_id, role, start_date, end_date, family_key, mfa_enrolled)"
                     " VALUES (?,?,?,?,?,?,?)", users)
     con.executemany("INSERT INTO subjects VALUES (?,?,?,?,?)", subjects)
     con.executemany("INSERT INTO involvements VALUES (?,?,?,?,?)", inv)
-    con.register("_mini_events", pd_events)
-    con.execute("INSERT INTO events BY NAME SELECT * FROM _mini_events")
-    con.unregister("_mini_events")
-    return dict(TRUTH)
+    con.register("_world_events", pd.DataFrame(ev.rows, columns=EVENT_COLUMNS))
+    con.execute("INSERT INTO events BY NAME SELECT * FROM _world_events")
+    con.unregister("_world_events")
 
 
 def new_ws(tmp_path, **kw):  # type: ignore[no-untyped-def]

@@ -21,8 +21,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
-import pandas as pd
-from det_miniworld import _Events
+from det_miniworld import _Events, insert_world
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
@@ -122,19 +121,7 @@ def _world(ws: Workspace, seed: int = 7) -> None:
     for k in range(3):
         ev.add(w[4], 10 + k / 4, WEAK, "LA1", pools["LA1", 0][k])
 
-    events = pd.DataFrame(ev.rows, columns=[
-        "event_id", "timestamp", "local_time", "user_id", "org_id", "record_id", "action", "outcome", "source_ip",
-        "auth_method", "purpose", "session_id", "records_returned", "break_glass", "source_file", "source_row",
-        "ingested_at", "batch_id"])
-    con = ws.con
-    con.executemany("INSERT INTO organisations VALUES (?,?,?,?,?,?)", orgs)
-    con.executemany("INSERT INTO users (user_id, org_id, role, start_date, end_date, family_key, mfa_enrolled)"
-                    " VALUES (?,?,?,?,?,?,?)", users)
-    con.executemany("INSERT INTO subjects VALUES (?,?,?,?,?)", subjects)
-    con.executemany("INSERT INTO involvements VALUES (?,?,?,?,?)", inv)
-    con.register("_events", events)
-    con.execute("INSERT INTO events BY NAME SELECT * FROM _events")
-    con.unregister("_events")
+    insert_world(ws, orgs, users, subjects, inv, ev)
 
 
 
@@ -147,3 +134,8 @@ def run_world(tmp_path_factory, detector: str):  # type: ignore[no-untyped-def]
     run = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), detectors=[detector],
                         store=False)
     return ws, run
+
+
+def findings_by(run, detector: str, user: str) -> list:  # type: ignore[no-untyped-def]
+    """The run's findings of one detector about one user."""
+    return [f for f in run.findings if f.detector == detector and f.user_id == user]

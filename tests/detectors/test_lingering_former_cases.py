@@ -5,7 +5,7 @@ registrations they never read is not. World: `det_teamworld`."""
 from __future__ import annotations
 
 import pytest
-from det_teamworld import LINGERER, RECEPTIONIST, run_world
+from det_teamworld import LINGERER, RECEPTIONIST, findings_by, run_world
 
 from audit_kit.models.findings import Severity
 
@@ -17,12 +17,8 @@ def run(tmp_path_factory):
     ws.close()
 
 
-def _by(run, detector, user):
-    return [f for f in run.findings if f.detector == detector and f.user_id == user]
-
-
 def test_reopening_ones_own_former_cases_weeks_after_closing_is_lingering_access(run):
-    (f,) = _by(run, "lingering_access", LINGERER)
+    (f,) = findings_by(run, "lingering_access", LINGERER)
     ev = f.evidence
     assert ev["counted"] == "former cases" and len(ev["records"]) == 2
     assert min(ev["days_after_involvement_ended"]) > ev["grace_days"]
@@ -31,6 +27,6 @@ def test_reopening_ones_own_former_cases_weeks_after_closing_is_lingering_access
 
 
 def test_a_receptionist_opening_two_closed_registrations_is_not_an_alert(run):
-    assert all(f.severity < Severity.MEDIUM for f in _by(run, "lingering_access", RECEPTIONIST))
+    assert all(f.severity < Severity.MEDIUM for f in findings_by(run, "lingering_access", RECEPTIONIST))
     alerted = {f.user_id for f in run.findings if f.detector == "lingering_access" and f.severity >= Severity.MEDIUM}
     assert alerted == {LINGERER}

@@ -5,7 +5,7 @@ referrals are written up, and a few other-team children, are not alerts. World: 
 from __future__ import annotations
 
 import pytest
-from det_teamworld import DUTY, PEER_SNOOPER, WEAK, run_world
+from det_teamworld import DUTY, PEER_SNOOPER, WEAK, findings_by, run_world
 
 from audit_kit.detectors.evidence import CUTOFFS
 from audit_kit.models.findings import Severity
@@ -18,13 +18,9 @@ def run(tmp_path_factory):
     ws.close()
 
 
-def _by(run, detector, user):
-    return [f for f in run.findings if f.detector == detector and f.user_id == user]
-
-
 def test_a_worker_on_other_teams_children_is_an_outlier_when_colleagues_fit_only_moderately(run):
     assert not run.errors
-    (f,) = _by(run, "peer_outlier", PEER_SNOOPER)
+    (f,) = findings_by(run, "peer_outlier", PEER_SNOOPER)
     ev = f.evidence
     assert ev["peer_baseline"]["median_fit"] < 0.75  # colleagues share half their work with other teams
     assert ev["fit"] < 0.5 * ev["peer_baseline"]["median_fit"]
@@ -36,5 +32,5 @@ def test_a_worker_on_other_teams_children_is_an_outlier_when_colleagues_fit_only
 def test_ordinary_colleagues_a_duty_week_and_a_few_other_team_children_are_not_alerts(run):
     alerted = {f.user_id for f in run.findings if f.detector == "peer_outlier" and f.severity >= Severity.MEDIUM}
     assert alerted == {PEER_SNOOPER}
-    assert all(f.severity < Severity.MEDIUM for f in _by(run, "peer_outlier", WEAK))
-    assert all(f.severity < Severity.MEDIUM for f in _by(run, "peer_outlier", DUTY))
+    assert all(f.severity < Severity.MEDIUM for f in findings_by(run, "peer_outlier", WEAK))
+    assert all(f.severity < Severity.MEDIUM for f in findings_by(run, "peer_outlier", DUTY))
