@@ -382,9 +382,12 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
                 continue
             fb.add(
                 org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_of(st), score=score_of(st),
-                summary=(f"{r.user_id} ({role}) opened {int(r.records)} children's records that their own colleagues "
-                         f"do not work with (fit {r.fit:.2f} over {int(r.counted)} of them, against a usual "
-                         f"{med:.2f} for {role}s here)."),
+                # The fit is a share, not a count: say what it is measured over, and what the user wrote on
+                # (their own work) — not that every record opened was another team's child.
+                summary=(f"{r.user_id} ({role}) opened {int(r.records)} children's records, many of them children their "
+                         f"own colleagues do not work with: fit {r.fit:.2f} over {int(r.counted)} of them "
+                         f"({int(r.worked)} they wrote on counted as their own work), against a usual "
+                         f"{med:.2f} for {role}s here."),
                 evidence={"fit": r.fit, "community": r.community, "community_size": r.community_size,
                           "window_records": r.records, "children_in_fit": int(r.counted),
                           "children_worked_on": int(r.worked),
