@@ -67,7 +67,7 @@ def build(ctx: RunContext, ws: Workspace, kind: GraphKind, ident: str | None, si
             return org_network(ws, window, progress=progress)
         if kind is GraphKind.org:
             assert ident is not None
-            return org_communities(ws, ident, window, ctx.config.baseline_days, progress=progress)
+            return org_communities(ws, ident, window, ctx.config, progress=progress)
         if kind is GraphKind.user:
             return ego_network(ws, window, user_id=ident, progress=progress)
         return ego_network(ws, window, record_id=ident, progress=progress)

@@ -111,11 +111,12 @@ class DuckDBEngine:
         """A baseline statistic learnt from the baseline days `span`, kept in the workspace: read when a kept
         one matches `key`, the days' aggregates and the reference tables; else built, kept and returned.
 
-        Without current kept aggregates, or on a read-only workspace, it is only computed for this run.
+        Without current kept aggregates it is only computed for this run. A read-only workspace (reports,
+        the web app) reads a kept one that matches, and computes one that does not for this run only.
         """
         from audit_kit.store import aggregates as store
 
-        if not self.kept() or self.ws.read_only:
+        if not self.kept():
             return self._temp_learnt(key, build)
         if "reference" not in self._stamps:
             self._stamps["reference"] = store.reference_stamp(self.ws)
@@ -130,6 +131,8 @@ class DuckDBEngine:
         if hit is not None:
             self.learnt_hits += 1
             return self.ws.table(hit.table_name)
+        if self.ws.read_only:
+            return self._temp_learnt(key, build)
         made = build()
         try:
             if isinstance(made, ibis.Table):

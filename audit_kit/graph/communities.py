@@ -32,34 +32,36 @@ UNKNOWN_AREA = "(no home area)"
 
 
 def _community_fit(ws: Workspace, since: datetime, until: datetime, org_id: str | None,
-                   baseline_days: int) -> pd.DataFrame:
+                   config: AuditConfig) -> pd.DataFrame:
     """The peer detector's user → community fit for one organisation: `user_community_fit`, judged against
     the communities `peer_outlier` learns from the baseline and keeps (so the picture and the finding
-    never disagree, and a kept baseline serves both)."""
-    fit = user_community_fit(ws, AuditConfig(baseline_days=baseline_days), since, until, org_id=org_id)
+    never disagree, and a kept baseline serves both). `config` is the run's: under the configuration
+    `detect` ran with, the picture reads the very statistics it kept instead of learning them again."""
+    fit = user_community_fit(ws, config, since, until, org_id=org_id)
     return fit.reset_index(drop=True)
 
 
-def community_fits(ws: Workspace, window: Window, baseline_days: int) -> pd.DataFrame:
+def community_fits(ws: Workspace, window: Window, config: AuditConfig, org_id: str | None = None) -> pd.DataFrame:
     """Every organisation's user → community fit over `window` at once (what `org_communities` would
     read for each organisation): for callers drawing many organisations, such as the DPO packs, which
-    then read the kept communities once instead of once per pack."""
-    return _community_fit(ws, window.since, window.until, None, baseline_days)
+    then read the kept communities once instead of once per pack. `org_id`: that organisation's only."""
+    return _community_fit(ws, window.since, window.until, org_id, config)
 
 
 def org_communities(
     ws: Workspace,
     org_id: str,
     window: Window,
-    baseline_days: int,
+    config: AuditConfig,
     progress: Progress = NULL_PROGRESS,
     fits: pd.DataFrame | None = None,
+    findings: FindingIndex | None = None,
 ) -> AccessGraph:
     """Users of `org_id` → areas of the children they read, with each user's community and fit.
 
-    `baseline_days` is the history before the window that community fit learns from (the
-    configuration's, as `peer_outlier` uses). `fits`: `community_fits` of the same window and
-    baseline, read once for many organisations (default: read for this one). Raises InputError when
+    `config` is the run's configuration: community fit learns from its `baseline_days` before the window,
+    with its `peer_outlier` settings, as the detector does. `fits`: `community_fits` of the same window and
+    configuration, read once for many organisations (default: read for this one). Raises InputError when
     the organisation is unknown.
     """
     o = ws.table("organisations")
@@ -71,7 +73,7 @@ def org_communities(
             hint="known organisations include " + ", ".join(known) if known else "ingest organisations.csv first",
         )
     progress.start("organisation communities", total=3)
-    fit = _community_fit(ws, window.since, window.until, org_id, baseline_days) if fits is None else fits
+    fit = _community_fit(ws, window.since, window.until, org_id, config) if fits is None else fits
     progress.advance()
 
     ev = events_in(ws, window)
@@ -84,7 +86,8 @@ def org_communities(
     roles = {r.user_id: str(r.role) for r in u.filter(u.org_id == org_id).select("user_id", "role").to_pandas().itertuples()}
     progress.advance()
 
-    findings = FindingIndex.load(ws, window)
+    if findings is None:
+        findings = FindingIndex.load(ws, window)
     fit = fit[fit["org_id"] == org_id] if "org_id" in fit.columns else fit
     # Fit is NaN (None here) for a user with no baseline, or whose children nobody read before.
     fit_of: dict[str, tuple[str, float | None]] = {

@@ -441,7 +441,8 @@ class _PackJob:
         built: list[tuple[_PackTask, str | PackFailure]] = []
         try:
             if events is not None:
-                events.load([t.org.org_id for t in batch])
+                assert self.window is not None
+                events.load([t.org.org_id for t in batch], self.window)
             for task in batch:
                 try:
                     built.append((task, self.html(ws, task, events)))

@@ -18,6 +18,7 @@ from audit_kit.config import AuditConfig
 from audit_kit.errors import AuditKitError
 from audit_kit.graph import figures as gf
 from audit_kit.graph.orgs import org_network
+from audit_kit.graph.risk import FindingIndex
 from audit_kit.graph.svg import render_svg
 from audit_kit.graph.window import Window, resolve_window
 from audit_kit.report.models import Audience, Figure, Table
@@ -134,14 +135,19 @@ def org_figures(
     """Figures for one organisation's pack (restricted only: they name user accounts).
 
     `window` is the graphs' window when the caller has already resolved it (`pack_window`); `events`
-    an EventSlice holding this organisation's events; `fits` every organisation's community fit over
+    an EventSlice holding this organisation's events in that window (and its findings); `fits` every organisation's community fit over
     that window (`pack_fits`), read once for all packs.
     """
     if audience is not Audience.RESTRICTED:
         return []
-    on = events.workspace if events is not None and org_id in events.org_ids else None
-    if on is not None and window is None:
-        raise ValueError("an EventSlice needs the window resolved over every event (pack_window)")
+    sliced = events is not None and org_id in events.org_ids
+    if events is not None and sliced and window != events.window:
+        raise ValueError("an EventSlice is drawn over the window it holds (pack_window, resolved over every event)")
+    if sliced and fits is None:
+        # The slice holds the window's events only: the fit's baseline is read from every event.
+        fits = pack_fits(ws, config, window, org_id)
+        sliced = fits is not None  # not readable: drawn over every event, where the figure says why
+    on = events.workspace if events is not None and sliced else None
     if window is None:
         window = pack_window(ws, config)
     if window is None:
@@ -153,24 +159,26 @@ def org_figures(
             "Your users' access patterns",
             "Your users grouped by the areas and children they access; users who fit their group least are the "
             "ones the peer-outlier detector examines.",
-            lambda w: gf.org_communities_svg(w, org_id, resolved, config.baseline_days, max_nodes=MAX_NODES,
-                                             fits=fits),
+            lambda w: gf.org_communities_svg(w, org_id, resolved, config, max_nodes=MAX_NODES,
+                                             fits=fits, findings=events.findings if events is not None and sliced
+                                             else None),
             on=on,
         )
     ]
 
 
-def pack_fits(ws: Workspace, config: AuditConfig, window: Window | None) -> pd.DataFrame | None:
+def pack_fits(ws: Workspace, config: AuditConfig, window: Window | None, org_id: str | None = None
+              ) -> pd.DataFrame | None:
     """Every organisation's user → community fit over the packs' window, read once in the parent for all
     packs (a quarter of a pack's time went on reading the peer detector's kept communities again for
-    each one: benchmarks/PACKS.md). None when there is no window or it cannot be read: each pack then
-    reads its own, and its figure says why if that fails too."""
+    each one: benchmarks/PACKS.md); with `org_id`, that organisation's only. None when there is no window
+    or it cannot be read: each pack then reads its own, and its figure says why if that fails too."""
     if window is None:
         return None
     from audit_kit.graph.communities import community_fits
 
     try:
-        return community_fits(ws, window, config.baseline_days)
+        return community_fits(ws, window, config, org_id)
     except AuditKitError:
         return None
 
@@ -184,25 +192,31 @@ def pack_window(ws: Workspace, config: AuditConfig) -> Window | None:
 
 
 class EventSlice:
-    """A cursor on which the table `events` holds only some organisations' events.
+    """A cursor on which the table `events` holds only some organisations' events in one window.
 
     A temporary table of that name, visible to this cursor alone, stands in front of the stored one;
     every other table is the workspace's own. The pack graph (`org_communities`) reads nothing but
-    its organisation's own events, so drawing it here gives the very same picture, while the scan
-    of all events is made once per batch instead of once per query per organisation (four or five
-    full scans each). The window must be resolved over every event first (`pack_window`): on the
-    slice, the first and last event would be the batch's. Tests compare both drawings.
+    its organisation's own events in the graphs' window, so drawing it here gives the very same picture,
+    while the scan of all events is made once per batch instead of once per query per organisation (four
+    or five full scans each). The window must be resolved over every event first (`pack_window`): on the
+    slice, the first and last event would be the batch's. The slice also holds the window's findings
+    (`findings`, read once per batch, not once per pack). Tests compare both drawings.
     """
 
     def __init__(self, ws: Workspace) -> None:
         self.workspace = ws.cursor()
         self.org_ids: frozenset[str] = frozenset()
+        self.window: Window | None = None
+        self._findings: FindingIndex | None = None
 
-    def load(self, org_ids: Sequence[str]) -> None:
-        """Hold the events of `org_ids` (replacing the previous batch)."""
+    def load(self, org_ids: Sequence[str], window: Window) -> None:
+        """Hold the events of `org_ids` in `window` (replacing the previous batch)."""
         con = self.workspace.con
         con.execute("DROP TABLE IF EXISTS temp.events")
         self.org_ids = frozenset()
+        if window != self.window:
+            self._findings = None
+        self.window = window
         if not org_ids:
             return
         # Literal values: DuckDB pushes a constant IN list into the scan of the stored table.
@@ -210,8 +224,18 @@ class EventSlice:
         stored = con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
         con.execute(
             f'CREATE TEMP TABLE events AS SELECT * FROM "{stored}".main.events WHERE org_id IN ({values})'
+            " AND timestamp >= ? AND timestamp < ?", [window.since, window.until]
         )
         self.org_ids = frozenset(org_ids)
+
+    @property
+    def findings(self) -> FindingIndex:
+        """The stored findings overlapping the slice's window (the graphs' colours), read once."""
+        if self.window is None:
+            raise ValueError("load the slice first")
+        if self._findings is None:
+            self._findings = FindingIndex.load(self.workspace, self.window)
+        return self._findings
 
     def close(self) -> None:
         try:

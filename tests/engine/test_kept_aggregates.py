@@ -208,3 +208,27 @@ def test_read_only_workspace_computes_without_keeping(tmp_path: Path) -> None:
         assert not engine.kept() and engine.learnt_built == 0
     finally:
         ro.close()
+
+
+def test_read_only_workspace_reads_the_baselines_a_run_kept(tmp_path: Path) -> None:
+    """Reports and the web app open the workspace read-only: they read what `detect` kept (the packs' community
+    figure learnt the peer communities again for every report run) and keep nothing of their own."""
+    path = tmp_path / "ws"
+    with Workspace.open(path, create=True) as ws:
+        build(ws)
+        kept = run_detectors(ws, AuditConfig(), store=False)
+        n_kept = ws.con.execute("SELECT count(*) FROM kept_baselines").fetchone()
+    ro = Workspace.open(path, read_only=True)
+    try:
+        engine = DuckDBEngine(ro)
+        run = run_detectors(ro, AuditConfig(), store=False, engine=engine)
+        assert engine.learnt_hits > 10 and engine.learnt_built == 0
+        assert findings_json(run) == findings_json(kept)
+        # Another configuration matches nothing kept: computed for this run only, nothing written.
+        tuned = AuditConfig.model_validate({"detectors": {"volume_spike": {"params": {"quantile": 0.9}}}})
+        other = DuckDBEngine(ro)
+        run_detectors(ro, tuned, store=False, engine=other)
+        assert other.learnt_built == 0 and other.learnt_hits < engine.learnt_hits
+        assert ro.con.execute("SELECT count(*) FROM kept_baselines").fetchone() == n_kept
+    finally:
+        ro.close()

@@ -30,7 +30,7 @@ def test_popularity_ranks_by_distinct_users(ws: Workspace) -> None:
 
 
 def test_communities_use_the_peer_detector_signal(ws: Workspace) -> None:
-    g = org_communities(ws, "LA001", resolve_window(ws, SINCE, UNTIL), 90)
+    g = org_communities(ws, "LA001", resolve_window(ws, SINCE, UNTIL), AuditConfig())
     w = resolve_window(ws, SINCE, UNTIL)
     fit = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id="LA001")
     users = {n.id.removeprefix("user:"): n for n in g.nodes if n.kind == "user"}
@@ -53,7 +53,7 @@ def test_communities_use_the_peer_detector_signal(ws: Workspace) -> None:
 
 def test_unknown_organisation_names_the_known_ones(ws: Workspace) -> None:
     with pytest.raises(InputError, match="LA999") as exc:
-        org_communities(ws, "LA999", resolve_window(ws, SINCE, UNTIL), 90)
+        org_communities(ws, "LA999", resolve_window(ws, SINCE, UNTIL), AuditConfig())
     assert "GP001" in str(exc.value)
 
 
@@ -62,7 +62,7 @@ def test_org_filtered_aggregate_gives_the_peer_detectors_exact_frame(ws: Workspa
 
     w = resolve_window(ws, SINCE, UNTIL)
     for org in ("LA001", "GP001", "POL001", "NP001"):
-        ours = _community_fit(ws, w.since, w.until, org, 90).sort_values("user_id").reset_index(drop=True)
+        ours = _community_fit(ws, w.since, w.until, org, AuditConfig()).sort_values("user_id").reset_index(drop=True)
         theirs = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id=org)
         theirs = theirs.sort_values("user_id").reset_index(drop=True)
         assert len(ours) > 0

@@ -11,6 +11,7 @@ from graph_world import HOSTILE_NAME, HOSTILE_USER, SINCE, UNTIL, VIP, build_wor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit_kit.config import AuditConfig
 from audit_kit.graph import AccessGraph, Edge, Node, ego_network, org_network
 from audit_kit.graph.figures import ego_svg, org_communities_svg, org_network_svg
 from audit_kit.graph.svg import render_svg
@@ -31,7 +32,7 @@ def test_same_input_gives_the_same_svg(tmp_path: Path) -> None:
     try:
         wa, wb = resolve_window(a, SINCE, UNTIL), resolve_window(b, SINCE, UNTIL)
         assert org_network_svg(a, wa) == org_network_svg(b, wb)
-        assert org_communities_svg(a, "LA001", wa, 90) == org_communities_svg(b, "LA001", wb, 90)
+        assert org_communities_svg(a, "LA001", wa, AuditConfig()) == org_communities_svg(b, "LA001", wb, AuditConfig())
         # Ego graphs hold pseudonyms (a per-workspace key), so compare within one workspace.
         assert ego_svg(a, wa, user_id="POL-U1") == ego_svg(a, wa, user_id="POL-U1")
     finally:
@@ -43,7 +44,7 @@ def test_hostile_names_are_escaped_and_nothing_is_fetched(ws: Workspace) -> None
     for svg in (
         org_network_svg(ws, resolve_window(ws, SINCE, UNTIL)),
         ego_svg(ws, resolve_window(ws, SINCE, UNTIL), user_id=HOSTILE_USER),
-        org_communities_svg(ws, "NP001", resolve_window(ws, SINCE, UNTIL), 90),
+        org_communities_svg(ws, "NP001", resolve_window(ws, SINCE, UNTIL), AuditConfig()),
     ):
         tags = _tags(svg)  # well-formed XML, or this raises
         assert not tags & {"script", "a", "image", "foreignObject", "use", "style"}

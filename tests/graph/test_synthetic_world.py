@@ -80,7 +80,7 @@ def test_org_graph_fit_is_the_peer_signal_for_injected_outliers(synth) -> None: 
 
     w = resolve_window(ws)
     for uid, org in outliers:
-        g = org_communities(ws, org, resolve_window(ws), 90)
+        g = org_communities(ws, org, resolve_window(ws), AuditConfig())
         users = {n.id.removeprefix("user:"): n for n in g.nodes if n.kind == "user"}
         fit = user_community_fit(ws, AuditConfig(), w.since, w.until, org_id=org).set_index("user_id").fit
         assert users[uid].attrs["fit"] == pytest.approx(float(fit[uid]))
@@ -95,10 +95,10 @@ def test_communities_read_once_for_every_organisation_draw_the_same_graph(synth)
 
     ws, _ = synth
     w = resolve_window(ws)
-    fits = community_fits(ws, w, 90)
+    fits = community_fits(ws, w, AuditConfig())
     orgs = sorted(ws.table("organisations").select("org_id").to_pandas().org_id)
     assert len(orgs) > 3 and set(fits.org_id) <= set(orgs)
     for org in orgs:
-        alone = org_communities(ws, org, w, 90)
-        shared = org_communities(ws, org, w, 90, fits=fits)
+        alone = org_communities(ws, org, w, AuditConfig())
+        shared = org_communities(ws, org, w, AuditConfig(), fits=fits)
         assert shared == alone, org

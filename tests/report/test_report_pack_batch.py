@@ -14,7 +14,7 @@ from report_world import RAW_LEAK
 from audit_kit.cli import run
 from audit_kit.config import AuditConfig
 from audit_kit.report import api, fonts, pack_filename, render_all_packs
-from audit_kit.report.figures import EventSlice, org_figures, pack_window
+from audit_kit.report.figures import EventSlice, org_figures, pack_fits, pack_window
 from audit_kit.report.models import Audience
 from audit_kit.report.render import html_to_pdf
 from audit_kit.report.safety import guard_record_ids, record_id_index
@@ -58,12 +58,14 @@ def test_graphs_drawn_over_an_event_slice_are_the_graphs_drawn_over_every_event(
     assert window is not None
     events = EventSlice(ws)
     try:
-        events.load(["GP002", "SC003", "LA001"])
+        events.load(["GP002", "SC003", "LA001"], window)
         assert events.workspace.count("events") < ws.count("events")
         for org in ("GP002", "SC003", "LA001"):
             full = org_figures(ws, org, Audience.RESTRICTED, CFG)
             sliced = org_figures(ws, org, Audience.RESTRICTED, CFG, window, events)
-            assert full[0].svg and full == sliced, org
+            # as the packs draw them: every body's community fit read once (pack_fits), findings once a batch
+            shared = org_figures(ws, org, Audience.RESTRICTED, CFG, window, events, pack_fits(ws, CFG, window))
+            assert full[0].svg and full == sliced == shared, org
         # an organisation outside the batch is drawn over every event, not over the slice
         assert org_figures(ws, "PF004", Audience.RESTRICTED, CFG, window, events) == org_figures(
             ws, "PF004", Audience.RESTRICTED, CFG
