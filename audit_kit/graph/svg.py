@@ -19,6 +19,8 @@ WIDTH, HEIGHT = 960, 680
 PLOT = (20.0, 64.0, 610.0, 620.0)  # x0, y0, x1, y1 of the drawing area
 LEGEND_X = 724
 MAX_LABELS = 40
+# Average advance of a label's characters in DejaVu Sans, in em (digits 0.64, lower case about 0.58).
+_LABEL_EM = 0.58
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 RISK_COLOURS: dict[str | None, str] = {
@@ -206,9 +208,13 @@ def render_svg(graph: AccessGraph, max_nodes: int = 250, seed: int = SEED) -> st
         r = _radius(n, max_count)
         weight = ' font-weight="bold"' if n.pinned or n.kind == "summary" else ""
         text = esc(n.label)
-        lx, ly = _f(x + r + 3), _f(y + 3.5)
-        out.append(f'<text x="{lx}" y="{ly}" stroke="#ffffff" stroke-width="3" stroke-opacity="0.85"{weight}>{text}</text>')
-        out.append(f'<text x="{lx}" y="{ly}" fill="#1b1f23"{weight}>{text}</text>')
+        lx, ly = x + r + 3, y + 3.5
+        # A pale box behind the label keeps it legible over edges. (A white-stroked copy of the text did the
+        # same, but laying out text is most of the cost of drawing this figure in a PDF, once per pack.)
+        w = _LABEL_EM * (1.08 if weight else 1.0) * 10 * len(str(n.label)) + 4
+        out.append(f'<rect x="{_f(lx - 2)}" y="{_f(ly - 9.5)}" width="{_f(w)}" height="12.5" rx="2" '
+                   f'fill="#ffffff" fill-opacity="0.7"/>')
+        out.append(f'<text x="{_f(lx)}" y="{_f(ly)}" fill="#1b1f23"{weight}>{text}</text>')
     out.append("</g>")
     out.extend(_legend(graph, comm_colour))
     if graph.notes:

@@ -375,7 +375,7 @@ def render_all_packs(
     parallel = workers > 1 and len(orgs) > 1
     if parallel and _read_only(ws):
         # Several batches per worker, so the last one to finish leaves the other idle only briefly.
-        batches = _batches(tasks, max_orgs=math.ceil(len(tasks) / (workers * BATCHES_PER_WORKER)))
+        batches = _batches(tasks, max_orgs=math.ceil(len(tasks) / (workers * BATCHES_PER_WORKER)), workers=workers)
         outcomes = _in_workers(workers, _batch_worker, batches, progress, _init_worker, (job,))
     else:
         outcomes = _build_here(ws, job, tasks, parallel, workers, progress)
@@ -474,16 +474,23 @@ class _PackTask:
 Outcome = str | PackFailure  # the file written, or why not
 
 
-def _batches(tasks: list[_PackTask], max_orgs: int) -> list[list[_PackTask]]:
-    """Consecutive organisations, at most `max_orgs` (and MAX_BATCH_ORGS) and MAX_BATCH_EVENTS a batch."""
-    size = max(1, min(max_orgs, MAX_BATCH_ORGS))
+def _batches(tasks: list[_PackTask], max_orgs: int, workers: int = 0) -> list[list[_PackTask]]:
+    """Consecutive organisations, at most `max_orgs` (and MAX_BATCH_ORGS) and MAX_BATCH_EVENTS a batch.
+
+    With `workers`, batches shrink towards the end (a batch takes at most what is left over twice the
+    workers), so the last to finish leaves the other workers idle only briefly."""
+    cap = max(1, min(max_orgs, MAX_BATCH_ORGS))
+
+    def size_from(i: int) -> int:
+        return cap if workers <= 0 else max(1, min(cap, math.ceil((len(tasks) - i) / (2 * workers))))
+
     batches: list[list[_PackTask]] = []
     current: list[_PackTask] = []
-    events = 0
-    for task in tasks:
+    events, size = 0, size_from(0)
+    for i, task in enumerate(tasks):
         if current and (len(current) >= size or events + task.org.events > MAX_BATCH_EVENTS):
             batches.append(current)
-            current, events = [], 0
+            current, events, size = [], 0, size_from(i)
         current.append(task)
         events += task.org.events
     if current:

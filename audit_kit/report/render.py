@@ -96,20 +96,36 @@ COLUMN_PX = 650  # A4 less the page margins (174 mm) is about 657 CSS px
 FIGURE_URL = "audit-kit-figure:{}.svg"
 
 
+# A wrapper group with nothing but one shape in it (`<g><circle …/></g>`, once its tooltip is gone).
+_BARE_GROUP_RE = re.compile(r"<g>(<[a-z]+\b[^<>]*/>)</g>")
+
+
+def _for_print(svg: str) -> str:
+    """An SVG figure without what only a screen shows: every `<title>` (tooltips) but the figure's own
+    first one, and the bare groups that only held a shape and its tooltip. WeasyPrint styles every element
+    of an SVG image it draws: a graph figure keeps about half of them, and draws the same."""
+    first = _TITLE_RE.search(svg)
+    if first is None:
+        return svg
+    head, rest = svg[: first.end()], svg[first.end():]
+    return head + _BARE_GROUP_RE.sub(r"\1", _TITLE_RE.sub("", rest))
+
+
 def figures_as_images(html: str) -> tuple[str, dict[str, bytes]]:
     """Move each graph figure's inline SVG out of the HTML, into an image of the same document.
 
     WeasyPrint draws an inline SVG and an SVG image alike, but it parses and styles every element of
     an inline one as HTML first: the organisation network alone has tens of thousands of elements,
     most of a national report's parsing and styling time. As an image it is read once, as XML. The
-    figures keep their size (the column's width, or their own when narrower) and their title as `alt` text.
+    figures keep their size (the column's width, or their own when narrower) and their title as `alt` text;
+    their tooltips are left out (`_for_print`).
     Returns the new HTML and the SVG bytes by internal URL, for `AssetFetcher(figures=...)`.
     """
     images: dict[str, bytes] = {}
 
     def to_image(m: re.Match[str]) -> str:
         url = FIGURE_URL.format(len(images))
-        images[url] = m.group(1).encode("utf-8")
+        images[url] = _for_print(m.group(1)).encode("utf-8")
         title = _TITLE_RE.search(m.group(1))
         alt = title.group(1).replace('"', "&quot;") if title else "Graph"
         width = _WIDTH_RE.match(m.group(1))

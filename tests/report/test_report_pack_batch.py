@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -174,3 +175,43 @@ def test_graph_figures_are_laid_out_as_images_of_their_own_document(tmp_path: Pa
     # a document cannot reach another document's figures, nor invent one
     with pytest.raises(ValueError, match="may not fetch"):
         AssetFetcher(templates_dir() / "assets").fetch("audit-kit-figure:0.svg")
+
+
+def test_a_printed_graph_figure_leaves_out_its_tooltips_and_draws_the_same(tmp_path: Path) -> None:
+    from audit_kit.report.render import figures_as_images
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="120"><title>Users of LA001</title>'
+        '<g class="nodes"><g><circle cx="20" cy="20" r="6" fill="#f39c3d"/><title>U001 · risk medium</title></g>'
+        '<g><rect x="40" y="10" width="9" height="9"/><title>LA001</title></g></g>'
+        '<line x1="1" y1="1" x2="9" y2="9" stroke="#000"><title>U001 – Northshire</title></line>'
+        '<text x="60" y="60" font-size="20">Label U001</text></svg>'
+    )
+    moved, images = figures_as_images(f'<html><body><div class="graph">{svg}</div></body></html>')
+    printed = images["audit-kit-figure:0.svg"].decode()
+    assert printed == (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="120"><title>Users of LA001</title>'
+        '<g class="nodes"><circle cx="20" cy="20" r="6" fill="#f39c3d"/><rect x="40" y="10" width="9" height="9"/></g>'
+        '<line x1="1" y1="1" x2="9" y2="9" stroke="#000"></line><text x="60" y="60" font-size="20">Label U001</text></svg>'
+    )
+    assert 'alt="Users of LA001"' in moved
+    out = tmp_path / "fig.pdf"
+    html_to_pdf(f'<html><body><div class="graph">{svg}</div></body></html>', out)
+    assert "Label U001" in PdfReader(out).pages[0].extract_text()
+
+
+def test_pack_batches_shrink_towards_the_end_so_no_worker_waits_long() -> None:
+    from types import SimpleNamespace
+
+    from audit_kit.report.api import MAX_BATCH_EVENTS, _batches
+
+    tasks: list[Any] = [SimpleNamespace(org=SimpleNamespace(org_id=f"O{i:03d}", events=1_000)) for i in range(300)]
+    batches = _batches(tasks, max_orgs=19, workers=2)
+    assert [t for b in batches for t in b] == tasks  # each organisation once, in order
+    sizes = [len(b) for b in batches]
+    assert max(sizes) == 19 and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    assert sum(sizes[-4:]) <= 4  # the last batches are one organisation each
+    # without workers (one process): even batches; a huge organisation still gets a batch of its own
+    assert {len(b) for b in _batches(tasks, max_orgs=25)} == {25}
+    tasks[5].org.events = MAX_BATCH_EVENTS
+    assert [len(b) for b in _batches(tasks[:10], max_orgs=25)] == [5, 1, 4]
