@@ -248,12 +248,14 @@ def community_fit(
     With `detail`, also `fit_known`: the fit where a child whose record the user wrote on in the window is
     their work (share 1, whoever's community read it before: a referral taken on duty, a case handed over);
     `counted` (the children it averages over), `share_sd` (the spread of their shares) and `worked` (the
-    children counted as work): what `peer_outlier`'s chance model needs."""
+    children counted as work): what `peer_outlier`'s chance model needs; `first_ts` and `last_ts`, the user's
+    first and last read of a child in the window (the finding's dates)."""
     members, shares = _kept_communities(ctx)
     ur = ctx.part("user_record", WINDOW)
     if org_id is not None:
         ur = ur.filter(ur.org_id == org_id)
-    wp = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_win=ur.n.sum(), n_work=ur.n_work.sum())
+    wp = ur.group_by(ur.user_id, ur.org_id, ur.record_id).aggregate(n_win=ur.n.sum(), n_work=ur.n_work.sum(),
+                                                                  first_ts=ur.first_ts.min(), last_ts=ur.last_ts.max())
     # How many of the organisation's users read each child in the window.
     wr = wp.group_by(r_org=wp.org_id, r_record=wp.record_id).aggregate(win_readers=wp.user_id.nunique())
     mem = members.select(m_user="user_id", m_org="org_id", m_comm="community", m_size="community_size")
@@ -277,7 +279,7 @@ def community_fit(
         community=j.m_comm.max(), records=j.count(), den=j.count(where=counted),
         num=j.share.fill_null(0.0).sum(where=counted), community_size=j.m_size.max(),
         den_s=j.count(where=known), num_s=share_k.sum(where=known), num2_s=(share_k ** 2).sum(where=known),
-        den_new=j.count(where=counted & worked),
+        den_new=j.count(where=counted & worked), first_ts=j.first_ts.min(), last_ts=j.last_ts.max(),
     )
     agg = agg.mutate(fit=ibis.ifelse(agg.den > 0, agg.num / agg.den, ibis.null("float64")).round(4))
     extra: list[str] = []
@@ -286,7 +288,7 @@ def community_fit(
         var = ibis.greatest(agg.num2_s / agg.den_s.nullif(0) - mean * mean, 0.0)
         agg = agg.mutate(fit_known=mean.round(4), counted=agg.den_s.fill_null(0), share_sd=var.sqrt(),
                          worked=agg.den_new.fill_null(0))
-        extra = ["fit_known", "counted", "share_sd", "worked"]
+        extra = ["fit_known", "counted", "share_sd", "worked", "first_ts", "last_ts"]
     df = agg.select(*FIT_COLUMNS, "community_size", *extra).order_by(["org_id", "user_id"]).to_pandas()
     df["community_size"] = df.community_size.fillna(0).astype(int)
     df["records"] = df.records.astype(int)
@@ -399,7 +401,7 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
                           **evidence_fields(pv, st, "normal: the peers' median fit, their person-to-person spread "
                                             "and the spread of a mean of the user's children's shares, corrected "
                                             "for the group's size")},
-                record_count=int(r.records),
+                record_count=int(r.records), first_seen=r.first_ts, last_seen=r.last_ts,
             )
     return fb.findings
 

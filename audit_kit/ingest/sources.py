@@ -424,9 +424,16 @@ def _document_records(path: Path) -> list[tuple[int, str]] | None:
     """A JSON file that is one pretty-printed document rather than JSON lines: its records as (number,
     compact JSON text) — the items of a top-level array, else the document itself — or None when the
     file is JSON lines (its first non-blank line is a whole JSON value) or not JSON at all."""
-    from audit_kit.ingest.presets.records import MAX_DOCUMENT_BYTES, read_document
+    from audit_kit.ingest.presets.records import MAX_DOCUMENT_BYTES, BrokenDocument, read_document
 
-    doc = read_document(path, MAX_DOCUMENT_BYTES)
+    try:
+        doc = read_document(path, MAX_DOCUMENT_BYTES)
+    except BrokenDocument:
+        # Named as JSON lines: a first line such as "[" that opens nothing valid is a bad line, quarantined
+        # with its reason like any other, not a reason to refuse the file's good lines.
+        if base_suffix(path) in (".jsonl", ".ndjson"):
+            return None
+        raise
     if doc is None:
         return None
     items = doc if isinstance(doc, list) else [doc]

@@ -27,6 +27,9 @@ def test_a_worker_on_other_teams_children_is_an_outlier_when_colleagues_fit_only
     # forty-odd children at a fit near 0 where peers sit at about one half: far beyond chance
     assert f.severity >= Severity.MEDIUM and ev["strength"] >= CUTOFFS.medium
     assert ev["children_in_fit"] >= 20 and ev["expected_fit_spread"] < ev["peer_baseline"]["median_fit"] / 4
+    # dated by the user's reads in the window (a pack printed "date not recorded" before)
+    assert f.first_seen is not None and f.last_seen is not None
+    assert run.since <= f.first_seen.replace(tzinfo=None) < f.last_seen.replace(tzinfo=None) < run.until
 
 
 def test_ordinary_colleagues_a_duty_week_and_a_few_other_team_children_are_not_alerts(run):

@@ -8,6 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +94,23 @@ def test_empty_lines_are_found_across_chunk_boundaries(tmp_path_factory, data: b
         assert sources.empty_lines(path) == want
     finally:
         sources.SCAN_CHUNK = old
+
+
+@pytest.mark.parametrize(("lines", "as_json_refused"), [
+    (["["], True), (["{", "not json"], True), (["[", '{"event_id": "e1"}'], False)])
+def test_a_jsonl_file_whose_first_line_opens_nothing_valid_keeps_every_line(
+    tmp_path: Path, lines: list[str], as_json_refused: bool
+) -> None:
+    """Found by the property test above: a .jsonl file starting with a lone "[" was read as one broken
+    document and refused whole. Named as JSON lines, each bad line is quarantined and the rest read."""
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read, stored, quarantined, dups, q = _counts(path)
+    assert read == len(lines) == stored + quarantined + dups
+    assert quarantined >= 1 and all(reason for _r, reason in q)
+    # In a .json file the same text is one broken document: refused whole, the file named.
+    if as_json_refused:
+        doc = tmp_path / "e.json"
+        doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(InputError, match=r"e\.json: not a valid JSON document"):
+            _counts(doc)

@@ -137,6 +137,11 @@ def _parses(line: bytes) -> bool:
         return False
 
 
+class BrokenDocument(InputError):
+    """A file laid out as one JSON document (its first line opens a value it does not close) that does not
+    parse: refused whole, unless the caller knows the file is JSON lines (then it is bad lines)."""
+
+
 def read_document(path: Path, cap: int = MAX_DOCUMENT_BYTES) -> Any:
     """The parsed document if the file is one pretty-printed JSON document (its first non-blank line
     opens a value it does not close, and the next line is not a JSON value of its own); None when the
@@ -170,7 +175,7 @@ def read_document(path: Path, cap: int = MAX_DOCUMENT_BYTES) -> Any:
     try:
         return json.loads(_decode(data))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"{path}: not a valid JSON document: {_parse_error(exc)}") from None
+        raise BrokenDocument(f"{path}: not a valid JSON document: {_parse_error(exc)}") from None
 
 
 def _iter(path: Path, fh: BinaryIO, unwrap: Unwrapper, cap: int) -> Iterator[Record]:
