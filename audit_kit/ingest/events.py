@@ -382,12 +382,17 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) 
     # A duplicate has the same instant, so only stored events within the run's time span can be one: a
     # day's scan then hashes that day's stored events, not the whole store. (Every stored event has a
     # time: a row without one is quarantined.) An id collision can be at any time: ids alone are hashed.
-    span = con.execute(f'SELECT min("timestamp"), max("timestamp") FROM events WHERE rowid >= {start}').fetchone()
-    lo, hi = span if span is not None else (None, None)
-    in_span = '"timestamp" BETWEEN $lo AND $hi' if lo is not None else "false"
+    # Likewise an id collision needs an equal id, so only stored ids within the run's range of ids can be one:
+    # where a producer's ids grow with time (sequence numbers, time-ordered ids), the store's zone maps skip
+    # nearly every row group and the check costs what is new, not what is stored; random ids cost a full pass.
+    bounds = con.execute('SELECT min("timestamp"), max("timestamp"), min(event_id), max(event_id) FROM events '
+                         f"WHERE rowid >= {start}").fetchone()
+    lo, hi, id_lo, id_hi = bounds if bounds is not None else (None, None, None, None)
+    in_span = ('"timestamp" BETWEEN $lo AND $hi', {"lo": lo, "hi": hi}) if lo is not None else ("false", None)
+    in_ids = ("event_id BETWEEN $lo AND $hi", {"lo": id_lo, "hi": id_hi}) if id_lo is not None else ("false", None)
     try:
-        for what, hashed, match, older in (("dup", key, same, in_span),
-                                           ("ids", "hash(event_id)", "older.event_id = c.event_id", "true")):
+        for what, hashed, match, (older, params) in (("dup", key, same, in_span),
+                                                     ("ids", "hash(event_id)", "older.event_id = c.event_id", in_ids)):
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _{what}_h AS
                 WITH hb AS (SELECT {hashed} AS h FROM events WHERE rowid >= {start})
@@ -395,16 +400,18 @@ def settle_duplicates(con: duckdb.DuckDBPyConnection, appended: list[Appended]) 
                 UNION
                 SELECT h FROM hb SEMI JOIN (SELECT {hashed} AS h FROM events WHERE rowid < {start} AND {older}) o
                 USING (h)""",
-                {"lo": lo, "hi": hi} if what == "dup" and lo is not None else None,
+                params,
             )
             if not fetch_value(con, f"SELECT count(*) FROM _{what}_h"):
                 continue
             cols = ", ".join(f'"{c}"' for c in IDENTITY_COLUMNS)
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _{what} AS
-                WITH c AS (SELECT rowid AS r, {cols} FROM events WHERE {hashed} IN (SELECT h FROM _{what}_h))
+                WITH c AS (SELECT rowid AS r, {cols} FROM events
+                           WHERE (rowid >= {start} OR {older}) AND {hashed} IN (SELECT h FROM _{what}_h))
                 SELECT c.r FROM c WHERE c.r >= {start}
-                  AND EXISTS (SELECT 1 FROM c older WHERE {match} AND older.r < c.r)"""
+                  AND EXISTS (SELECT 1 FROM c older WHERE {match} AND older.r < c.r)""",
+                params,
             )
             counts = con.execute(
                 f"""SELECT f.i, count(*) FROM _{what} JOIN (VALUES {ranges}) f(i, lo, hi) ON _{what}.r BETWEEN f.lo AND f.hi

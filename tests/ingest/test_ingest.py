@@ -317,3 +317,22 @@ def test_mapping_constants_fill_missing_values_the_same_way_in_every_format(tmp_
         orgs = dict(ws.con.execute("SELECT event_id, org_id FROM events WHERE event_id LIKE 'k%'").fetchall())
     assert rep.stored == 3
     assert orgs == {"k1": "LA001", "k2": "GP002", "k3": "LA001"}  # a value in the log wins over the constant
+
+
+def test_id_collisions_are_all_found_when_only_the_new_ids_range_is_read(tmp_path, ws_path):
+    # Ingest reads stored ids only within the new file's range of ids (zone maps skip the rest): a reused id
+    # at either end of that range, or in its middle, is still a collision, and a fresh id is not.
+    head = "event_id,timestamp,user_id,org_id,record_id,action,outcome\n"
+    first = tmp_path / "first.csv"
+    first.write_text(head + "".join(f"id{k:04d},2026-07-01T{k // 60:02d}:{k % 60:02d}:00Z,u1,LA001,c{k},view,success\n"
+                                    for k in range(600)))
+    reused = [17, 18, 250, 599]
+    later = tmp_path / "later.csv"
+    later.write_text(head + "".join(f"id{k:04d},2026-09-01T10:00:{i:02d}Z,u2,GP002,c9,view,success\n"
+                                    for i, k in enumerate(reused))
+                     + "id9999,2026-09-01T11:00:00Z,u2,GP002,c9,view,success\n")
+    with Workspace.open(ws_path, create=True) as ws:
+        ingest_files(ws, [first])
+        f = ingest_files(ws, [later]).files[0]
+        assert (f.read, f.stored, f.duplicates, f.id_collisions) == (5, 5, 0, len(reused))
+        assert ws.count("events") == 605
