@@ -199,13 +199,16 @@ def failed_login_burst(ctx: DetectionContext, p: FailedLoginParams) -> list[Find
 
 
 class DeniedParams(SpikeParams):
-    floor: float = 10
+    floor: float = 4
 
 
 def denied_spike(ctx: DetectionContext, p: DeniedParams) -> list[Finding]:
     """A day on which a user was refused access far more often than usual: probing beyond their permissions.
 
-    Denied non-login actions per user-day against the user's and peers' 99th percentile × 2, floor 10.
+    Denied non-login actions per user-day against the user's and peers' 99th percentile × 2, floor 4.
+    Refusals are rare in ordinary work, so a handful in a day from someone who is almost never refused is
+    already improbable: the strength (the negative-binomial tail against the user and the peers) decides,
+    and the low floor lets probing spread thinly over several days (five a day) be seen at all.
     """
     return _spike_findings(ctx, "denied_spike", p, lambda x: x.n_denied.sum(), "denied requests", "had")
 
