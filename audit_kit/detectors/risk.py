@@ -12,12 +12,12 @@ alert, while one weak signal stays low (kept in the register and the DPO pack, n
 user's strongest finding carries the user's severity; every user finding carries `user_risk`.
 
 **Alert budget.** At most `budget` (config `alert_budget`, default 2%) of the users active in the
-window (and never fewer than MIN_ALLOWED, 5) are alerted at medium or above on *moderate* evidence; the rest of those users, the least
-risky first, are held at low (`held_by_budget` in their evidence; nothing is dropped). Users whose
-evidence is conclusive — a policy finding (an account used after its holder left, an unexplained
-look-up of one's own family) or a risk of at least CONCLUSIVE (4.5) — are never held back, so a
-window with more real misuse than the budget still shows it all; the run reports how many users
-were over the budget and why (`BudgetReport`).
+window (and never fewer than MIN_ALLOWED, 5) are alerted at medium or above. Users whose evidence is
+conclusive — a policy finding (an account used after its holder left, an unexplained look-up of one's
+own family) or a risk of at least CONCLUSIVE (4.5) — take their places first and are never held back,
+so a window with more real misuse than the budget still shows it all; users on *moderate* evidence fill
+the places left, the riskiest first, and the rest are held at low (`held_by_budget` in their evidence;
+nothing is dropped). The run reports how many users were over the budget and why (`BudgetReport`).
 """
 
 from __future__ import annotations
