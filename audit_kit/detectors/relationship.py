@@ -12,6 +12,7 @@ models; kept together so their explanations stay the same.)
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import ibis
@@ -487,8 +488,10 @@ class VipParams(Params):
 def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     """Children suddenly read by many unrelated organisations within days (a child in the news), and who read them.
 
-    For each child, the organisations whose users opened it with no explanation are counted within
-    the busiest day and the busiest `span_days` (3) of the window. By chance a child of an area gets
+    For each child, the organisations whose users opened it with no explanation, as newcomers (not
+    readers of the child since more than a window's length before it: someone who has read it for weeks
+    with no recorded involvement is most likely working with the child), are counted within the busiest
+    day and the busiest `span_days` (3) of the window. By chance a child of an area gets
     about λ such organisations in the window, λ estimated from the area itself (twice the number of
     children read by two unrelated organisations over those read by one: the rate at which a second
     body stumbles on a child), updated by the child's own baseline count of unrelated bodies (a gamma
@@ -503,7 +506,14 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     days is not.
     """
     x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
-    win = x.filter(~x.explained)
+    # Someone who has read the child for weeks before the window, with or without a recorded involvement,
+    # is not a newcomer: where involvement data is incomplete they are most likely working with the child.
+    # A child in the news draws readers who had not opened it before, so only those count as unrelated here.
+    known = _known_readers(ctx)
+    x = x.left_join(known, (x.record_id == known.k_record) & (x.user_id == known.k_user))
+    x = x.select(*[c for c in x.columns if c not in ("k_record", "k_user", "k_seen")],
+                 newcomer=x.k_seen.isnull())
+    win = x.filter(~x.explained & x.newcomer)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max()
     )
@@ -525,7 +535,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     scale = min(ctx.window_days / max(ctx.baseline_days, 1.0), 1.0)
     xw = x.filter(x.period == WINDOW)
     allr = xw.group_by(h_record=xw.record_id).aggregate(
-        h_win=xw.user_id.nunique(), h_orgs=xw.org_id.nunique(), h_unrel=xw.org_id.nunique(where=~xw.explained))
+        h_win=xw.user_id.nunique(), h_orgs=xw.org_id.nunique(),
+        h_unrel=xw.org_id.nunique(where=~xw.explained & xw.newcomer))
     allr = allr.filter(allr.h_win >= p.hot_readers, allr.h_orgs >= p.min_orgs + 1)
     busy = numeric(allr.to_pandas(), ["h_win", "h_orgs", "h_unrel"])
     busy_set = set(busy.h_record)
@@ -603,6 +614,21 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings
+
+
+def _known_readers(ctx: DetectionContext) -> ir.Table:
+    """(record, user) pairs of long-standing readers: the user first opened the child in the baseline, more
+    than a window's length before it ended (learnt once per epoch and kept). A reader of a child in the news
+    who started in the days before the window is still a newcomer when the story runs on into it."""
+    cut = ctx.baseline_end - timedelta(days=max(ctx.window_days, 1.0))
+
+    def learn() -> ir.Table:
+        b = ctx.part("user_record", BASELINE)
+        b = b.filter(b.first_ts < ibis.literal(cut))
+        return b.select(k_record=b.record_id, k_user=b.user_id).distinct()
+
+    known = ctx.learnt("vip_snooping:known_readers", learn)
+    return known.select("k_record", "k_user").mutate(k_seen=ibis.literal(True))
 
 
 def _max_in_span(days: np.ndarray, span: int) -> int:

@@ -1,0 +1,85 @@
+"""vip_snooping (issue 16, third round): a child in the news draws readers who had not opened the child
+before. A GP receptionist who has read the child for weeks with no recorded involvement (involvement data
+is never complete) is not one of them; the practices that open it for the first time in the same two days
+are, one whose first look fell in the days before the window included. World: hand-made, below."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from det_miniworld import _Events, insert_world
+
+from audit_kit.config import AuditConfig
+from audit_kit.detectors import run_detectors
+from audit_kit.store.workspace import Workspace
+
+START = date(2026, 2, 2)  # a Monday
+DAYS = 70
+WINDOW_START = START + timedelta(days=DAYS - 14)
+WORKERS = 8
+CASES = 30
+
+REGULAR = "GP1-R01"  # has read the child in the news all along, with no recorded involvement
+NEWCOMERS = [f"GP{k}-R01" for k in range(2, 8)]
+
+
+def _world(ws: Workspace, seed: int = 11) -> str:
+    rng = random.Random(seed)
+    orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
+    orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "A", None, None) for k in range(1, 8)]
+    users = [(f"LA1-U{i:02d}", "LA1", "social_worker", date(2020, 1, 1), None, None, True) for i in range(WORKERS)]
+    users += [(f"GP{k}-R01", f"GP{k}", "receptionist", date(2020, 1, 1), None, None, True) for k in range(1, 8)]
+    cases = {f"LA1-U{i:02d}": [f"C{i:02d}{j:03d}" for j in range(CASES)] for i in range(WORKERS)}
+    subjects = [(c, "A", False, None, 2014) for cs in cases.values() for c in cs]
+    inv = [(c, "LA1", "child_in_need", date(2025, 6, 1), None) for cs in cases.values() for c in cs]
+    patients = {f"GP{k}": [f"P{k}{j:03d}" for j in range(60)] for k in range(1, 8)}
+    for g, ps in patients.items():
+        subjects += [(p, "A", False, None, 2015) for p in ps]
+        inv += [(p, g, "registered_gp", date(2019, 1, 1), None) for p in ps]
+    news = cases["LA1-U00"][0]  # a council case; GP1's registration of the child is missing
+    ev = _Events()
+    for d in (START + timedelta(days=k) for k in range(DAYS)):
+        if d.weekday() >= 5:
+            continue
+        for u, cs in cases.items():
+            ev.add(d, 8.5, u, "LA1", None, "login")
+            for _ in range(rng.randint(10, 14)):
+                ev.add(d, 9 + rng.random() * 8, u, "LA1", rng.choice(cs))
+        for g, ps in patients.items():
+            u = f"{g}-R01"
+            ev.add(d, 8.2, u, g, None, "login")
+            for _ in range(rng.randint(8, 12)):
+                ev.add(d, 9 + rng.random() * 8, u, g, rng.choice(ps))
+        if d.weekday() in (1, 3):
+            ev.add(d, 11.0, REGULAR, "GP1", news)
+    w = [d for d in (WINDOW_START + timedelta(days=k) for k in range(14)) if d.weekday() < 5]
+    # The story starts on the Friday before the window: one newcomer's first look falls in the baseline.
+    ev.add(WINDOW_START - timedelta(days=3), 16.0, NEWCOMERS[-1], NEWCOMERS[-1].split("-")[0], news)
+    for k, u in enumerate(NEWCOMERS):  # six practices that never opened the child, in two days
+        ev.add(w[5 + k % 2], 10 + k, u, u.split("-")[0], news)
+        ev.add(w[5 + k % 2], 10.2 + k, u, u.split("-")[0], news)
+    insert_world(ws, orgs, users, subjects, inv, ev)
+    return news
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):  # type: ignore[no-untyped-def]
+    ws = Workspace.open(tmp_path_factory.mktemp("news") / "ws", create=True)
+    _world(ws)
+    since = datetime.combine(WINDOW_START, time())
+    out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
+                        detectors=["vip_snooping"])
+    yield out
+    ws.close()
+
+
+def test_a_child_in_the_news_names_the_newcomers(run):  # type: ignore[no-untyped-def]
+    readers = {f.user_id for f in run.findings if f.detector == "vip_snooping"}
+    assert set(NEWCOMERS) <= readers
+    assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in run.findings)
+
+
+def test_a_long_standing_reader_without_a_recorded_involvement_is_not_a_snooper(run):  # type: ignore[no-untyped-def]
+    assert REGULAR not in {f.user_id for f in run.findings if f.detector == "vip_snooping"}
