@@ -45,7 +45,8 @@ HELD_OUT_CELLS: tuple[str, ...] = ("hostile", "health_mix")
 TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # 71 and 72 were run once (2026-12-06, after the calibration); 73 was declared on 2026-12-06 at 18:10 UTC,
 # before the recall work of that evening, and run once at 19:12 UTC (benchmarks/results-detection-matrix-heldout-73.md).
-# 74 was declared on 2026-12-06 at 20:05 UTC, before the work of that evening, for its one final measure.
+# 74 was declared on 2026-12-06 at 20:05 UTC, before the work of that evening, and run once at 21:29 UTC
+# (benchmarks/results-detection-matrix-heldout-74.md). All four are spent: declare new ones before the next round.
 HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74)
 
 
