@@ -64,6 +64,14 @@ class Table:
     empty: str = "Nothing to show."
     caption: str = ""
     nowrap: tuple[int, ...] = ()  # columns kept on one line (dates, levels, verdicts)
+    # Column widths in percent of the table, for tables repeated hundreds of times (the national annex): a
+    # fixed layout spares WeasyPrint measuring every cell to size the columns. Empty: sized by content.
+    widths: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.widths and (len(self.widths) != len(self.headers) or sum(self.widths) != 100):
+            raise ValueError(f"table {self.caption or self.headers}: widths {self.widths} must give each of its "
+                             f"{len(self.headers)} columns a share, 100 in all")
 
 
 # -- charts (geometry computed in Python; the SVG templates only loop) ---------------------------

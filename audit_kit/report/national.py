@@ -152,12 +152,13 @@ def _annex(org: OrgRow, a: OrgAssessment | None, score: OrgScoreData | None, sev
                                                                                   "low", "info") if sev.get(s))
                           or "none"))
     controls = Table(["Domain", "Score"], [[d, pct(v)] for d, v in sorted((score.domains if score else {}).items())],
-                     empty="No questionnaire was scored for this body.", caption="Control results by domain")
+                     empty="No questionnaire was scored for this body.", caption="Control results by domain",
+                     widths=(70, 30))
     contradicted = Table(
         ["Control", "Answer", "What the logs show"],
         [[c.control_id, c.claimed or "—", c.detail] for c in (a.contradictions if a else [])],
         empty="No answer was contradicted by the logs." if a is not None else "Not assessed.",
-        caption="Contradicted answers",
+        caption="Contradicted answers", widths=(14, 16, 70),
     )
     register = Table(
         ["Risk", "L × I", "Level", "Findings", "Controls", "Owner role"],
@@ -165,6 +166,7 @@ def _annex(org: OrgRow, a: OrgAssessment | None, score: OrgScoreData | None, sev
           or "—", e.owner_role] for e in (a.register if a else [])],
         empty="No risks registered." if a is not None else "Not assessed: no risk assessment is stored.",
         caption="Risk register (each entry in full in the body's DPO pack)", nowrap=(1, 2),
+        widths=(30, 8, 10, 10, 21, 21),
     )
     note = ("No questionnaire was received: this body is rated from its logs alone." if a is not None and a.logs_only
             else "This body has not been rated (no stored risk assessment covers it)." if a is None else "")

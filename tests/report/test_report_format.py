@@ -11,3 +11,4 @@ def test_a_missing_value_is_left_out_of_the_evidence():
     assert ("Password-only sessions from outside", "2") in rows
     assert all(value != "None" and value for _, value in rows)
     assert not any(label.startswith("Some rate") for label, _ in rows)
+
