@@ -25,7 +25,7 @@ def build_pack(f: PackFacts) -> OrgPack:
     domain_chart, domains = scope.domain_chart(score.controls if score else [], "Your control outcomes by domain")
     if score:
         domains = Table(["Domain", "Score"], [[d, pct(v)] for d, v in sorted(score.domains.items())],
-                        empty="No domain could be scored.")
+                        empty="No domain could be scored.", widths=(70, 30))
     answers, answers_note = _answers(a, f)
     if f.restricted:
         names = {org.org_id: org.name}
@@ -115,7 +115,7 @@ def _answers(a: OrgAssessment | None, f: PackFacts) -> tuple[Table, str]:
             "testable from logs).") if rows else \
         "No questionnaire was submitted, so there are no answers to test against the logs."
     return Table(["Control", "Title", "Your answer", "What the logs show", "Verdict"], rows, nowrap=(0, 4),
-                 empty="No questionnaire answers were received."), note
+                 empty="No questionnaire answers were received.", widths=(10, 24, 14, 38, 14)), note
 
 
 def _verdict(check: object) -> str:
