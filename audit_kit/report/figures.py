@@ -135,19 +135,22 @@ def org_figures(
     """Figures for one organisation's pack (restricted only: they name user accounts).
 
     `window` is the graphs' window when the caller has already resolved it (`pack_window`); `events`
-    an EventSlice holding this organisation's events in that window (and its findings); `fits` every organisation's community fit over
-    that window (`pack_fits`), read once for all packs.
+    an EventSlice holding this organisation's events in that window (and its findings); `fits` every
+    organisation's community fit over that window (`pack_fits`), read once for all packs.
     """
     if audience is not Audience.RESTRICTED:
         return []
-    sliced = events is not None and org_id in events.org_ids
-    if events is not None and sliced and window != events.window:
+    if events is not None and org_id not in events.org_ids:
+        events = None  # an organisation outside the batch is drawn over every event
+    if events is not None and window != events.window:
         raise ValueError("an EventSlice is drawn over the window it holds (pack_window, resolved over every event)")
-    if sliced and fits is None:
+    if events is not None and fits is None:
         # The slice holds the window's events only: the fit's baseline is read from every event.
         fits = pack_fits(ws, config, window, org_id)
-        sliced = fits is not None  # not readable: drawn over every event, where the figure says why
-    on = events.workspace if events is not None and sliced else None
+        if fits is None:
+            events = None  # not readable: drawn over every event, where the figure says why
+    on = events.workspace if events is not None else None
+    index = events.findings if events is not None else None
     if window is None:
         window = pack_window(ws, config)
     if window is None:
@@ -159,9 +162,8 @@ def org_figures(
             "Your users' access patterns",
             "Your users grouped by the areas and children they access; users who fit their group least are the "
             "ones the peer-outlier detector examines.",
-            lambda w: gf.org_communities_svg(w, org_id, resolved, config, max_nodes=MAX_NODES,
-                                             fits=fits, findings=events.findings if events is not None and sliced
-                                             else None),
+            lambda w: gf.org_communities_svg(w, org_id, resolved, config, max_nodes=MAX_NODES, fits=fits,
+                                             findings=index),
             on=on,
         )
     ]
