@@ -232,3 +232,12 @@ def test_sessions_expire(world, app) -> None:
         assert resume(people, token, s, now + timedelta(minutes=5) + s.session_idle + timedelta(seconds=1)) is None
         assert resume(people, token, s, now) is None  # an expired session is gone for good
     assert c.get("/api/orgs").status_code == 401
+
+
+def test_a_body_page_without_rating_factors_says_so_instead_of_empty_tables(browsers) -> None:
+    # The web world's stored assessment gives no likelihood or impact factors (seen on a screenshot: two
+    # tables with headers and no rows).
+    page = browsers["rita"].get(f"/orgs/{OWN}").text
+    assert "The stored assessment gives no likelihood factors for this body." in page
+    assert "The stored assessment gives no impact factors for this body." in page
+    assert "<th>Factor</th>" not in page
