@@ -68,6 +68,11 @@ class Table:
     # fixed layout spares WeasyPrint measuring every cell to size the columns. Empty: sized by content.
     widths: tuple[int, ...] = ()
 
+    @property
+    def css(self) -> str:
+        """The table's classes: `wide` (small print) past six columns, `fixed` when its widths are set."""
+        return " ".join(c for c, on in (("wide", len(self.headers) > 6), ("fixed", bool(self.widths))) if on)
+
     def __post_init__(self) -> None:
         if self.widths and (len(self.widths) != len(self.headers) or sum(self.widths) != 100):
             raise ValueError(f"table {self.caption or self.headers}: widths {self.widths} must give each of its "

@@ -15,3 +15,8 @@ def test_a_table_with_column_widths_gives_every_column_a_share_of_100() -> None:
         with pytest.raises(ValueError, match="100 in all"):
             Table(["Domain", "Score"], [], widths=bad)
 
+
+def test_a_table_says_its_classes() -> None:
+    assert Table(["Domain", "Score"], [], widths=(70, 30)).css == "fixed"
+    assert Table([str(i) for i in range(7)], []).css == "wide"
+    assert Table(["Domain", "Score"], []).css == ""
