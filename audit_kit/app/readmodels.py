@@ -14,6 +14,7 @@ so a raw record id that a detector let slip reaches the web app only as its keye
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -62,24 +63,39 @@ def publish_read_models(ws: Workspace, people: PeopleStore, now: datetime | None
                         catalogues: CatalogueLibrary = SHIPPED) -> web.Publication:
     """Copy what the web app shows from the open workspace into the people store (one transaction).
 
-    Findings are copied every time. The ratings, scores and trend change only with a new assessment:
-    when the latest stored assessment is the one already published (a scan or detect publishing), they
-    are kept as published — parsing a national assessment and scoring every body take seconds at a few
-    hundred bodies, the rest a second or two.
+    Findings are copied every time. The ratings, scores and trend change only with what they are derived
+    from (`scores_basis`: the latest assessment, the stored questionnaires, the catalogue files): when that
+    is what was published last (a scan or detect publishing), they are kept as published — parsing a
+    national assessment and scoring every body take seconds at a few hundred bodies, the rest a second or
+    two.
     """
     now = now or datetime.now(UTC)
     print_ = fingerprint(ws.path)
     stored = list_assessments(ws) if ws.has_table("assessments") else []
+    basis = scores_basis(ws, stored[0][0] if stored else None, catalogues)
     previous = web.publication(people)
-    if stored and previous is not None and previous.assessment_id == stored[0][0]:
-        return _publish(ws, people, now, print_, None, {}, previous)
+    if previous is not None and web.scores_basis(people) == basis:
+        return _publish(ws, people, now, print_, None, {}, previous, basis)
     assessment: NationalAssessment | None = load_latest_assessment(ws) if stored else None
     scores = load_scores(ws, assessment, catalogues) if ws.has_table("questionnaire_answers") else {}
-    return _publish(ws, people, now, print_, assessment, scores, None)
+    return _publish(ws, people, now, print_, assessment, scores, None, basis)
+
+
+def scores_basis(ws: Workspace, assessment_id: str | None, catalogues: CatalogueLibrary = SHIPPED) -> str:
+    """What the bodies' published ratings and scores are derived from: the latest assessment's id, every
+    stored questionnaire submission (with the hash of its answers) and the catalogue files. Cheap: a
+    scan compares it instead of scoring every body again."""
+    submissions = ""
+    if ws.has_table("questionnaire_submissions"):
+        rows = ws.con.execute("SELECT submission_id, content_sha256, imported_at FROM questionnaire_submissions "
+                              "ORDER BY 1").fetchall()
+        submissions = hashlib.sha256("|".join(f"{a}:{b}:{c}" for a, b, c in rows).encode()).hexdigest()
+    stamp = hashlib.sha256(catalogues.stamp().encode()).hexdigest()
+    return f"assessment={assessment_id or '-'};submissions={submissions or '-'};catalogues={stamp}"
 
 
 def _publish(ws: Workspace, people: PeopleStore, now: datetime, print_: str, assessment: NationalAssessment | None,
-             scores: dict[str, OrgScoreData], keep: web.Publication | None) -> web.Publication:
+             scores: dict[str, OrgScoreData], keep: web.Publication | None, basis: str) -> web.Publication:
     findings = load_findings(ws) if ws.has_table("findings") else []
     # Scrub raw record ids from everything that crosses (one engine query for all the texts).
     texts = [f.summary for f in findings] + [json.dumps(f.evidence, sort_keys=True, default=str) for f in findings]
@@ -143,7 +159,7 @@ def _publish(ws: Workspace, people: PeopleStore, now: datetime, print_: str, ass
             period_end=_iso(assessment.period.end) if assessment else None,
             organisations=len(org_rows), findings=len(finding_rows), totals=totals,
             notes=list(assessment.notes) if assessment else ["no assessment yet: run `audit-kit assess`"])
-    web.publish(people, pub, org_rows, finding_rows, trend)
+    web.publish(people, pub, org_rows, finding_rows, trend, basis)
     # The review's own copy (state, history, rules) must hold every finding the pages list, so a
     # verdict given in the browser finds it; usually detect or scan published them already and this
     # only confirms they are unchanged.

@@ -96,6 +96,15 @@ class CatalogueLibrary:
     def _files(self) -> list[Path]:
         return [p for d in self.dirs for p in sorted(d.glob("*.yaml"))]
 
+    def stamp(self) -> str:
+        """What the library's files look like now (path, size, modification time): equal stamps, equal
+        catalogues (what a publication that keeps its scores compares)."""
+        parts = []
+        for path in self._files():
+            st = path.stat()
+            parts.append(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}")
+        return "|".join(parts)
+
     def list(self) -> list[Catalogue]:
         """Every catalogue found by id, sorted by id."""
         return sorted((load_catalogue_file(p) for p in self._files()), key=lambda c: c.id)

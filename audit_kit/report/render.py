@@ -20,7 +20,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from audit_kit.errors import InputError
 from audit_kit.report import fonts
-from audit_kit.report.safety import AssetFetcher, sanitise_svg
+from audit_kit.report.fetcher import AssetFetcher
+from audit_kit.report.safety import sanitise_svg
 from audit_kit.resources import templates_dir
 
 NATIONAL_TEMPLATE = "national.html"

@@ -1,9 +1,6 @@
-"""What keeps a report from becoming the leak: a locked-down URL fetcher, SVG sanitising, and a
-last-line guard that no raw record id reaches the output.
+"""What keeps a report from becoming the leak: SVG sanitising and a last-line guard that no raw record id
+reaches the output (the third guard, the locked-down URL fetcher, is `report/fetcher.py`).
 
-- `AssetFetcher` lets WeasyPrint read only files shipped under the packaged templates' `assets/`
-  folder. file:// elsewhere, http(s)://, data: and every other scheme are refused and recorded, so
-  a hostile string that somehow became markup still cannot fetch or exfiltrate anything.
 - `sanitise_svg` accepts an SVG drawn by another module only after dropping scripts, foreign
   objects, external references and event handlers.
 - `guard_record_ids` finds any token of the finished document that is a raw record id known to
@@ -12,58 +9,11 @@ last-line guard that no raw record id reaches the output.
 
 from __future__ import annotations
 
-import mimetypes
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
-
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from audit_kit.store.workspace import Workspace
-
-ALLOWED_SUFFIXES = {".css", ".svg", ".png", ".jpg", ".jpeg", ".woff", ".woff2", ".ttf", ".otf"}
-
-
-class AssetFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves only packaged assets and refuses everything else."""
-
-    def __init__(self, assets_dir: Path, figures: dict[str, bytes] | None = None) -> None:
-        super().__init__(allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=False)
-        self.assets_dir = assets_dir.resolve()
-        # Sanitised figures of this very document (render.figures_as_images), by their internal URL.
-        self.figures = dict(figures or {})
-        self.blocked: list[str] = []
-        self.served: list[str] = []
-
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:  # noqa: ARG002
-        if url in self.figures:
-            self.served.append(url)
-            return URLFetcherResponse(url, self.figures[url], {"Content-Type": "image/svg+xml"})
-        path = self._asset_path(url)
-        if path is None:
-            self.blocked.append(url)
-            # WeasyPrint turns this into a warning and renders without the resource.
-            raise ValueError(f"audit-kit reports may not fetch {url[:80]!r}")
-        self.served.append(url)
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
-
-    def _asset_path(self, url: str) -> Path | None:
-        parts = urlsplit(url)
-        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
-            return None
-        if parts.query:
-            return None
-        try:
-            path = Path(unquote(parts.path)).resolve()
-        except (OSError, ValueError):
-            return None
-        if not path.is_relative_to(self.assets_dir) or path.suffix.lower() not in ALLOWED_SUFFIXES:
-            return None
-        return path if path.is_file() else None
-
 
 # -- SVG from other modules ------------------------------------------------------------------------
 _SVG_NS = "http://www.w3.org/2000/svg"

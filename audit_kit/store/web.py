@@ -568,10 +568,12 @@ class TrendPoint:
 
 
 def publish(people: PeopleStore, publication: Publication, orgs: Iterable[OrgReadModel],
-            findings: Iterable[FindingReadModel], trend: Iterable[TrendPoint]) -> None:
-    """Replace every read model in one transaction: readers see the old set or the new, never a mix."""
+            findings: Iterable[FindingReadModel], trend: Iterable[TrendPoint], scores_basis: str = "") -> None:
+    """Replace every read model in one transaction: readers see the old set or the new, never a mix.
+    `scores_basis` says what the bodies' ratings and scores were derived from (`scores_basis()`)."""
     p = publication
     with people.transaction() as con:
+        con.execute("INSERT OR REPLACE INTO people_meta VALUES ('rm_scores_basis', ?)", [scores_basis])
         for table in ("rm_publication", "rm_orgs", "rm_findings", "rm_trend"):
             con.execute(f"DELETE FROM {table}")
         con.execute("INSERT INTO rm_publication VALUES (1,?,?,?,?,?,?,?,?,?,?,?)",
@@ -585,6 +587,12 @@ def publish(people: PeopleStore, publication: Publication, orgs: Iterable[OrgRea
                           f.record_count, f.first_seen, f.last_seen, f.summary, f.evidence) for f in findings])
         con.executemany("INSERT INTO rm_trend VALUES (?,?,?,?,?)",
                         [(t.assessment_id, t.assessed_at, t.as_of, t.risk_level, t.organisations) for t in trend])
+
+
+def scores_basis(people: PeopleStore) -> str | None:
+    """What the published ratings and scores were derived from (None before the first publication)."""
+    row = people.con.execute("SELECT value FROM people_meta WHERE key = 'rm_scores_basis'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def publication(people: PeopleStore) -> Publication | None:
