@@ -9,6 +9,8 @@ adds the user → area edges (distinct children of each home area a user read) a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +50,57 @@ def community_fits(ws: Workspace, window: Window, config: AuditConfig, org_id: s
     return _community_fit(ws, window.since, window.until, org_id, config)
 
 
+@dataclass(frozen=True)
+class OrgAccess:
+    """What one organisation's community graph reads of its events in a window (`org_access`)."""
+
+    name: str
+    area: str  # the organisation's own area
+    user_areas: pd.DataFrame  # user_id, area, children (distinct), events
+    roles: dict[str, str]  # user_id -> role, for the organisation's users
+    area_children: pd.DataFrame  # area, children (distinct, all users together)
+    pairs: pd.DataFrame  # u < v, shared: children both users read
+
+
+def org_access(ws: Workspace, window: Window, org_ids: Sequence[str]) -> dict[str, OrgAccess]:
+    """`OrgAccess` of each of `org_ids` that exists, read in five grouped queries whatever their number: a
+    batch of DPO packs reads them once instead of five queries a pack (each compiled by Ibis, which cost
+    more than running it: benchmarks/PACKS.md)."""
+    ids = sorted(set(org_ids))
+    o = ws.table("organisations")
+    info = o.filter(o.org_id.isin(ids)).select("org_id", "name", "area").to_pandas()
+    if not len(info):
+        return {}
+    ev = events_in(ws, window)
+    ev = ev.filter(ev.org_id.isin(ids))
+    s = ws.table("subjects").select("record_id", "home_area")
+    j = ev.left_join(s, ev.record_id == s.record_id)
+    j = j.mutate(area=j.home_area.fill_null(UNKNOWN_AREA))
+    ua = j.group_by("org_id", "user_id", "area").aggregate(children=j.record_id.nunique(), events=j.count()).to_pandas()
+    ac = j.group_by("org_id", "area").aggregate(children=j.record_id.nunique()).to_pandas()
+    u = ws.table("users")
+    roles = u.filter(u.org_id.isin(ids)).select("org_id", "user_id", "role").to_pandas()
+    acc = ev.select("org_id", "user_id", "record_id").distinct()
+    other = acc.view()
+    pj = acc.join(other, [acc.org_id == other.org_id, acc.record_id == other.record_id,
+                          acc.user_id < other.user_id]).select(org_id=acc.org_id, u=acc.user_id, v=other.user_id)
+    pairs = pj.group_by("org_id", "u", "v").aggregate(shared=pj.count()).to_pandas()
+
+    def part(df: pd.DataFrame, org: str, cols: list[str]) -> pd.DataFrame:
+        return df.loc[df["org_id"] == org, cols].reset_index(drop=True)
+
+    return {
+        str(r.org_id): OrgAccess(
+            name=str(r.name), area=str(r.area),
+            user_areas=part(ua, r.org_id, ["user_id", "area", "children", "events"]),
+            roles={str(x.user_id): str(x.role) for x in part(roles, r.org_id, ["user_id", "role"]).itertuples()},
+            area_children=part(ac, r.org_id, ["area", "children"]),
+            pairs=part(pairs, r.org_id, ["u", "v", "shared"]),
+        )
+        for r in info.itertuples()
+    }
+
+
 def org_communities(
     ws: Workspace,
     org_id: str,
@@ -56,17 +109,20 @@ def org_communities(
     progress: Progress = NULL_PROGRESS,
     fits: pd.DataFrame | None = None,
     findings: FindingIndex | None = None,
+    access: OrgAccess | None = None,
 ) -> AccessGraph:
     """Users of `org_id` → areas of the children they read, with each user's community and fit.
 
     `config` is the run's configuration: community fit learns from its `baseline_days` before the window,
     with its `peer_outlier` settings, as the detector does. `fits`: `community_fits` of the same window and
-    configuration, read once for many organisations (default: read for this one). Raises InputError when
+    configuration, read once for many organisations (default: read for this one); `access`: what
+    `org_access` read of this organisation's events (default: read for this one). Raises InputError when
     the organisation is unknown.
     """
-    o = ws.table("organisations")
-    info = o.filter(o.org_id == org_id).select("name", "type", "area").to_pandas()
-    if not len(info):
+    if access is None:
+        access = org_access(ws, window, [org_id]).get(org_id)
+    if access is None:
+        o = ws.table("organisations")
         known = sorted(o.select("org_id").to_pandas().org_id)[:10]
         raise InputError(
             f"--id {org_id}: no such organisation in the workspace",
@@ -75,15 +131,7 @@ def org_communities(
     progress.start("organisation communities", total=3)
     fit = _community_fit(ws, window.since, window.until, org_id, config) if fits is None else fits
     progress.advance()
-
-    ev = events_in(ws, window)
-    ev = ev.filter(ev.org_id == org_id)
-    s = ws.table("subjects").select("record_id", "home_area")
-    j = ev.left_join(s, ev.record_id == s.record_id)
-    j = j.mutate(area=j.home_area.fill_null(UNKNOWN_AREA))
-    ua = j.group_by("user_id", "area").aggregate(children=j.record_id.nunique(), events=j.count()).to_pandas()
-    u = ws.table("users")
-    roles = {r.user_id: str(r.role) for r in u.filter(u.org_id == org_id).select("user_id", "role").to_pandas().itertuples()}
+    ua, roles = access.user_areas, access.roles
     progress.advance()
 
     if findings is None:
@@ -113,9 +161,8 @@ def org_communities(
             attrs["fit_note"] = "no fit: no baseline, or children nobody in the organisation read before"
         nodes.append(Node(id=f"user:{uid}", kind="user", label=label, org=org_id, role=roles.get(uid),
                           risk=t.risk, detectors=t.names, count=int(events_of.get(uid, 0)), attrs=attrs))
-    area_children = j.group_by("area").aggregate(children=j.record_id.nunique()).to_pandas()
-    for r in area_children.sort_values("area").itertuples():
-        home = str(info.area.iloc[0])
+    for r in access.area_children.sort_values("area").itertuples():
+        home = access.area
         nodes.append(Node(id=f"area:{r.area}", kind="area", label=str(r.area), count=int(r.children),
                           attrs={"home_area_of_org": r.area == home}))
     edges = [
@@ -123,7 +170,7 @@ def org_communities(
              attrs={"children": int(r.children), "events": int(r.events)})
         for r in ua.sort_values(["user_id", "area"]).itertuples()
     ]
-    edges += _peer_edges(ev, PEER_LINKS)
+    edges += _peer_edges(access.pairs, PEER_LINKS)
     progress.advance()
     progress.finish()
     n_comm = len({c for c, _ in fit_of.values() if c})
@@ -133,18 +180,12 @@ def org_communities(
         since=window.since, until=window.until, nodes=nodes, edges=edges,
         notes=[f"{len(users)} users in {n_comm} communities; the {min(LABEL_LOWEST_FIT, len(order))} "
                "worst-fitting users are labelled with their fit (0 = unlike every peer, 1 = typical)."],
-        meta={"org": org_id, "name": str(info.name.iloc[0]), "communities": n_comm, "users": len(users)},
+        meta={"org": org_id, "name": access.name, "communities": n_comm, "users": len(users)},
     )
 
 
-def _peer_edges(ev: Any, k: int) -> list[Edge]:
-    """Each user's `k` colleagues by children both read in the window (engine self-join, small result)."""
-    acc = ev.select("user_id", "record_id").distinct()
-    other = acc.view()
-    j = acc.join(other, [acc.record_id == other.record_id, acc.user_id < other.user_id]).select(
-        u=acc.user_id, v=other.user_id
-    )
-    pairs = j.group_by("u", "v").aggregate(shared=j.count()).to_pandas()
+def _peer_edges(pairs: pd.DataFrame, k: int) -> list[Edge]:
+    """Each user's `k` colleagues by children both read in the window (`pairs`: u < v, shared)."""
     if not len(pairs):
         return []
     both = pd.concat([pairs, pairs.rename(columns={"u": "v", "v": "u"})], ignore_index=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from audit_kit.config import AuditConfig
-from audit_kit.graph.communities import org_communities
+from audit_kit.graph.communities import OrgAccess, org_communities
 from audit_kit.graph.ego import ego_network
 from audit_kit.graph.export import DEFAULT_MAX_NODES
 from audit_kit.graph.orgs import org_network
@@ -26,11 +26,13 @@ def org_network_svg(ws: Workspace, window: Window, max_nodes: int = DEFAULT_MAX_
 
 def org_communities_svg(ws: Workspace, org_id: str, window: Window, config: AuditConfig,
                         max_nodes: int = DEFAULT_MAX_NODES, fits: pd.DataFrame | None = None,
-                        findings: FindingIndex | None = None) -> str:
+                        findings: FindingIndex | None = None, access: OrgAccess | None = None) -> str:
     """One organisation's users → areas, outlined by community, worst-fitting users labelled, as SVG
     (`fits`: every organisation's community fit read once, `graph.communities.community_fits`; `findings`:
-    the window's FindingIndex, loaded once for many organisations)."""
-    return render_svg(org_communities(ws, org_id, window, config, fits=fits, findings=findings), max_nodes=max_nodes)
+    the window's FindingIndex, loaded once for many organisations; `access`: `graph.communities.org_access`
+    read once for many)."""
+    return render_svg(org_communities(ws, org_id, window, config, fits=fits, findings=findings, access=access),
+                      max_nodes=max_nodes)
 
 
 def ego_svg(ws: Workspace, window: Window, user_id: str | None = None, record_id: str | None = None,
