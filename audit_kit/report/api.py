@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,6 +42,7 @@ from audit_kit.report.mapping import framework_mapping
 from audit_kit.report.models import Audience, ReportFormat
 from audit_kit.report.national import build_national, build_public
 from audit_kit.report.pack import build_pack
+from audit_kit.report.pool import EarlyPool, shared
 from audit_kit.report.render import (
     NATIONAL_TEMPLATE,
     ORG_PACK_TEMPLATE,
@@ -357,6 +359,24 @@ def render_all_packs(
         raise InputError(f"{ws.path}: the workspace has no organisations", hint="ingest a dataset first")
     paths = pack_paths(Path(out_dir), [o.org_id for o in orgs], fmt_.value)
     out_dir = _out_dir(Path(out_dir))
+    parallel = workers > 1 and len(orgs) > 1
+    # With a read-only workspace the workers build whole packs: start them now, so they import the
+    # renderer while the shared data is read here.
+    with EarlyPool(workers) if parallel and _read_only(ws) else nullcontext() as pool:
+        outcomes = _render_packs(ws, orgs, paths, pool, aud, fmt_, assessment, today, config, catalogues, user_dir,
+                                 workers, progress)
+    progress.finish()
+    failures = [f for f in (outcomes.get(o.org_id) for o in orgs) if isinstance(f, PackFailure)]
+    written = [paths[o.org_id] for o in orgs if not isinstance(outcomes.get(o.org_id), PackFailure)]
+    if failures:
+        raise PacksFailed(failures, written, out_dir)
+    return written
+
+
+def _render_packs(ws: Workspace, orgs: list[OrgRow], paths: dict[str, Path], pool: EarlyPool | None, aud: Audience,
+                  fmt_: ReportFormat, assessment: NationalAssessment | None, today: date | None, config: AuditConfig,
+                  catalogues: CatalogueLibrary, user_dir: Path | None, workers: int,
+                  progress: Progress) -> dict[str, Outcome]:
     progress.start("Reading pack data", total=None)
     restricted = aud is Audience.RESTRICTED
     window = pack_window(ws, config) if restricted else None
@@ -372,19 +392,12 @@ def render_all_packs(
         for o in orgs
     ]
     progress.start("Rendering packs", total=len(orgs))
-    parallel = workers > 1 and len(orgs) > 1
-    if parallel and _read_only(ws):
+    if pool is not None:
         # Several batches per worker, so the last one to finish leaves the other idle only briefly.
         batches = _batches(tasks, max_orgs=math.ceil(len(tasks) / (workers * BATCHES_PER_WORKER)), workers=workers)
-        outcomes = _in_workers(workers, _batch_worker, batches, progress, _init_worker, (job,))
-    else:
-        outcomes = _build_here(ws, job, tasks, parallel, workers, progress)
-    progress.finish()
-    failures = [f for f in (outcomes.get(o.org_id) for o in orgs) if isinstance(f, PackFailure)]
-    written = [paths[o.org_id] for o in orgs if not isinstance(outcomes.get(o.org_id), PackFailure)]
-    if failures:
-        raise PacksFailed(failures, written, out_dir)
-    return written
+        pool.share(job)
+        return _collect(pool.executor, _batch_worker, batches, progress)
+    return _build_here(ws, job, tasks, workers > 1 and len(orgs) > 1, workers, progress)
 
 
 def _contradictions(counts: FindingCounts) -> int:
@@ -515,21 +528,27 @@ def _in_workers(
     """Run `fn` over `batches` in `workers` spawned processes; {org_id: outcome}, whatever fails."""
     # spawn, not fork: the parent holds an open DuckDB connection and its threads.
     ctx = multiprocessing.get_context("spawn")
-    outcomes: dict[str, Outcome] = {}
     with ProcessPoolExecutor(
         max_workers=min(workers, len(batches)), mp_context=ctx, initializer=initializer, initargs=initargs
     ) as pool:
-        futures = {pool.submit(fn, batch): [_org_of(item) for item in batch] for batch in batches}
-        for fut in as_completed(futures):
-            org_ids = futures[fut]
-            try:
-                results = fut.result()
-            except BrokenProcessPool as exc:  # a worker died (killed, out of memory): name what it lost
-                results = [(o, PackFailure(o, f"the worker process died ({exc})", False)) for o in org_ids]
-            except Exception as exc:  # noqa: BLE001 - reported per organisation, the others go on
-                results = [(o, _failure(o, exc)) for o in org_ids]
-            outcomes.update(results)
-            progress.advance(len(org_ids))
+        return _collect(pool, fn, batches, progress)
+
+
+def _collect(pool: ProcessPoolExecutor, fn: Callable[[list[Any]], list[tuple[str, Outcome]]],
+             batches: list[list[Any]], progress: Progress) -> dict[str, Outcome]:
+    """Submit every batch to `pool`; {org_id: outcome} as they finish, whatever fails."""
+    outcomes: dict[str, Outcome] = {}
+    futures = {pool.submit(fn, batch): [_org_of(item) for item in batch] for batch in batches}
+    for fut in as_completed(futures):
+        org_ids = futures[fut]
+        try:
+            results = fut.result()
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory): name what it lost
+            results = [(o, PackFailure(o, f"the worker process died ({exc})", False)) for o in org_ids]
+        except Exception as exc:  # noqa: BLE001 - reported per organisation, the others go on
+            results = [(o, _failure(o, exc)) for o in org_ids]
+        outcomes.update(results)
+        progress.advance(len(org_ids))
     return outcomes
 
 
@@ -570,20 +589,16 @@ def _write_one(item: tuple[str, str, str], fmt: ReportFormat) -> tuple[str, Outc
         return org_id, _failure(org_id, exc)
 
 
-_worker: tuple[_PackJob, Workspace] | None = None
-
-
-def _init_worker(job: _PackJob) -> None:
-    global _worker
+def _open_for(job: _PackJob) -> tuple[_PackJob, Workspace]:
+    """A worker's own read-only connection for `job` (once per worker: `pool.shared`)."""
     ws = Workspace.open(job.ws_path, read_only=True)
     # Each worker has one core of its own; more engine threads per worker only contend.
     ws.con.execute("SET threads = 1")
-    _worker = (job, ws)
+    return job, ws
 
 
 def _batch_worker(batch: list[_PackTask]) -> list[tuple[str, Outcome]]:
-    assert _worker is not None, "worker not initialised"
-    job, ws = _worker
+    job, ws = shared(_open_for)
     out: list[tuple[str, Outcome]] = []
     for task, html in job.htmls(ws, batch):
         if isinstance(html, PackFailure):
