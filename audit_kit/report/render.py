@@ -19,7 +19,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from audit_kit.errors import InputError
-from audit_kit.report import fonts
+from audit_kit.report import fonts, pdfrefs
 from audit_kit.report.fetcher import AssetFetcher
 from audit_kit.report.safety import sanitise_svg
 from audit_kit.resources import templates_dir
@@ -143,6 +143,7 @@ def html_to_pdf(html: str, out: Path) -> PdfResult:
     from weasyprint import HTML
 
     fonts.enable()  # each font subset once per process, not once per document
+    pdfrefs.enable()  # tagging a long document reads every page's reference once, not once per element
     assets = templates_dir() / "assets"
     html, figures = figures_as_images(html)
     fetcher = AssetFetcher(assets, figures)
