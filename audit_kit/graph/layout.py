@@ -72,7 +72,9 @@ def _rings(graph: AccessGraph) -> Pos:
             members.sort(key=lambda n: (n.org or "", n.kind, n.id))
         else:
             def mean_angle(nid: str) -> float:
-                placed = [angle[m] for m in neighbours[nid] if m in angle]
+                # In a fixed order: a float sum over a set follows the process's string hashing, and two
+                # nodes at the same mean angle then swapped places from one run to the next.
+                placed = [angle[m] for m in sorted(neighbours[nid]) if m in angle]
                 if not placed:
                     return 10.0  # unlinked to the inner rings: put them last
                 x = sum(math.cos(a) for a in placed)

@@ -159,3 +159,33 @@ def test_any_text_in_the_data_gives_well_formed_escaped_svg(names: list[str]) ->
         clean = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", name)
         if clean.strip() and "\r" not in clean and clean == clean.strip():
             assert clean in texts
+
+
+_RING_LAYOUT = """
+from datetime import datetime
+from audit_kit.graph import AccessGraph, Edge, Node
+from audit_kit.graph.layout import layout
+recs = [Node(id=f"record:R{i}", kind="record", label=f"R{i}", ring=1) for i in range(8)]
+orgs = [Node(id=f"org:{o}", kind="org", label=o, ring=2) for o in ("GP27", "SCH27", "LA27", "POL27")]
+ego = Node(id="user:U1", kind="user", label="U1", ring=0, pinned=True)
+edges = [Edge(source=ego.id, target=r.id, kind="read", weight=1.0) for r in recs]
+# bodies involved with children on opposite sides of the ring: the direction of their mean is rounding noise
+links = {"GP27": (0, 2, 4, 6), "SCH27": (1, 3, 5, 7), "LA27": (0, 1, 4, 5), "POL27": tuple(range(8))}
+edges += [Edge(source=recs[i].id, target=o.id, kind="involved", weight=1.0) for o in orgs for i in links[o.label]]
+g = AccessGraph(kind="user", title="t", since=datetime(2026, 1, 1), until=datetime(2026, 1, 2),
+                nodes=[ego, *recs, *orgs], edges=edges)
+print(sorted((k, round(x, 9), round(y, 9)) for k, (x, y) in layout(g).items()))
+"""
+
+
+def test_ring_layout_does_not_follow_the_processs_string_hashing() -> None:
+    # Two renders of the national report once swapped two bodies in an ego graph: a float sum over a set.
+    import os
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", _RING_LAYOUT], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}) for seed in range(6)]
+    outs = {proc.communicate(timeout=120)[0] for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert len(outs) == 1, outs
