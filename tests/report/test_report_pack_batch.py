@@ -147,8 +147,8 @@ def _font_files(path: Path) -> list[bytes]:
 
 
 def test_graph_figures_are_laid_out_as_images_of_their_own_document(tmp_path: Path) -> None:
-    from audit_kit.report.render import figures_as_images
     from audit_kit.report.fetcher import AssetFetcher
+    from audit_kit.report.render import figures_as_images
     from audit_kit.resources import templates_dir
 
     wide = (

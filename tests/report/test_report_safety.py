@@ -13,8 +13,8 @@ import report_world as world
 
 from audit_kit.config import AuditConfig
 from audit_kit.report import national_html, org_pack_html
-from audit_kit.report.render import html_to_pdf
 from audit_kit.report.fetcher import AssetFetcher
+from audit_kit.report.render import html_to_pdf
 from audit_kit.report.safety import guard_record_ids, sanitise_svg
 from audit_kit.resources import templates_dir
 

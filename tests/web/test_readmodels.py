@@ -4,10 +4,9 @@ derived from is unchanged."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
-
-import json
 
 import pytest
 import report_world
