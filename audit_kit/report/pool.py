@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 
 _queue: Any = None  # in a worker: where the parent's job arrives
+_UNSET = object()
+_job: Any = _UNSET  # in a worker: its copy of the job, taken from the queue once
 _state: Any = None  # in a worker: setup(job), made on first use
 
 
@@ -28,12 +30,15 @@ def _noop() -> None:
 
 
 def shared(setup: Callable[[Any], Any]) -> Any:
-    """In a worker: `setup(job)` for the job the parent shared, made on the first call and kept."""
-    global _state
+    """In a worker: `setup(job)` for the job the parent shared, made on the first call and kept. A setup that
+    fails is tried again on the next call, with the same copy of the job (the queue holds one per worker)."""
+    global _job, _state
     if _state is None:
         if _queue is None:
             raise RuntimeError("not a worker of an EarlyPool")
-        _state = setup(_queue.get())
+        if _job is _UNSET:
+            _job = _queue.get()
+        _state = setup(_job)
     return _state
 
 
