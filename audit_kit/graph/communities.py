@@ -128,11 +128,10 @@ def org_communities(
             f"--id {org_id}: no such organisation in the workspace",
             hint="known organisations include " + ", ".join(known) if known else "ingest organisations.csv first",
         )
-    progress.start("organisation communities", total=3)
+    progress.start("organisation communities", total=2)
     fit = _community_fit(ws, window.since, window.until, org_id, config) if fits is None else fits
     progress.advance()
     ua, roles = access.user_areas, access.roles
-    progress.advance()
 
     if findings is None:
         findings = FindingIndex.load(ws, window)
@@ -162,9 +161,8 @@ def org_communities(
         nodes.append(Node(id=f"user:{uid}", kind="user", label=label, org=org_id, role=roles.get(uid),
                           risk=t.risk, detectors=t.names, count=int(events_of.get(uid, 0)), attrs=attrs))
     for r in access.area_children.sort_values("area").itertuples():
-        home = access.area
         nodes.append(Node(id=f"area:{r.area}", kind="area", label=str(r.area), count=int(r.children),
-                          attrs={"home_area_of_org": r.area == home}))
+                          attrs={"home_area_of_org": r.area == access.area}))
     edges = [
         Edge(source=f"user:{r.user_id}", target=f"area:{r.area}", kind="read_children_of", weight=float(r.children),
              attrs={"children": int(r.children), "events": int(r.events)})

@@ -522,15 +522,11 @@ def _in_workers(
     fn: Callable[[list[Any]], list[tuple[str, Outcome]]],
     batches: list[list[Any]],
     progress: Progress,
-    initializer: Callable[..., None] | None = None,
-    initargs: tuple[Any, ...] = (),
 ) -> dict[str, Outcome]:
     """Run `fn` over `batches` in `workers` spawned processes; {org_id: outcome}, whatever fails."""
     # spawn, not fork: the parent holds an open DuckDB connection and its threads.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(batches)), mp_context=ctx, initializer=initializer, initargs=initargs
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
         return _collect(pool, fn, batches, progress)
 
 
