@@ -3,6 +3,7 @@ detector output (no 'mad=0, p99=0.7', no microseconds, no detector ids where a t
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,16 @@ def n(value: int | float | None) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.1f}"
     return f"{int(value):,}"
+
+
+def sig(value: float, digits: int = 3) -> str:
+    """A measured value to at most `digits` significant figures, never in exponent notation (1,000, not 1e+03;
+    0.5, not 0.500)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    places = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    text = f"{round(value, places):,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pct(value: float | None) -> str:

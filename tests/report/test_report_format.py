@@ -12,3 +12,22 @@ def test_a_missing_value_is_left_out_of_the_evidence():
     assert all(value != "None" and value for _, value in rows)
     assert not any(label.startswith("Some rate") for label, _ in rows)
 
+
+
+def test_measured_values_are_never_written_in_exponent_notation():
+    # a body with as many findings as users read "1e+03 access findings per 1,000 users" in its pack
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from audit_kit.report.format import sig
+
+    assert sig(1000.0) == "1,000" and sig(200.0) == "200" and sig(3.3333) == "3.33" and sig(0.01234) == "0.0123"
+    assert sig(0.0) == "0" and sig(12.5) == "12.5" and sig(0.5) == "0.5" and sig(12.0) == "12" and sig(-0.25) == "-0.25"
+
+    @given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+    def never_exponent(v: float) -> None:
+        text = sig(v)
+        assert "e" not in text
+        assert abs(float(text.replace(",", "")) - v) <= max(abs(v) * 0.006, 1e-300) or abs(v) < 1e-300
+
+    never_exponent()

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from audit_kit.models.assessment import Factor, OrgAssessment, RiskEntry
 from audit_kit.report import charts
-from audit_kit.report.format import finding_ref, level, n, pct
+from audit_kit.report.format import finding_ref, level, n, pct, sig
 from audit_kit.report.models import Chart, EntryCard, KeyValue, Table
 from audit_kit.report.scores import OrgScoreData
 from audit_kit.store.coverage import OrgRow
@@ -74,7 +74,7 @@ def _factors(factors: Sequence[Factor]) -> list[KeyValue]:
         if f.name == "floor":
             out.append(KeyValue("Floor", f"at least {f.value}: {f.note}"))
             continue
-        value = f"{f.value:,.3g}" if isinstance(f.value, float) else n(f.value) if f.value is not None else "—"
+        value = sig(f.value) if isinstance(f.value, float) else n(f.value) if f.value is not None else "—"
         detail = f"level {f.level}" if f.level else ""
         if f.weight:
             detail += (", " if detail else "") + f"weight {f.weight:g}"
