@@ -208,7 +208,8 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
     from different networks (/16) that overlaps by at least `min_overlap_minutes`, or starts within
     `travel_minutes` of the other's end, is a conflict: one person cannot be in both places. Chance:
     conflicts per active user in the window across the population (at least `base_rate`, the
-    occasional VPN switch), a Poisson tail corrected for the users tested; a conflict in which one
+    occasional VPN switch), a Poisson tail for the user, as every per-user detector's (the calibrated
+    cut-offs and the alert budget keep the population's alerts in bounds); a conflict in which one
     side signed in with a password alone counts twice.
 
     Most conflicts in ordinary work are between an organisation's own networks (an office session
@@ -262,7 +263,7 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
         k_out = r.outside + r.outside_weak
         others = min((users_out - (r.outside > 0)) / max(active - 1, 1), 0.5)
         lam_out = max(-math.log1p(-others), 1.0 / active)
-        pv = corrected(min(poisson_tail(k, lam), poisson_tail(k_out, lam_out)), 2 * active)
+        pv = corrected(min(poisson_tail(k, lam), poisson_tail(k_out, lam_out)), 2)
         st = strength(pv)
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"),

@@ -483,15 +483,23 @@ class VipParams(Params):
     min_users: int = 3
     span_days: int = 3
     hot_readers: int = 8
+    recent_case_days: int = 90
+
+
+def _recent_case(x: ir.Table, days: int) -> ir.BooleanValue:
+    """The reader's organisation had an involvement with the child that ended at most `days` before the read."""
+    return (x.ended & (x.first_ts.date().delta(x.inv_end, unit="day") <= days)).fill_null(False)
 
 
 def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     """Children suddenly read by many unrelated organisations within days (a child in the news), and who read them.
 
-    For each child, the organisations whose users opened it with no explanation, as newcomers (not
-    readers of the child since more than a window's length before it: someone who has read it for weeks
-    with no recorded involvement is most likely working with the child), are counted within the busiest
-    day and the busiest `span_days` (3) of the window. By chance a child of an area gets
+    For each child, the organisations whose users opened it with no explanation and no case with it that
+    closed in the last `recent_case_days` (90: news of a recent case draws its team back, a re-referral;
+    `lingering_access` judges those reads), as newcomers (not readers of the child since more than a
+    window's length before it: someone who has read it for weeks with no recorded involvement is most
+    likely working with the child), are counted within the busiest day and the busiest `span_days` (3)
+    of the window. By chance a child of an area gets
     about λ such organisations in the window, λ estimated from the area itself (twice the number of
     children read by two unrelated organisations over those read by one: the rate at which a second
     body stumbles on a child), updated by the child's own baseline count of unrelated bodies (a gamma
@@ -512,8 +520,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     known = _known_readers(ctx)
     x = x.left_join(known, (x.record_id == known.k_record) & (x.user_id == known.k_user))
     x = x.select(*[c for c in x.columns if c not in ("k_record", "k_user", "k_seen")],
-                 newcomer=x.k_seen.isnull())
-    win = x.filter(~x.explained & x.newcomer)
+                 newcomer=x.k_seen.isnull(), recent_case=_recent_case(x, p.recent_case_days))
+    win = x.filter(~x.explained & ~x.recent_case & x.newcomer)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max()
     )
@@ -527,7 +535,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     # meeting) - `hot_readers` or more in the window and `hot_factor` times the baseline readership.
     def learn_readers() -> ir.Table:
         base = ctx.without_exempt("vip_snooping", ctx.user_record_x(BASELINE))
-        base = base.filter(~base.explained)
+        base = base.filter(~base.explained & ~_recent_case(base, p.recent_case_days))
         return base.group_by(b_record=base.record_id).aggregate(b_orgs=base.org_id.nunique(),
                                                                b_users=base.user_id.nunique())
 
@@ -536,7 +544,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     xw = x.filter(x.period == WINDOW)
     allr = xw.group_by(h_record=xw.record_id).aggregate(
         h_win=xw.user_id.nunique(), h_orgs=xw.org_id.nunique(),
-        h_unrel=xw.org_id.nunique(where=~xw.explained & xw.newcomer))
+        h_unrel=xw.org_id.nunique(where=~xw.explained & ~xw.recent_case & xw.newcomer))
     allr = allr.filter(allr.h_win >= p.hot_readers, allr.h_orgs >= p.min_orgs + 1)
     busy = numeric(allr.to_pandas(), ["h_win", "h_orgs", "h_unrel"])
     busy_set = set(busy.h_record)

@@ -307,8 +307,10 @@ def period_activity(a: ir.Table, allowed_purposes: Sequence[str], label: str) ->
     """Per user, organisation and local hour (`hour`) of the days of `a`, tagged `period` = `label`: the
     detectors' activity counts.
 
-    Record accesses and exports whose purpose is allow-listed are counted apart (`n_rec_allowed`) or not
-    at all (`n_export`, `n_export_rows`, `n_search_rows`): allow-listed work is expected.
+    Record accesses and searches whose purpose is allow-listed are counted apart (`n_rec_allowed`,
+    `n_search_allowed`: `n_search` counts every search, activity being activity), exports and returned
+    rows of that purpose not at all (`n_export`, `n_export_rows`, `n_search_rows`): allow-listed work is
+    expected.
     """
     allowed = matches_any(a.purpose, allowed_purposes)
     a = a.mutate(period=ibis.literal(label), _allowed=allowed)
@@ -323,6 +325,7 @@ def period_activity(a: ir.Table, allowed_purposes: Sequence[str], label: str) ->
         n_export=a.n_export.sum(where=~a._allowed).fill_null(zero).cast("int64"),
         n_export_rows=a.n_export_rows.sum(where=~a._allowed).fill_null(zero).cast("int64"),
         n_search=a.n_search.sum().cast("int64"),
+        n_search_allowed=a.n_search.sum(where=a._allowed).fill_null(zero).cast("int64"),
         # rows returned by searches, an allow-listed purpose's (a statutory return's) left out
         n_search_rows=a.n_search_rows.sum(where=~a._allowed).fill_null(zero).cast("int64"),
         n_denied=a.n_denied.sum().cast("int64"),

@@ -25,7 +25,7 @@ REGULAR = "GP1-R01"  # has read the child in the news all along, with no recorde
 NEWCOMERS = [f"GP{k}-R01" for k in range(2, 8)]
 
 
-def _world(ws: Workspace, seed: int = 11) -> str:
+def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None) -> str:
     rng = random.Random(seed)
     orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
     orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "A", None, None) for k in range(1, 8)]
@@ -39,6 +39,9 @@ def _world(ws: Workspace, seed: int = 11) -> str:
         subjects += [(p, "A", False, None, 2015) for p in ps]
         inv += [(p, g, "registered_gp", date(2019, 1, 1), None) for p in ps]
     news = cases["LA1-U00"][0]  # a council case; GP1's registration of the child is missing
+    if case_closed_days_before is not None:  # the council's case closed weeks before the story
+        end = WINDOW_START - timedelta(days=case_closed_days_before)
+        inv = [(c, o, k, s, end if c == news else e) for c, o, k, s, e in inv]
     ev = _Events()
     for d in (START + timedelta(days=k) for k in range(DAYS)):
         if d.weekday() >= 5:
@@ -60,6 +63,9 @@ def _world(ws: Workspace, seed: int = 11) -> str:
     for k, u in enumerate(NEWCOMERS):  # six practices that never opened the child, in two days
         ev.add(w[5 + k % 2], 10 + k, u, u.split("-")[0], news)
         ev.add(w[5 + k % 2], 10.2 + k, u, u.split("-")[0], news)
+    if case_closed_days_before is not None:  # the story draws the council's team back to its closed case
+        for k, u in enumerate(("LA1-U01", "LA1-U02", "LA1-U03")):
+            ev.add(w[5], 14 + k, u, "LA1", news)
     insert_world(ws, orgs, users, subjects, inv, ev)
     return news
 
@@ -83,3 +89,21 @@ def test_a_child_in_the_news_names_the_newcomers(run):  # type: ignore[no-untype
 
 def test_a_long_standing_reader_without_a_recorded_involvement_is_not_a_snooper(run):  # type: ignore[no-untyped-def]
     assert REGULAR not in {f.user_id for f in run.findings if f.detector == "vip_snooping"}
+
+
+def test_the_team_of_a_recently_closed_case_is_not_counted_among_the_unrelated(tmp_path):  # type: ignore[no-untyped-def]
+    # Involvement data said the council's case closed three weeks before the story: its social workers
+    # reading the child again are not strangers to it (lingering_access judges such reads), and the
+    # council is not one of the unrelated bodies the child drew; the practices still are.
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    try:
+        _world(ws, case_closed_days_before=21)
+        since = datetime.combine(WINDOW_START, time())
+        out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
+                            detectors=["vip_snooping"])
+    finally:
+        ws.close()
+    named = [f for f in out.findings if f.detector == "vip_snooping"]
+    assert set(NEWCOMERS) <= {f.user_id for f in named}
+    assert not {f.user_id for f in named} & {"LA1-U01", "LA1-U02", "LA1-U03"}
+    assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)

@@ -1,0 +1,54 @@
+"""search_fishing sees fishing spread over days (issue 16): fifteen searches on each of two days that lead to
+little, from someone who searches twice a day, is an alert; an inspection's searches (an allow-listed purpose)
+are expected work, however many. World: the hand-made mini world (`det_miniworld`), where ordinary users
+search one to three times a day and open fourteen to twenty-two records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from det_miniworld import EVENT_COLUMNS, TRUTH, WINDOW_START, _Events, new_ws
+
+from audit_kit.config import AuditConfig
+from audit_kit.detectors import run_detectors
+from audit_kit.models.findings import Severity
+
+FISHER, INSPECTING = "LA1-U02", "LA2-U02"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    ws = new_ws(tmp_path_factory.mktemp("fishing"))
+    ev = _Events()
+    for day in (3, 6):  # fifteen searches on each of two days, between ordinary work
+        for k in range(15):
+            ev.add(WINDOW_START + timedelta(days=day), 10 + k * 0.3, FISHER, "LA1", None, "search", returned=k % 4)
+    for day in (3, 4):  # an inspection's sample: twenty searches a day, for the inspection
+        for k in range(20):
+            ev.add(WINDOW_START + timedelta(days=day), 10 + k * 0.3, INSPECTING, "LA2", None, "search",
+                   purpose="inspection", returned=2)
+    frame = pd.DataFrame(ev.rows, columns=EVENT_COLUMNS).assign(event_id=lambda f: "F" + f.event_id)
+    ws.con.register("_extra", frame)
+    ws.con.execute("INSERT INTO events BY NAME SELECT * FROM _extra")
+    ws.con.unregister("_extra")
+    out = run_detectors(ws, AuditConfig(), store=False)
+    yield out
+    ws.close()
+
+
+def _fishing(run, user):
+    return [f for f in run.findings if f.detector == "search_fishing" and f.user_id == user]
+
+
+def test_fishing_spread_over_two_days_is_an_alert(run):
+    assert not run.errors
+    found = _fishing(run, FISHER)
+    assert {f.evidence["bucket"] for f in found} == {str(WINDOW_START + timedelta(days=d)) for d in (3, 6)}
+    assert max(f.severity for f in found) >= Severity.MEDIUM
+
+
+def test_an_inspections_searches_are_expected_work_and_the_injected_case_still_found(run):
+    assert not _fishing(run, INSPECTING)
+    assert max(f.severity for f in _fishing(run, TRUTH["search_fishing"])) >= Severity.MEDIUM
