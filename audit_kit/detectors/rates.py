@@ -58,6 +58,7 @@ def _spike_findings(
     entitled = _entitled(ctx, df) if p.entitled_low else pd.Series(False, index=df.index, dtype=bool)
     if entitled.any():
         df.loc[entitled, "strength"] = df.loc[entitled, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[entitled & (df.expected == ""), "expected"] = "a reader entitled to this volume"
     fb = FindingBuilder(ctx, det_id)
     for row in df.itertuples(index=False):
         r = row._asdict()
@@ -74,6 +75,8 @@ def _spike_findings(
                         if shared >= 3 and st < CUTOFFS.medium else ".")),
             evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit),
                       "peers_spiking_same_day": shared,
+                      # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
+                      **({"expected_work": r["expected"]} if r["expected"] else {}),
                       **evidence_fields(float(r["p_value"]), st, "negative binomial: the user's and the peer group's "
                                         "baseline buckets, corrected for the window's buckets")},
             record_count=int(r["v"]) if unit.startswith("record") else 0,
@@ -97,12 +100,14 @@ def _synchronous(df: pd.DataFrame, share: float) -> pd.DataFrame:
     """Mark spikes a good part of the peer group shared on the same day (a census or annual return):
     a calendar event, not one person's behaviour; their strength is capped below medium."""
     if df.empty:
-        return df.assign(synchronous=[])
+        return df.assign(synchronous=[], expected=[])
     day = pd.to_datetime(df.bucket).dt.normalize()
     n = df.assign(_day=day).groupby(["org_type", "role", "_day"]).user_id.transform("nunique")
     df["synchronous"] = n.astype(int)
     shared = (n >= 3) & (n >= share * df.p_users.fillna(0))
     df.loc[shared, "strength"] = df.loc[shared, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+    df["expected"] = ""
+    df.loc[shared, "expected"] = "a day the peer group shared"
     return df
 
 

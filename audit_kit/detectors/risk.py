@@ -8,7 +8,9 @@ in the same units as a finding's strength (-log10 of a chance probability, `evid
          + REPEAT × (days with findings − 1, at most REPEAT_DAYS)
 
 so two weak signals from different detectors, or the same signal on several days, add up to an
-alert, while one weak signal stays low (kept in the register and the DPO pack, not alerted). The
+alert, while one weak signal stays low (kept in the register and the DPO pack, not alerted). A finding a
+detector kept below medium as expected work (`expected_work` in its evidence: an entitled reader's burst, a
+day the peer group shared) corroborates nothing and counts no day: it is its own strength at most. The
 user's strongest finding carries the user's severity; every user finding carries `user_risk`.
 
 **Alert budget.** At most `budget` (config `alert_budget`, default 2%) of the users active in the
@@ -99,6 +101,12 @@ def _is_policy(f: Finding) -> bool:
     return bool(isinstance(f.evidence, dict) and f.evidence.get("policy"))
 
 
+def _expected(f: Finding) -> bool:
+    # A detector kept it below medium as expected work (an entitled reader's burst, a day the peer group
+    # shared): two detectors measuring that same burst must not add up to the alert each declined to raise.
+    return bool(isinstance(f.evidence, dict) and f.evidence.get("expected_work"))
+
+
 def user_risks(findings: list[Finding], cutoffs: Cutoffs = CUTOFFS) -> dict[str, UserRisk]:
     """Each user's risk from their findings (see the module doc)."""
     by_user: dict[str, list[Finding]] = {}
@@ -110,10 +118,19 @@ def user_risks(findings: list[Finding], cutoffs: Cutoffs = CUTOFFS) -> dict[str,
         per_det: dict[str, float] = {}
         for f in fs:
             per_det[f.detector] = max(per_det.get(f.detector, 0.0), finding_strength(f))
-        ranked = sorted(per_det.values(), reverse=True)
-        risk = ranked[0] + CORROBORATION * sum(min(s, cutoffs.high) for s in ranked[1:] if s >= MIN_CORROBORATING)
-        days = {f.first_seen.date() for f in fs if f.first_seen is not None and finding_strength(f) >= MIN_CORROBORATING}
-        risk += REPEAT * min(max(len(days) - 1, 0), REPEAT_DAYS)
+        counted = [f for f in fs if not _expected(f)]
+        risk = max((finding_strength(f) for f in fs if _expected(f)), default=0.0)
+        days: set[object] = set()
+        if counted:
+            own: dict[str, float] = {}
+            for f in counted:
+                own[f.detector] = max(own.get(f.detector, 0.0), finding_strength(f))
+            ranked = sorted(own.values(), reverse=True)
+            combined = ranked[0] + CORROBORATION * sum(min(s, cutoffs.high) for s in ranked[1:]
+                                                       if s >= MIN_CORROBORATING)
+            days = {f.first_seen.date() for f in counted
+                    if f.first_seen is not None and finding_strength(f) >= MIN_CORROBORATING}
+            risk = max(risk, combined + REPEAT * min(max(len(days) - 1, 0), REPEAT_DAYS))
         policy = [f for f in fs if _is_policy(f)]
         sev = severity_of(risk, cutoffs)
         for f in policy:
@@ -141,7 +158,8 @@ def apply_risk_and_budget(
             by_user.setdefault(f.user_id, []).append(f)
     for user, fs in by_user.items():
         r = risks[user]
-        top = max(fs, key=lambda f: (finding_strength(f), f.severity.rank))
+        # the alert is carried by the strongest finding that counts (never one kept low as expected work)
+        top = max(fs, key=lambda f: (not _expected(f), finding_strength(f), f.severity.rank))
         for f in fs:
             f.evidence["user_risk"] = r.risk
         if r.severity > top.severity:

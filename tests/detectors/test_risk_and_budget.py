@@ -119,3 +119,21 @@ def test_truth_named_case_survives_the_default_budget_in_the_mini_world(mini_run
     run, truth = mini_run
     assert run.budget is not None and run.budget.active_users > 30
     assert TRUTH["leaver_account"] in {f.user_id for f in run.findings if f.severity == Severity.CRITICAL}
+
+
+def test_expected_work_kept_low_corroborates_nothing():
+    # an entitled reader's return: the daily and the hourly volume detectors both see the same burst and
+    # both keep it below medium; together they must not make the alert each declined to raise
+    burst = [_f("E", "volume_spike", 3.49), _f("E", "bulk_access", 3.49), _f("E", "volume_spike", 3.49, day=2)]
+    for f in burst:
+        f.evidence["expected_work"] = "a reader entitled to this volume"
+    # the same burst with an independent signal beside it: that signal is judged on its own strength
+    other = [_f("G", "bulk_access", 3.49), _f("G", "no_relationship", 3.0), _f("G", "out_of_area", 2.5)]
+    other[0].evidence["expected_work"] = "a day the peer group shared"
+    risks, _ = apply_risk_and_budget([*burst, *other], active_users=1000, budget=1.0)
+    by = {r.user_id: r for r in risks}
+    assert by["E"].risk == pytest.approx(3.49) and by["E"].severity == Severity.LOW and by["E"].days == 0
+    assert all(f.severity == Severity.LOW for f in burst)
+    assert by["G"].risk == pytest.approx(3.0 + 0.5 * 2.5) and by["G"].severity == Severity.MEDIUM
+    # the alert is carried by the finding that counts, not by the expected one
+    assert other[1].severity == Severity.MEDIUM and other[0].severity == Severity.LOW
