@@ -278,8 +278,9 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
                       "baseline": {"conflicts_per_active_user": round(lam, 4),
                                    "outside_conflicts_per_active_user": round(lam_out, 4), "active_users": active},
                       "min_overlap_minutes": p.min_overlap_minutes, "travel_minutes": p.travel_minutes,
-                      **evidence_fields(pv, st, "Poisson: conflicts (and conflicts with an outside network) per "
-                                        "active user across the population, corrected for the users tested")},
+                      **evidence_fields(pv, st, "Poisson: the user's conflicts (and conflicts with an outside "
+                                        "network) against the rate per active user across the population, "
+                                        "corrected for making two tests")},
             first_seen=r.first, last_seen=r.last,
         )
     return fb.findings

@@ -102,6 +102,7 @@ WHY = {
 LABELS = {
     "chance_probability": "Chance alone would give this", "strength": "Strength of evidence (0–30)",
     "user_risk": "User's risk across findings", "chance_model": "Chance model",
+    "expected_work": "Kept low as expected work",
     "value": "Observed", "threshold": "Flagged above", "unit": "Measured as", "bucket": "When",
     "accesses": "Accesses", "records": "Records", "record": "Record", "expected": "Usual for them and peers",
     "events_after_leaving": "Uses after leaving", "record_accesses_after_leaving": "Records opened after leaving",
