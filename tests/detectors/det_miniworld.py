@@ -248,3 +248,11 @@ def new_ws(tmp_path, **kw):  # type: ignore[no-untyped-def]
     ws = Workspace.open(tmp_path / "ws", create=True)
     build(ws, **kw)
     return ws
+
+
+def add_events(ws: Workspace, ev: _Events, prefix: str) -> None:
+    """Append a test's own events to a built world (event ids prefixed so they never collide with the world's)."""
+    frame = pd.DataFrame(ev.rows, columns=EVENT_COLUMNS).assign(event_id=lambda f: prefix + f.event_id)
+    ws.con.register("_extra", frame)
+    ws.con.execute("INSERT INTO events BY NAME SELECT * FROM _extra")
+    ws.con.unregister("_extra")

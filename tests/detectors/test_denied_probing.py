@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
 import pytest
-from det_miniworld import EVENT_COLUMNS, TRUTH, WINDOW_START, _Events, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, new_ws
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
@@ -27,10 +26,7 @@ def run(tmp_path_factory):
                    "view", "denied")
     ev.add(WINDOW_START + timedelta(days=5), 11, ONE_MORE, "LA2", "C0333", "view", "denied")
     ev.add(WINDOW_START + timedelta(days=5), 15, ONE_MORE, "LA2", "C0334", "view", "denied")
-    frame = pd.DataFrame(ev.rows, columns=EVENT_COLUMNS).assign(event_id=lambda f: "P" + f.event_id)
-    ws.con.register("_extra", frame)
-    ws.con.execute("INSERT INTO events BY NAME SELECT * FROM _extra")
-    ws.con.unregister("_extra")
+    add_events(ws, ev, "P")
     out = run_detectors(ws, AuditConfig(), store=False)
     yield out
     ws.close()

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
 import pytest
-from det_miniworld import EVENT_COLUMNS, TRUTH, WINDOW_START, _Events, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, new_ws
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
@@ -29,10 +28,7 @@ def run(tmp_path_factory):
         for k in range(20):
             ev.add(WINDOW_START + timedelta(days=day), 10 + k * 0.3, INSPECTING, "LA2", None, "search",
                    purpose="inspection", returned=2)
-    frame = pd.DataFrame(ev.rows, columns=EVENT_COLUMNS).assign(event_id=lambda f: "F" + f.event_id)
-    ws.con.register("_extra", frame)
-    ws.con.execute("INSERT INTO events BY NAME SELECT * FROM _extra")
-    ws.con.unregister("_extra")
+    add_events(ws, ev, "F")
     out = run_detectors(ws, AuditConfig(), store=False)
     yield out
     ws.close()
