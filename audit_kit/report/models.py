@@ -61,7 +61,7 @@ class Table:
 
     headers: list[str]
     rows: list[list[str]]
-    empty: str = "Nothing to show."
+    empty: str = "Nothing to show."  # "": nothing is printed (the absence is said beside the table)
     caption: str = ""
     nowrap: tuple[int, ...] = ()  # columns kept on one line (dates, levels, verdicts)
     # Column widths in percent of the table, for tables repeated hundreds of times (the national annex): a

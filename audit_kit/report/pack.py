@@ -141,4 +141,5 @@ def _trend(a: OrgAssessment | None, prev: OrgAssessment | None, f: PackFacts) ->
         note = "Compared with your previous questionnaire submission."
     else:
         note = "This is the first assessment of your organisation: trends appear from the next one."
-    return Table(["Measure", "Last time", "Now"], rows, empty="No earlier assessment to compare with."), note
+    # with no rows the note says why: the table adds nothing
+    return Table(["Measure", "Last time", "Now"], rows, empty=""), note
