@@ -120,3 +120,42 @@ def test_a_reused_event_id_keeps_both_events(corpus: tuple[Path, dict[str, Inges
     order = [Path(k).name for k in EXPECTED]  # the fixture ingests in expected.yaml's order
     collided = max("UpdateTrail.json", "UnknownAPI.json", key=order.index)
     assert sum(r.id_collisions for k, r in reports.items() if k.endswith(collided)) == 1
+
+
+TRAIL = "cloudtrail/invictus-ir-aws-dataset/"
+# errorCode words the CloudTrail reference uses for a refused call (the rest are failures)
+_REFUSED = re.compile(r"AccessDenied|Unauthori[sz]ed|NotAuthorized|Forbidden|AuthFailure|InvalidClientTokenId|"
+                      r"SignatureDoesNotMatch|ExpiredToken")
+
+
+def test_a_real_trail_keeps_what_each_record_says(corpus: tuple[Path, dict[str, IngestReport]]) -> None:
+    """Every record of a real trail (2,900, one attack simulation's CloudTrail files as delivered): its time,
+    id, call, outcome class, address and account, read from the record itself, are what was stored."""
+    import gzip
+    import ipaddress
+    import json
+
+    ws_path, _ = corpus
+    files = sorted(k for k in EXPECTED if k.startswith(TRAIL))
+    assert len(files) == 55
+    with Workspace.open(ws_path, read_only=True) as ws:
+        for rel in files:
+            records = json.loads(gzip.decompress((REAL / rel).read_bytes()))["Records"]
+            stored = {row[0]: row[1:] for row in ws.con.execute(
+                "SELECT source_row, event_id, timestamp, source_action, outcome, source_ip, org_id FROM events "
+                "WHERE source_file = ?", [str(REAL / rel)]).fetchall()}
+            assert sorted(stored) == list(range(1, len(records) + 1)), rel
+            for at, r in enumerate(records, 1):
+                event_id, ts, source_action, outcome, ip, org = stored[at]
+                code = r.get("errorCode")
+                want_outcome = "success" if not code else "denied" if _REFUSED.search(code) else "failure"
+                try:
+                    want_ip: str | None = str(ipaddress.ip_address(r["sourceIPAddress"]))
+                except ValueError:
+                    want_ip = None  # a service's name, not an address
+                got = (event_id, ts, source_action, ip, org)
+                want = (r["eventID"], _utc(r["eventTime"]), f"{r['eventSource'].split('.')[0]}:{r['eventName']}", want_ip,
+                        r["userIdentity"].get("accountId") or r["recipientAccountId"])
+                assert got == want, (rel, at)
+                if r["eventName"] != "ConsoleLogin":  # a console sign-in's outcome is in its responseElements
+                    assert outcome == want_outcome, (rel, at, code)
