@@ -281,7 +281,7 @@ class DetectionContext:
         if name == "user_record":
             return period_records(self._daily("records", period), purposes, period)
         if name == "user_hour_x":
-            return self._user_hour_x(self.part("user_hour", period))
+            return self.hour_x(self.part("user_hour", period))
         if name == "user_day":
             return self._user_day(self.part("user_hour_x", period))
         return self._user_record_x(self.part("user_record", period))
@@ -323,7 +323,9 @@ class DetectionContext:
         (both periods, or the one given)."""
         return self._both("user_hour_x", period)
 
-    def _user_hour_x(self, uh: ir.Table) -> ir.Table:
+    def hour_x(self, uh: ir.Table) -> ir.Table:
+        """Any per-local-hour table (`user_id`, `org_id`, `hour`: the local hour) with what `user_hour_x` adds:
+        the user's role and entitlements, the organisation's type, and the off-hours flags."""
         u = self.users
         o = self.orgs
         j = uh.left_join(u, uh.user_id == u.user_id).left_join(o, uh.org_id == o.org_id)

@@ -124,6 +124,9 @@ LABELS = {
     "password_only_sessions_from_outside": "Password-only sessions from outside",
     "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
     "counted": "What was counted",
+    "records_opened_in_unusual_hours": "Records opened in those hours",
+    "unexplained_records_in_unusual_hours": "Of which nothing explains",
+    "unusual_hours_in_the_dead_of_night": "Hours between midnight and 05:00",
 }
 HIDDEN = {"baseline", "peer_baseline", "user_baseline", "p_value", "p_value_daily_rate", "expected_by_daily_rate",
           "judged_in", "distinct_hours_of_week", "measure", "measures", "period", "submission_id",
