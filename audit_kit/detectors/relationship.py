@@ -451,10 +451,14 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     Needs `family_key` on users and subjects (a keyed hash supplied by the data holder, so no names
     are seen). A lookup no involvement explains is a conflict of interest whatever the baseline: a
     policy finding, high. One the organisation's involvement explains is listed low (16–43% of
-    family flags have a simple explanation: the family is on the organisation's books).
+    family flags have a simple explanation: the family is on the organisation's books), as is one an
+    allow-listed user or purpose, or a reviewer's explanation, covers. An entitlement to read across an
+    area (MASH, national partners, duty teams) explains *where* a reader may look, not why they opened
+    their own family's record: it is no explanation here.
     """
     x = ctx.without_exempt("family_lookup", ctx.user_record_x(WINDOW))
     w = x.filter(x.user_family_key.notnull(), x.user_family_key == x.subject_family_key)
+    w = w.mutate(explained=w.involved | w.allowed)
     if not p.flag_explained:
         w = w.filter(~w.explained)
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))

@@ -1,0 +1,51 @@
+"""family_lookup: an entitlement to read across an area explains where a reader may look, not why they opened
+their own family's record (issue 16: MASH officers and duty social workers reading their own relatives were
+listed low as "explained"). Only the organisation's involvement with the child, an allow-listed purpose or a
+reviewer's explanation keeps such a lookup low. World: the hand-made mini world (`det_miniworld`): LA1 is
+involved with every child of area A (C0000-C0299), none of area B's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from det_miniworld import WINDOW_START, _Events, add_events, new_ws
+
+from audit_kit.config import AuditConfig
+from audit_kit.detectors import run_detectors
+from audit_kit.models.findings import Severity
+
+MASH, CASEWORKER = "LA1-MASH", "LA1-U02"
+MASH_FAMILY, CASEWORKER_FAMILY = "C0450", "C0120"  # area B (LA1 not involved); area A (LA1 involved)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    ws = new_ws(tmp_path_factory.mktemp("family"))
+    ws.con.execute("UPDATE users SET family_key = 'K450' WHERE user_id = ?", [MASH])
+    ws.con.execute("UPDATE users SET family_key = 'K120' WHERE user_id = ?", [CASEWORKER])
+    ev = _Events()
+    ev.add(WINDOW_START + timedelta(days=4), 11.2, MASH, "LA1", MASH_FAMILY)
+    ev.add(WINDOW_START + timedelta(days=5), 14.5, CASEWORKER, "LA1", CASEWORKER_FAMILY)
+    add_events(ws, ev, "K")
+    out = run_detectors(ws, AuditConfig(), detectors=["family_lookup"], store=False)
+    yield out
+    ws.close()
+
+
+def _family(run, user):
+    return [f for f in run.findings if f.detector == "family_lookup" and f.user_id == user]
+
+
+def test_an_entitled_reader_opening_their_own_familys_record_is_a_policy_finding(run):
+    assert not run.errors
+    (f,) = _family(run, MASH)
+    assert f.severity == Severity.HIGH
+    assert f.evidence["explained"] is False and f.evidence.get("policy")
+
+
+def test_one_the_organisations_involvement_explains_is_listed_low(run):
+    (f,) = _family(run, CASEWORKER)
+    assert f.severity == Severity.LOW
+    assert f.evidence["explained"] is True
+    assert "involved" in f.summary
