@@ -48,8 +48,9 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # 74 was declared on 2026-12-06 at 20:05 UTC, before the work of that evening, and run once at 21:29 UTC
 # (benchmarks/results-detection-matrix-heldout-74.md). 75 was declared on 2026-12-07 at 01:00 UTC, before the one
 # final measure of that night's work (tuned on seeds 1-2 only), and run once at 01:28 UTC
-# (benchmarks/results-detection-matrix-heldout-75.json). All five are spent: declare new ones before the next round.
-HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75)
+# (benchmarks/results-detection-matrix-heldout-75.json). 76 was declared on 2026-12-07 at 03:00 UTC, before the one
+# final measure of that morning's work (tuned on seeds 1-2 only); nothing had been run on it.
+HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76)
 
 
 def cell_params(cell: str, seed: int, **overrides: Any) -> SynthParams:

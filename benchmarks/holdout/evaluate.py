@@ -44,7 +44,7 @@ REPO = HERE.parent.parent
 SEV = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 MEDIUM = 2
 TUNING_SEEDS = list(range(1, 10))
-HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109]
+HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
