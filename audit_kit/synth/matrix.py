@@ -49,7 +49,8 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # (benchmarks/results-detection-matrix-heldout-74.md). 75 was declared on 2026-12-07 at 01:00 UTC, before the one
 # final measure of that night's work (tuned on seeds 1-2 only), and run once at 01:28 UTC
 # (benchmarks/results-detection-matrix-heldout-75.json). 76 was declared on 2026-12-07 at 03:00 UTC, before the one
-# final measure of that morning's work (tuned on seeds 1-2 only); nothing had been run on it.
+# final measure of that morning's work (tuned on seeds 1-2 only), and run once at 03:07 UTC
+# (benchmarks/results-detection-matrix-heldout-76.json). All six are spent: declare new ones before the next round.
 HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76)
 
 
