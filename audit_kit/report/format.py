@@ -124,11 +124,10 @@ LABELS = {
     "password_only_sessions_from_outside": "Password-only sessions from outside",
     "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
     "counted": "What was counted",
-    "records_opened_in_unusual_hours": "Records opened in those hours",
-    "unexplained_records_in_unusual_hours": "Of which nothing explains",
-    "unusual_hours_in_the_dead_of_night": "Hours between midnight and 05:00",
+    "unexplained_records_in_unusual_hours": "Records nothing explains",
 }
 HIDDEN = {"baseline", "peer_baseline", "user_baseline", "p_value", "p_value_daily_rate", "expected_by_daily_rate",
+          "records_opened_in_unusual_hours", "unusual_hours_in_the_dead_of_night",
           "judged_in", "distinct_hours_of_week", "measure", "measures", "period", "submission_id",
           "questionnaire_version", "history_start", "last_activity_before_window", "account_start_date",
           "community", "min_overlap_minutes", "match", "organisation_password_share_others",
@@ -178,9 +177,16 @@ def chance_words(p: Any, model: str) -> str:
     return f"{p:.2f}"
 
 
+# Rows a card never loses to the ten-row limit: how the finding stands among the user's others and why its
+# severity is what it is (a detector adding evidence must not push them off the card).
+KEPT = ("user_risk", "expected_work")
+MAX_ROWS = 10
+
+
 def plain_evidence(evidence: dict[str, Any], restricted: bool) -> list[tuple[str, str]]:
-    """The evidence a reader needs, as (label, value) rows in plain words; baselines summarised once."""
-    rows: list[tuple[str, str]] = []
+    """The evidence a reader needs, as (label, value) rows in plain words; baselines summarised once. At most
+    MAX_ROWS rows, in the evidence's order; the KEPT rows are never the ones left out."""
+    rows: list[tuple[str, str, bool]] = []
     for key, value in evidence.items():
         if key in HIDDEN or (not restricted and key in PERSONAL) or isinstance(value, dict):
             continue
@@ -189,11 +195,17 @@ def plain_evidence(evidence: dict[str, Any], restricted: bool) -> list[tuple[str
         else:
             text = plain_value(value)
         if text:
-            rows.append((LABELS.get(key, key.replace("_", " ").capitalize()), text))
+            rows.append((LABELS.get(key, key.replace("_", " ").capitalize()), text, key in KEPT))
     usual = _usual(evidence)
     if usual:
-        rows.append(("Usual high (them and peers)", usual))
-    return rows[:10]
+        rows.append(("Usual high (them and peers)", usual, False))
+    room = MAX_ROWS - sum(kept for *_, kept in rows)
+    out: list[tuple[str, str]] = []
+    for label, text, kept in rows:
+        if kept or room > 0:
+            out.append((label, text))
+            room -= not kept
+    return out
 
 
 def _usual(evidence: dict[str, Any]) -> str:

@@ -13,6 +13,16 @@ def test_a_missing_value_is_left_out_of_the_evidence():
     assert not any(label.startswith("Some rate") for label, _ in rows)
 
 
+def test_a_card_never_loses_the_users_risk_or_why_it_was_kept_low_to_the_row_limit():
+    # a detector adding evidence pushed "User's risk across findings" off an after-hours card (ten rows at most)
+    evidence = {f"measure_{k:02d}": k + 1 for k in range(14)} | {"user_risk": 7.5, "expected_work": "a census"}
+    rows = plain_evidence(evidence, restricted=True)
+    assert len(rows) == 10
+    assert ("User's risk across findings", "7.5") in rows and ("Kept low as expected work", "a census") in rows
+    labels = [label for label, _ in rows]
+    assert labels[:8] == [f"Measure {k:02d}" for k in range(8)]  # the rest keep the evidence's order
+
+
 
 def test_measured_values_are_never_written_in_exponent_notation():
     # a body with as many findings as users read "1e+03 access findings per 1,000 users" in its pack
