@@ -462,7 +462,8 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
     if not p.flag_explained:
         w = w.filter(~w.explained)
     w = w.mutate(pseudonym=ctx.pseudonymise_expr(w.record_id))
-    df = w.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "explained").to_pandas()
+    df = w.select("user_id", "org_id", "role", "pseudonym", "n", "first_ts", "last_ts", "involved",
+                  "explained").to_pandas()
     fb = FindingBuilder(ctx, "family_lookup")
     for r in df.itertuples(index=False):
         if r.explained:
@@ -471,7 +472,9 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
             sev, score = Severity.HIGH, 0.85
             basis = evidence_fields(0.0, CUTOFFS.high, "policy: an unexplained look-up of one's own family",
                                     policy=True)
-        why = "; their organisation is involved with the child" if r.explained else " with no involvement to explain it"
+        why = ("; their organisation is involved with the child" if r.involved else
+               "; an allow-listed purpose or a reviewer's explanation covers it" if r.explained else
+               " with no involvement to explain it")
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=sev, score=score,
             summary=f"{r.user_id} ({r.role}) opened record {r.pseudonym} of a child in their own family{why}.",

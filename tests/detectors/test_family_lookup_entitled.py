@@ -15,8 +15,9 @@ from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
-MASH, CASEWORKER = "LA1-MASH", "LA1-U02"
-MASH_FAMILY, CASEWORKER_FAMILY = "C0450", "C0120"  # area B (LA1 not involved); area A (LA1 involved)
+MASH, CASEWORKER, INSPECTED = "LA1-MASH", "LA1-U02", "LA1-U12"
+# area B (LA1 not involved); area A (LA1 involved); area B, read for an inspection (an allow-listed purpose)
+MASH_FAMILY, CASEWORKER_FAMILY, INSPECTED_FAMILY = "C0450", "C0120", "C0460"
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +25,11 @@ def run(tmp_path_factory):
     ws = new_ws(tmp_path_factory.mktemp("family"))
     ws.con.execute("UPDATE users SET family_key = 'K450' WHERE user_id = ?", [MASH])
     ws.con.execute("UPDATE users SET family_key = 'K120' WHERE user_id = ?", [CASEWORKER])
+    ws.con.execute("UPDATE users SET family_key = 'K460' WHERE user_id = ?", [INSPECTED])
     ev = _Events()
     ev.add(WINDOW_START + timedelta(days=4), 11.2, MASH, "LA1", MASH_FAMILY)
     ev.add(WINDOW_START + timedelta(days=5), 14.5, CASEWORKER, "LA1", CASEWORKER_FAMILY)
+    ev.add(WINDOW_START + timedelta(days=6), 10.5, INSPECTED, "LA1", INSPECTED_FAMILY, purpose="inspection")
     add_events(ws, ev, "K")
     out = run_detectors(ws, AuditConfig(), detectors=["family_lookup"], store=False)
     yield out
@@ -49,3 +52,9 @@ def test_one_the_organisations_involvement_explains_is_listed_low(run):
     assert f.severity == Severity.LOW
     assert f.evidence["explained"] is True
     assert "involved" in f.summary
+
+
+def test_one_an_allow_listed_purpose_covers_is_listed_low_and_says_so(run):
+    (f,) = _family(run, INSPECTED)
+    assert f.severity == Severity.LOW
+    assert "allow-listed purpose" in f.summary and "involved" not in f.summary
