@@ -256,3 +256,21 @@ def add_events(ws: Workspace, ev: _Events, prefix: str) -> None:
     ws.con.register("_extra", frame)
     ws.con.execute("INSERT INTO events BY NAME SELECT * FROM _extra")
     ws.con.unregister("_extra")
+
+
+def detect_with(tmp_path, ev: _Events, prefix: str, setup=None, detectors=None):  # type: ignore[no-untyped-def]
+    """The mini world under tmp_path with a test's own events added (and `setup(ws)` applied first, e.g. to give
+    a user a family key), detected with the default configuration and not stored: the run."""
+    from audit_kit.config import AuditConfig
+    from audit_kit.detectors import run_detectors
+
+    with new_ws(tmp_path) as ws:
+        if setup is not None:
+            setup(ws)
+        add_events(ws, ev, prefix)
+        return run_detectors(ws, AuditConfig(), detectors=detectors, store=False)
+
+
+def findings_of(run, detector: str, user: str) -> list:  # type: ignore[no-untyped-def]
+    """A run's findings of one detector about one user."""
+    return [f for f in run.findings if f.detector == detector and f.user_id == user]

@@ -9,10 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, detect_with, findings_of
 
-from audit_kit.config import AuditConfig
-from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
 CATCHING_UP, BROWSING = "LA1-U01", "LA1-U12"
@@ -20,7 +18,6 @@ CATCHING_UP, BROWSING = "LA1-U01", "LA1-U12"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    ws = new_ws(tmp_path_factory.mktemp("evenings"))
     ev = _Events()
     for day in (1, 2, 3, 7):  # four weekday evenings, 20:00-22:30 local
         d = WINDOW_START + timedelta(days=day)
@@ -29,14 +26,11 @@ def run(tmp_path_factory):
                    "update" if k % 2 else "view", session=f"EVE-{CATCHING_UP}-{day}")
             ev.add(d, hour, BROWSING, "LA1", f"C{400 + day * 5 + k:04d}",  # area B's children: nothing explains them
                    session=f"EVE-{BROWSING}-{day}")
-    add_events(ws, ev, "H")
-    out = run_detectors(ws, AuditConfig(), store=False)
-    yield out
-    ws.close()
+    return detect_with(tmp_path_factory.mktemp("evenings"), ev, "H")
 
 
 def _after_hours(run, user):
-    return [f for f in run.findings if f.detector == "after_hours" and f.user_id == user]
+    return findings_of(run, "after_hours", user)
 
 
 def test_evenings_on_ones_own_cases_are_expected_work(run):

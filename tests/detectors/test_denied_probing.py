@@ -7,10 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, detect_with, findings_of
 
-from audit_kit.config import AuditConfig
-from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
 PROBER, ONE_MORE = "LA1-U02", "LA2-U02"
@@ -18,7 +16,6 @@ PROBER, ONE_MORE = "LA1-U02", "LA2-U02"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    ws = new_ws(tmp_path_factory.mktemp("denied"))
     ev = _Events()
     for day in (3, 4, 6):  # five refused look-ups on each of three days, between ordinary work
         for k in range(5):
@@ -26,14 +23,11 @@ def run(tmp_path_factory):
                    "view", "denied")
     ev.add(WINDOW_START + timedelta(days=5), 11, ONE_MORE, "LA2", "C0333", "view", "denied")
     ev.add(WINDOW_START + timedelta(days=5), 15, ONE_MORE, "LA2", "C0334", "view", "denied")
-    add_events(ws, ev, "P")
-    out = run_detectors(ws, AuditConfig(), store=False)
-    yield out
-    ws.close()
+    return detect_with(tmp_path_factory.mktemp("denied"), ev, "P")
 
 
 def _denied(run, user):
-    return [f for f in run.findings if f.detector == "denied_spike" and f.user_id == user]
+    return findings_of(run, "denied_spike", user)
 
 
 def test_five_refusals_a_day_on_three_days_are_an_alert(run):

@@ -9,10 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from det_miniworld import WINDOW_START, _Events, add_events, new_ws
+from det_miniworld import WINDOW_START, _Events, detect_with, findings_of
 
-from audit_kit.config import AuditConfig
-from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
 MASH, CASEWORKER, INSPECTED = "LA1-MASH", "LA1-U02", "LA1-U12"
@@ -22,22 +20,19 @@ MASH_FAMILY, CASEWORKER_FAMILY, INSPECTED_FAMILY = "C0450", "C0120", "C0460"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    ws = new_ws(tmp_path_factory.mktemp("family"))
-    ws.con.execute("UPDATE users SET family_key = 'K450' WHERE user_id = ?", [MASH])
-    ws.con.execute("UPDATE users SET family_key = 'K120' WHERE user_id = ?", [CASEWORKER])
-    ws.con.execute("UPDATE users SET family_key = 'K460' WHERE user_id = ?", [INSPECTED])
+    def family_keys(ws):
+        for user, key in ((MASH, "K450"), (CASEWORKER, "K120"), (INSPECTED, "K460")):
+            ws.con.execute("UPDATE users SET family_key = ? WHERE user_id = ?", [key, user])
+
     ev = _Events()
     ev.add(WINDOW_START + timedelta(days=4), 11.2, MASH, "LA1", MASH_FAMILY)
     ev.add(WINDOW_START + timedelta(days=5), 14.5, CASEWORKER, "LA1", CASEWORKER_FAMILY)
     ev.add(WINDOW_START + timedelta(days=6), 10.5, INSPECTED, "LA1", INSPECTED_FAMILY, purpose="inspection")
-    add_events(ws, ev, "K")
-    out = run_detectors(ws, AuditConfig(), detectors=["family_lookup"], store=False)
-    yield out
-    ws.close()
+    return detect_with(tmp_path_factory.mktemp("family"), ev, "K", setup=family_keys, detectors=["family_lookup"])
 
 
 def _family(run, user):
-    return [f for f in run.findings if f.detector == "family_lookup" and f.user_id == user]
+    return findings_of(run, "family_lookup", user)
 
 
 def test_an_entitled_reader_opening_their_own_familys_record_is_a_policy_finding(run):

@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, detect_with, findings_of
 
-from audit_kit.config import AuditConfig
-from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
 FISHER, INSPECTING = "LA1-U02", "LA2-U02"
@@ -19,7 +17,6 @@ FISHER, INSPECTING = "LA1-U02", "LA2-U02"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    ws = new_ws(tmp_path_factory.mktemp("fishing"))
     ev = _Events()
     for day in (3, 6):  # fifteen searches on each of two days, between ordinary work
         for k in range(15):
@@ -28,14 +25,11 @@ def run(tmp_path_factory):
         for k in range(20):
             ev.add(WINDOW_START + timedelta(days=day), 10 + k * 0.3, INSPECTING, "LA2", None, "search",
                    purpose="inspection", returned=2)
-    add_events(ws, ev, "F")
-    out = run_detectors(ws, AuditConfig(), store=False)
-    yield out
-    ws.close()
+    return detect_with(tmp_path_factory.mktemp("fishing"), ev, "F")
 
 
 def _fishing(run, user):
-    return [f for f in run.findings if f.detector == "search_fishing" and f.user_id == user]
+    return findings_of(run, "search_fishing", user)
 
 
 def test_fishing_spread_over_two_days_is_an_alert(run):
