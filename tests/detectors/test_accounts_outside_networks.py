@@ -7,7 +7,9 @@ its holder carries on over the VPN: conflicts between the council's own networks
 Against that background:
 
 - an enrolled social worker works one day from home with a password alone (two sessions): a second
-  factor bypassed from outside, which the council's office password share must not excuse;
+  factor bypassed from outside, which the council's office password share must not excuse; nor must a
+  colleague's own history of a password at the office now and then excuse three such sessions from home
+  (their past says how often they used a password, not from where);
 - another social worker's account is used from a home line while they work at the office, on three
   days: an outside network in the middle of the owner's sessions, rarer than any VPN overlap; a third's
   on two days is an alert too (the user's chance, as every per-user detector judges it), while one such
@@ -36,6 +38,7 @@ UNENROLLED = {f"U{i:03d}" for i in range(100, 112)}  # password at the office, a
 VPN_USERS = {f"U{i:03d}" for i in range(20, 40)}  # some days over the VPN
 VPN_OVERLAP = {f"U{i:03d}" for i in range(40, 48)}  # an office session left open while on the VPN
 BYPASS = "U005"  # weak_auth: a day from home with a password alone
+OFFICE_PASSWORD = "U009"  # a password at the office one day in five before; then a day from home with one
 SHARED = "U006"  # concurrent_sessions: someone else from a home line while the owner works
 SHARED_TWICE = "U007"  # the same on two days
 ONCE = "U008"  # one overlap with a home line, once
@@ -81,6 +84,12 @@ def _build(ws: Workspace) -> None:
                 log.session(d, 8.0, 12.0, u, "203.0.113.44", "password", sid + "a", 10)
                 log.session(d, 13.0, 16.5, u, "203.0.113.44", "password", sid + "b", 8)
                 continue
+            if u == OFFICE_PASSWORD and d == WINDOW_START + timedelta(days=4):
+                for k, (a, b) in enumerate(((8.0, 10.5), (11.0, 13.0), (14.0, 16.5))):
+                    log.session(d, a, b, u, "81.2.69.160", "password", f"{sid}{k}", 6)
+                continue
+            if u == OFFICE_PASSWORD and d < WINDOW_START and n % 5 == 0:
+                auth = "password"
             if u in VPN_USERS and (n + i) % 5 == 0:
                 log.session(d, 8.0, 16.5, u, VPN.format(10 + i), auth, sid, 18)
                 continue
@@ -153,6 +162,13 @@ def test_a_password_only_day_from_home_by_an_enrolled_user_is_an_alert(run):
     assert f.evidence["password_only_sessions_from_outside"] == 2
     # staff not yet enrolled, at the office with a password as always: an enrolment gap, kept low
     assert all(sev.get(u, Severity.INFO) <= Severity.LOW for u in UNENROLLED)
+
+
+def test_a_password_at_the_office_now_and_then_does_not_excuse_one_from_home(run):
+    f = next(f for f in run.findings if f.detector == "weak_auth" and f.user_id == OFFICE_PASSWORD)
+    assert f.evidence["baseline_user_password_share"] > 0.05  # their own history holds passwords
+    assert f.evidence["password_only_sessions_from_outside"] == 3
+    assert f.severity >= Severity.MEDIUM
 
 
 def test_an_outside_network_inside_the_owners_sessions_is_a_shared_account(run):
