@@ -311,8 +311,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     password-only sessions from outside are also judged against the organisation's other users'
     rate of such sessions in the window ((h + 0.5) / (n + 1) per session, in place of the
     organisation's overall password share), and the stronger of the two tests counts, corrected for
-    making two. The user's own history enters that test only as far as it can
-    speak to it: their baseline password share says how often they used a password, not from where, so it
+    making two. The user's history says how often they used a password, not from where: in that test it
     counts at the share of the others' password-only sessions that came from outside (a password at the
     office now and then does not excuse one from home).
     """
@@ -349,8 +348,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
          .join(usr_all, us.user_id == usr_all.a_user).left_join(ub, us.user_id == ub.b_user)
          .left_join(roles, us.user_id == roles.r_user).join(os_, us.org_id == os_.s_org))
     df = j.select("user_id", "org_id", "role", "sessions", "weak", "weak_out", "first", "last", "nets", "o_pw",
-                  "o_auth", "a_pw", "a_auth", "b_pw", "b_auth", "org_sessions", "org_weak_out",
-                  "org_weak").to_pandas()
+                  "o_auth", "a_pw", "a_auth", "b_pw", "b_auth", "org_sessions", "org_weak_out", "org_weak").to_pandas()
     df = numeric(df, ["sessions", "weak", "weak_out", "nets", "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth",
                       "org_sessions", "org_weak_out", "org_weak"])
     fb = FindingBuilder(ctx, "weak_auth")
@@ -369,9 +367,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         if r.weak_out > 0:
             # the organisation's other users' password-only sessions from outside its networks, per session
             out_rate = (r.org_weak_out - r.weak_out + 0.5) / (r.org_sessions - r.sessions + 1.0)
-            # The user's history says how often they used a password, not from where: their password use is
-            # taken to fall outside as often as their colleagues' does (the share of the others' password-only
-            # sessions that came from outside), and shrunk to the others' outside rate.
+            # the user's password share, at the share of colleagues' password-only sessions from outside
             outside_share = (r.org_weak_out - r.weak_out + 0.5) / (r.org_weak - r.weak + 1.0)
             q_out = (r.b_pw * outside_share + p.prior_strength * out_rate) / (r.b_auth + p.prior_strength)
             pv = corrected(min(pv, poisson_tail(r.weak_out, r.sessions * q_out)), 2)
