@@ -220,8 +220,8 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                              "rare_below_probability": p.rare_probability,
                              "highest_user_probability": r.max_p_user, "highest_peer_probability": r.max_p_peer},
                 "judged_in": "organisation local time",
-                "records_opened_in_unusual_hours": opened, "unexplained_records_in_unusual_hours": unexplained,
-                "unusual_hours_in_the_dead_of_night": r.night,
+                **({"records_opened_in_unusual_hours": opened, "unexplained_records_in_unusual_hours": unexplained,
+                    "unusual_hours_in_the_dead_of_night": r.night} if p.own_cases_low else {}),
                 # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
                 **({"expected_work": "out-of-hours work on their own cases: every record opened in those hours is "
                                      "explained"} if own_only else {}),

@@ -107,6 +107,13 @@ def _expected(f: Finding) -> bool:
     return bool(isinstance(f.evidence, dict) and f.evidence.get("expected_work"))
 
 
+def _strongest_by_detector(fs: list[Finding]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for f in fs:
+        out[f.detector] = max(out.get(f.detector, 0.0), finding_strength(f))
+    return out
+
+
 def user_risks(findings: list[Finding], cutoffs: Cutoffs = CUTOFFS) -> dict[str, UserRisk]:
     """Each user's risk from their findings (see the module doc)."""
     by_user: dict[str, list[Finding]] = {}
@@ -115,17 +122,12 @@ def user_risks(findings: list[Finding], cutoffs: Cutoffs = CUTOFFS) -> dict[str,
             by_user.setdefault(f.user_id, []).append(f)
     out: dict[str, UserRisk] = {}
     for user, fs in by_user.items():
-        per_det: dict[str, float] = {}
-        for f in fs:
-            per_det[f.detector] = max(per_det.get(f.detector, 0.0), finding_strength(f))
+        per_det = _strongest_by_detector(fs)
         counted = [f for f in fs if not _expected(f)]
         risk = max((finding_strength(f) for f in fs if _expected(f)), default=0.0)
         days: set[object] = set()
         if counted:
-            own: dict[str, float] = {}
-            for f in counted:
-                own[f.detector] = max(own.get(f.detector, 0.0), finding_strength(f))
-            ranked = sorted(own.values(), reverse=True)
+            ranked = sorted(_strongest_by_detector(counted).values(), reverse=True)
             combined = ranked[0] + CORROBORATION * sum(min(s, cutoffs.high) for s in ranked[1:]
                                                        if s >= MIN_CORROBORATING)
             days = {f.first_seen.date() for f in counted
