@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import BASELINE, RECENT, WINDOW
+from audit_kit.detectors.context import BASELINE, RECENT, UNKNOWN_ROLE, WINDOW
 from audit_kit.detectors.evidence import (
     MAX_STRENGTH,
     corrected,
@@ -251,7 +251,7 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
     fb = FindingBuilder(ctx, "concurrent_sessions")
     for r in df.itertuples(index=False):
         role = roles.get(r.user_id)
-        role = role if isinstance(role, str) and role else "(unknown)"
+        role = role if isinstance(role, str) and role else UNKNOWN_ROLE
         if role_matches(role, dc.exempt_roles):
             continue
         k = r.conflicts + r.weak
@@ -270,7 +270,7 @@ def concurrent_sessions(ctx: DetectionContext, p: ConcurrentParams) -> list[Find
             severity=severity_of(st), score=score_of(st),
             summary=(f"{r.user_id} ({role}) was signed in from two different networks at the same time or minutes "
                      f"apart {int(r.conflicts)} time(s)"
-                     + (f", {int(r.weak)} of them with a password alone" if r.weak else "")
+                     + (f", {int(r.weak)} of them without a second factor" if r.weak else "")
                      + ": a shared account or stolen credentials."),
             evidence={"conflicting_session_pairs": r.conflicts, "overlapping_pairs": r.overlaps,
                       "password_only_pairs": r.weak, "outside_network_pairs": r.outside, "networks": r.networks,
@@ -357,7 +357,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         rest_share = (r.o_pw - r.a_pw) / rest_auth if rest_auth > 0 else 1.0
         if rest_share > p.max_org_share:
             continue
-        role = r.role if isinstance(r.role, str) else "(unknown)"
+        role = r.role if isinstance(r.role, str) else UNKNOWN_ROLE
         b_share = r.b_pw / r.b_auth if r.b_auth > 0 else None
         always = b_share is not None and b_share > p.max_user_share
         q = (r.b_pw + p.prior_strength * max(rest_share, 0.005)) / (r.b_auth + p.prior_strength)
@@ -381,7 +381,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
             score=score_of(st),
-            summary=(f"{r.user_id} ({role}) signed in with a password alone in {int(r.weak)} of {int(r.sessions)} "
+            summary=(f"{r.user_id} ({role}) signed in without a second factor (a password or key alone) in {int(r.weak)} of {int(r.sessions)} "
                      f"session(s) {why}"
                      + (f" ({int(r.weak_out)} from outside the organisation's networks)" if r.weak_out else "")
                      + ", while the rest of their organisation uses stronger sign-in "

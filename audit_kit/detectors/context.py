@@ -79,8 +79,10 @@ def _code_stamp(fn: Callable[..., Any]) -> str:
     return ":".join(parts)
 
 RECENT = "recent"
+# A user missing from users.csv: read in a finding as "u123 (role unknown)".
+UNKNOWN_ROLE = "role unknown"
 
-__all__ = ["BASELINE", "LINGERING_GRACE_DAYS", "RECENT", "WINDOW", "DetectionContext", "matches_any"]
+__all__ = ["BASELINE", "LINGERING_GRACE_DAYS", "RECENT", "UNKNOWN_ROLE", "WINDOW", "DetectionContext", "matches_any"]
 
 
 @dataclass
@@ -336,7 +338,7 @@ class DetectionContext:
             off = off | weekend
         return j.select(
             *[uh[c] for c in uh.columns],
-            role=j.role.fill_null("(unknown)"),
+            role=j.role.fill_null(UNKNOWN_ROLE),
             org_type=j.org_type.fill_null("(unknown)"),
             ooh_role=j.ooh_role.fill_null(False),
             system_role=j.system_role.fill_null(False),
@@ -432,7 +434,7 @@ class DetectionContext:
         allowed = j.allow_listed.fill_null(False) | j.allowed_purpose.fill_null(False)
         x = j.select(
             *[ur[c] for c in ur.columns],
-            role=j.role.fill_null("(unknown)"),
+            role=j.role.fill_null(UNKNOWN_ROLE),
             org_type=j.org_type.fill_null("(unknown)"),
             org_area=j.org_area,
             home_area=j.home_area,
@@ -520,7 +522,7 @@ class DetectionContext:
             ur = self.part("user_record", BASELINE)
             u = self.users
             j = ur.left_join(u, ur.user_id == u.user_id)
-            j = j.select(o=ur.org_id, r=j.role.fill_null("(unknown)"), c=ur.record_id, u=ur.user_id)
+            j = j.select(o=ur.org_id, r=j.role.fill_null(UNKNOWN_ROLE), c=ur.record_id, u=ur.user_id)
             return j.group_by(rb_org=j.o, rb_role=j.r, rb_record=j.c).aggregate(
                 rb_n=j.u.nunique(), rb_user=j.u.min())
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
-from audit_kit.detectors.context import BASELINE, WINDOW, DetectionContext, matches_any
+from audit_kit.detectors.context import BASELINE, UNKNOWN_ROLE, WINDOW, DetectionContext, matches_any
 from audit_kit.detectors.evidence import (
     corrected,
     evidence_fields,
@@ -343,7 +343,7 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
     u = ctx.users
     roles = u.select("user_id", "role", "ooh_role", "cross_area_role").to_pandas()
     df = fits.merge(roles, on="user_id", how="left")
-    df["role"] = df.role.fillna("(unknown)")
+    df["role"] = df.role.fillna(UNKNOWN_ROLE)
     org_types = ctx.orgs.select("org_id", "org_type").to_pandas()
     df = df.merge(org_types, on="org_id", how="left")
     cross_types = set(ctx.config.entitlements.cross_area_org_types) | set(dc.exempt_org_types)

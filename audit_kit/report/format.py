@@ -92,7 +92,7 @@ WHY = {
     "denied_spike": "Repeated refusals show someone trying to reach records they may not see.",
     "search_fishing": "Many searches with few records opened can be fishing for a particular child.",
     "lingering_access": "Access after the body's involvement ended has no current purpose.",
-    "weak_auth": "A password alone is easily stolen; the rest of the body uses a second factor.",
+    "weak_auth": "A password or key alone is easily stolen; the rest of the body uses a second factor.",
     "peer_outlier": "Reading records that colleagues do not work with can mean access outside the job.",
     "log_gap": "While logs are silent, nothing that happened can be checked.",
     CONTRADICTION: "The body told the holder a control is in place that its logs show is not.",
