@@ -183,6 +183,8 @@ class ScanResult:
             for a in self.new_alerts:
                 by[a.severity] = by.get(a.severity, 0) + 1
             detail = ", ".join(f"{by[s]} {s.value}" for s in sorted(by, key=lambda s: -s.rank))
+            raised = sum(1 for a in self.new_alerts if "escalated_from" in a.evidence)
+            detail += f"; {raised} escalated from an earlier alert" if raised else ""
             parts.append(f"{len(self.new_alerts)} new alert{'s' * (len(self.new_alerts) != 1)} ({detail})")
         elif not self.baseline:
             parts.append("0 new alerts")

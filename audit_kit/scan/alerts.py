@@ -1,15 +1,19 @@
-"""Alerts: findings the scan raises once, each with a deterministic `alert_id` (stored by `store.scans`)."""
+"""Alerts: findings the scan raises once, each with a deterministic `alert_id` (stored by `store.scans`).
+
+A finding already alerted is raised again only when it has grown to a higher severity at medium or above
+(an escalation: the evidence of later days raised it), once per severity, with its own id.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from audit_kit.models.findings import Alert, Finding, finding_key
+from audit_kit.models.findings import Alert, Finding, Severity, finding_key
 from audit_kit.store import scans as store
 from audit_kit.store.scans import load_alerts, naive_utc
 from audit_kit.store.workspace import Workspace
 
-__all__ = ["Alert", "alert_id_for", "insert_new_alerts", "load_alerts", "naive_utc"]
+__all__ = ["Alert", "alert_id_for", "escalation_id", "insert_new_alerts", "load_alerts", "naive_utc"]
 
 
 def alert_id_for(finding: Finding) -> str:
@@ -21,6 +25,12 @@ def alert_id_for(finding: Finding) -> str:
     two detectors that happened to reuse an id could never swallow each other's alert.
     """
     return finding_key("alert", finding.detector, finding.org_id, finding.user_id, finding.finding_id)
+
+
+def escalation_id(alert_id: str, severity: Severity) -> str:
+    """Deterministic key of the alert raising an already alerted finding to `severity`: one per severity,
+    so a rerun after a crash, or the same evidence found again, never raises it twice."""
+    return finding_key("escalation", alert_id, severity.value)
 
 
 # Detectors whose finding id is the first day of a span the scan window can cut (a log gap that began
@@ -44,11 +54,21 @@ def insert_new_alerts(
         by_id.setdefault(alert_id_for(f), f)
     if not by_id:
         return []
-    known = store.known_alert_ids(ws, list(by_id))
+    raised = {alert_id_for(f): rank for f, rank in store.raised_ranks(ws, list(by_id.values()))}
     new_ids = []
     # Oldest first, so a continuing incident is judged against the alerts inserted before it.
-    for aid in sorted((a for a in by_id if a not in known), key=lambda a: (_sort_ts(by_id[a]), a)):
+    for aid in sorted(by_id, key=lambda a: (_sort_ts(by_id[a]), a)):
         f = by_id[aid]
+        if aid in raised:
+            # Alerted before at a lower severity: later days' evidence raised it to an alert worth sending.
+            if f.severity >= Severity.MEDIUM and f.severity.rank > raised[aid]:
+                eid = escalation_id(aid, f.severity)
+                was = next(s for s in Severity if s.rank == raised[aid])
+                up = f.model_copy(update={"evidence": {**f.evidence, "escalated_from": {
+                    "severity": was.value, "alert_id": aid}}})
+                store.insert_alert(ws, eid, up, run_id, now, window)
+                new_ids.append(eid)
+            continue
         if f.detector in CONTINUING_DETECTORS and store.overlapping_alert(ws, f, CONTINUATION_SLACK):
             continue
         store.insert_alert(ws, aid, f, run_id, now, window)

@@ -155,3 +155,31 @@ def test_a_continuing_log_gap_is_one_incident(ws) -> None:
     assert len(first) == 1 and len(later) == 1 and later != first
     # Other detectors are never merged this way: each bucket is its own alert.
     assert len(insert_new_alerts(ws, [make_finding(1), make_finding(1, detector="bulk_access")], "r4", NOW, None)) == 2
+
+
+def test_a_finding_that_grows_is_alerted_again_once_per_severity(ws, tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path / "alerts.jsonl")
+    first = _raise(ws, [make_finding(1, Severity.LOW)], [sink], "r1")
+    # The same finding (same id) next day: still low, then medium, medium again, then high.
+    assert _raise(ws, [make_finding(1, Severity.LOW)], [sink], "r2") == []
+    medium = _raise(ws, [make_finding(1, Severity.MEDIUM)], [sink], "r3")
+    assert _raise(ws, [make_finding(1, Severity.MEDIUM)], [sink], "r4") == []
+    high = _raise(ws, [make_finding(1, Severity.HIGH)], [sink], "r5")
+    # Falling back to medium raises nothing; each step was one new alert with its own id.
+    assert _raise(ws, [make_finding(1, Severity.MEDIUM)], [sink], "r6") == []
+    assert len({*first, *medium, *high}) == 3
+    flush(ws, sink)
+    lines = {x["severity"]: x for x in _lines(tmp_path / "alerts.jsonl")}  # all raised at NOW: order by id
+    assert sorted(lines) == ["high", "low", "medium"]
+    assert {x["finding_id"] for x in lines.values()} == {make_finding(1).finding_id}
+    assert "escalated_from" not in lines["low"]["evidence"]
+    assert lines["medium"]["evidence"]["escalated_from"] == {"severity": "low", "alert_id": first[0]}
+    assert lines["high"]["evidence"]["escalated_from"] == {"severity": "medium", "alert_id": first[0]}
+    assert (lines["medium"]["alert_id"], lines["high"]["alert_id"]) == (medium[0], high[0])
+
+
+def test_a_low_finding_that_grows_to_low_is_not_an_escalation(ws) -> None:
+    # An info finding alerted (min severity info) that becomes low is not worth a second alert.
+    first = insert_new_alerts(ws, [make_finding(1, Severity.INFO)], "r1", NOW, None)
+    assert insert_new_alerts(ws, [make_finding(1, Severity.LOW)], "r2", NOW, None) == []
+    assert len(first) == 1
