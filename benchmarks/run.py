@@ -188,9 +188,11 @@ def bench_scan(root: Path, ws: Path, size: str, stages: list[str]) -> list[Resul
         warm = root / "scan-warm"
         shutil.rmtree(warm, ignore_errors=True)
         shutil.copytree(base, warm)
-        # An earlier scan of the same week learnt its baselines: the day before, judged without storing.
+        # An earlier scan of the same week learnt its baselines: the scan's context (the batch window, 14 days
+        # ending with the new day) up to the day before, judged without storing.
         prev = (datetime.fromisoformat(day) - timedelta(days=1)).date().isoformat()
-        subprocess.run([*CLI, "detect", "-w", str(warm), "--since", prev, "--until", prev, "--no-store", "-q",
+        first = (datetime.fromisoformat(day) - timedelta(days=13)).date().isoformat()
+        subprocess.run([*CLI, "detect", "-w", str(warm), "--since", first, "--until", prev, "--no-store", "-q",
                         "-f", "json", "-o", os.devnull], check=True)
         out.append(run_measured("scan", size, [*CLI, "scan", "-w", str(warm), *scan_args],
                                 f"one day ({day}) on {size}: the week's baselines kept"))

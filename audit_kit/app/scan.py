@@ -70,7 +70,7 @@ class ScanOptions:
     replay: tuple[datetime, datetime] | None = None  # also judge this event-time period
     detectors: list[str] | None = None  # None: every detector the config enables
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    min_window_days: int | None = None  # None: what the detectors need (see window_days_needed)
+    context_days: int | None = None  # days the detectors see, ending with the new ones (None: see context_days)
     # The first scan of a workspace that already holds history takes that history as baseline and judges
     # only what arrives after it; `since` makes it judge the history from this instant (UTC) instead.
     since: datetime | None = None
@@ -250,12 +250,18 @@ def _killpoint(fault: str | None, name: str) -> None:
             time.sleep(0.05)
 
 
-def window_days_needed(cfg: AuditConfig, detectors: list[str] | None = None) -> int:
-    """Shortest scan window (days) the detectors need to judge on their own.
-
-    log_gap needs `min_gap_days` silent working days inside the window; a weekend can sit among them,
-    hence two more calendar days. Every other detector judges a single day against its baseline.
+def context_days(cfg: AuditConfig, detectors: list[str] | None = None) -> int:
+    """Days a scan's detectors see by default, ending with the last new day: the batch window
+    (`window_days`, 14), so a behaviour spread over days (a user's second and third day of it, a shared
+    account seen on several days) weighs as a batch detection of the fortnight weighs it; only findings that
+    reach the new days are alerted, and one that grows more severe is alerted again (an escalation).
     """
+    return max(cfg.window_days, min_context_days(cfg, detectors))
+
+
+def min_context_days(cfg: AuditConfig, detectors: list[str] | None = None) -> int:
+    """The fewest days a scan's detectors may see: what log_gap needs (`min_gap_days` silent working days,
+    with a weekend among them), else one."""
     det = cfg.detector("log_gap")
     if not det.enabled or (detectors is not None and "log_gap" not in detectors):
         return 1
@@ -447,7 +453,8 @@ def _judge(
     progress: Progress,
 ) -> None:
     fault = ctx.scan_fault
-    min_days = options.min_window_days or window_days_needed(ctx.config, options.detectors)
+    asked = options.context_days or context_days(ctx.config, options.detectors)
+    min_days = max(asked, min_context_days(ctx.config, options.detectors))
     window = new_event_window(ws, batches, scans.event_watermark(ws), options.lateness, min_days)
     since, until, judged = window.since, window.until, window.judged_since
     if options.since is not None and since is not None and until is not None:

@@ -120,6 +120,11 @@ def scan(
     detectors: str | None = typer.Option(
         None, "--detectors", help="Comma-separated detector ids to run (default: all enabled)."
     ),
+    context: int | None = typer.Option(
+        None, "--context-days", min=1, max=365, help="Days the detectors see, ending with the new ones (default: "
+        "the config's window_days, 14, as a batch detection sees them; never fewer than log_gap needs, 4). Fewer "
+        "is cheaper but weighs only those days. Only findings reaching the new days are alerted.",
+    ),
     webhook_attempts: int = typer.Option(4, "--webhook-attempts", min=1, help="POST attempts per batch per run."),
     webhook_backoff: float = typer.Option(
         1.0, "--webhook-backoff", min=0.0, help="Seconds before the 2nd attempt; doubles each retry (max 30)."
@@ -160,6 +165,7 @@ def scan(
         baseline=baseline,
         replay=parse_replay(replay) if replay else None,
         detectors=_detector_ids(detectors),
+        context_days=context,
         retry=RetryPolicy(attempts=webhook_attempts, backoff=webhook_backoff),
         since=parse_when(since, "--since"),
     )

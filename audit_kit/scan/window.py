@@ -57,8 +57,8 @@ def new_event_window(
 ) -> Window:
     """The UTC-day-aligned window covering the new events of `batches` that are not too late.
 
-    `min_days` widens the window backwards so detectors that need several days of the scan window
-    (a log gap of N silent days) can see them; those extra days were judged before, so only findings
+    `min_days` widens the window backwards so the detectors see the days before the new ones as a batch
+    detection would (`app.scan.context_days`); those extra days were judged before, so only findings
     reaching `judged_since` count as new.
     """
     if not batches:

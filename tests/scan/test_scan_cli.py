@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,24 @@ def test_since_is_for_the_first_scan_only(small, capsys) -> None:
     shutil.copy(day_file(world, 1), inbox)
     assert scan(ws, inbox, "--since", "2026-09-01", "--detectors", "leaver_account") == 2
     assert "--since applies to the first scan" in capsys.readouterr().err
+
+
+def test_context_days_widens_what_the_detectors_see_never_below_log_gaps_need(small, capsys) -> None:
+    world, ws, inbox = small
+    for d in range(1, 14):
+        shutil.copy(day_file(world, d), inbox)
+    assert scan(ws, inbox, "--baseline") == 0
+    since = {}
+    # Tuesday to Thursday (a weekend day's file of this world has no events: the same as the last one)
+    for d, extra in ((14, ["--context-days", "9"]), (15, ["--context-days", "1"]), (16, [])):
+        shutil.copy(day_file(world, d), inbox)
+        capsys.readouterr()
+        assert scan(ws, inbox, "--format", "json", "--detectors", "leaver_account,log_gap", *extra) in (0, 1)
+        w = json.loads(capsys.readouterr().out)["window"]
+        assert w["judged_since"][:10] == day_file(world, d).stem[len("events-"):]
+        since[d] = (datetime.fromisoformat(w["until"][:10]) - datetime.fromisoformat(w["since"][:10])).days
+    # 9 days asked; 1 asked is raised to the 4 log_gap needs (2 silent working days and a weekend); by default
+    # the batch window, 14.
+    assert since == {14: 9, 15: 4, 16: 14}
+    assert scan(ws, inbox, "--context-days", "0") == 2
+    assert "--context-days" in capsys.readouterr().err
