@@ -474,9 +474,11 @@ def _judge(
     result.window = window
     findings: list[Finding] = []
     if since is not None and until is not None:
+        # Users earlier scans alerted for behaviour inside this context keep their places in the alert budget:
+        # every scan re-ranks the window, and a budget's worth of new users a day would add up.
         run = run_detectors(
             ws, ctx.config, since=since, until=until, detectors=options.detectors,
-            progress=progress, store=False,
+            progress=progress, store=False, alerted_before=scans.alerted_users(ws, since, Severity.MEDIUM),
         )
         # Days before `judged` are context (judged by earlier runs): a finding must reach the new days.
         findings = [

@@ -20,6 +20,7 @@ then each user's findings are combined into one risk and the alert budget is app
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -112,6 +113,7 @@ def run_detectors(
     progress: Progress = NULL_PROGRESS,
     store: bool = True,
     engine: Engine | None = None,
+    alerted_before: Collection[str] = (),
 ) -> DetectionRun:
     """Run detectors over [since, until) with the history before `since` as baseline.
 
@@ -122,7 +124,8 @@ def run_detectors(
     Spark); its caller closes it. Results are stored in `ws` whichever engine computed them.
     With less than MIN_HISTORY_DAYS of history before the window (a first run, or a window covering
     the whole log), detectors that need a baseline are skipped with that reason; the others run.
-    Severities then follow per-user risk and the alert budget (`config.alert_budget`).
+    Severities then follow per-user risk and the alert budget (`config.alert_budget`); `alerted_before`
+    names users a scheduled scan already alerted within the window, who keep their places in it.
     Raises InputError for unknown detector ids or an empty window (since ≥ until).
     """
     ids = resolve_detectors(detectors)
@@ -176,7 +179,7 @@ def run_detectors(
                 except Exception as exc:
                     run.errors.append(("explained_access", f"{type(exc).__name__}: {exc}"))
             run.user_risks, run.budget = apply_risk_and_budget(
-                run.findings, _active_users(ctx), config.alert_budget)
+                run.findings, _active_users(ctx), config.alert_budget, alerted_before=alerted_before)
             run.findings.sort(key=lambda f: (-f.severity.rank, -f.score, f.finding_id))
             progress.advance()
             if store:

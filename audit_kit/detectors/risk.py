@@ -25,6 +25,7 @@ nothing is dropped). The run reports how many users were over the budget and why
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,11 +74,14 @@ class BudgetReport:
     held: int = 0
     over_budget_conclusive: int = 0
     held_users: list[str] = field(default_factory=list)
+    # Users alerted earlier in the window (by an earlier scan) and not alerted now: their places stay taken.
+    earlier: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"budget": self.budget, "active_users": self.active_users, "allowed": self.allowed,
                 "alerted_users": self.alerted, "held_users": self.held,
-                "over_budget_on_conclusive_evidence": self.over_budget_conclusive}
+                "over_budget_on_conclusive_evidence": self.over_budget_conclusive,
+                "places_taken_by_earlier_alerts": self.earlier}
 
     def summary(self) -> str:
         text = (f"alert budget {self.budget:.1%} of {self.active_users} active users = {self.allowed}: "
@@ -86,6 +90,8 @@ class BudgetReport:
             text += f", {self.held} more held at low"
         if self.over_budget_conclusive:
             text += f", {self.over_budget_conclusive} over the budget on conclusive evidence"
+        if self.earlier:
+            text += f", {self.earlier} place(s) taken by users alerted earlier in the window"
         return text
 
 
@@ -144,14 +150,18 @@ def user_risks(findings: list[Finding], cutoffs: Cutoffs = CUTOFFS) -> dict[str,
 
 
 def apply_risk_and_budget(
-    findings: list[Finding], active_users: int, budget: float, cutoffs: Cutoffs = CUTOFFS
+    findings: list[Finding], active_users: int, budget: float, cutoffs: Cutoffs = CUTOFFS,
+    alerted_before: Collection[str] = (),
 ) -> tuple[list[UserRisk], BudgetReport]:
     """Set user findings' severities from per-user risk and the alert budget, in place.
 
     Each user's strongest finding takes the user's severity (a corroborated or repeated weak signal
     becomes an alert); the others keep their own. Then users at medium or above beyond the budget,
-    least risky first, are held at low unless their evidence is conclusive. Returns every user's
-    risk and what the budget did.
+    least risky first, are held at low unless their evidence is conclusive. `alerted_before`: users
+    already alerted at medium or above within the window (by the earlier scans of a scheduled job, each
+    judging a day in the window's context): they keep their places, first among the moderate, and those
+    not alerted now still take theirs — so a fortnight of daily scans alerts about as many users as one
+    detection of the fortnight, not a budget's worth a day. Returns every user's risk and what the budget did.
     """
     risks = user_risks(findings, cutoffs)
     by_user: dict[str, list[Finding]] = {}
@@ -176,8 +186,11 @@ def apply_risk_and_budget(
     alerted = sorted((r for r in risks.values() if r.severity >= Severity.MEDIUM),
                      key=lambda r: (not r.conclusive, -r.risk, r.user_id))
     conclusive = [r for r in alerted if r.conclusive]
-    slots = max(allowed - len(conclusive), 0)
-    moderate = [r for r in alerted if not r.conclusive]
+    before = set(alerted_before)
+    earlier = len(before - {r.user_id for r in alerted})
+    report.earlier = earlier
+    slots = max(allowed - len(conclusive) - earlier, 0)
+    moderate = sorted((r for r in alerted if not r.conclusive), key=lambda r: r.user_id not in before)  # stable
     for r in moderate[slots:]:
         r.held = True
         for f in by_user[r.user_id]:

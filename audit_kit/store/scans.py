@@ -267,6 +267,13 @@ def raised_ranks(ws: Workspace, findings: Sequence[Finding]) -> list[tuple[Findi
     return out
 
 
+def alerted_users(ws: Workspace, since: datetime, min_severity: Severity) -> set[str]:
+    """Users with an alert at or above `min_severity` for behaviour seen since `since` (its last_seen)."""
+    rows = fetch_all(ws.con, "SELECT DISTINCT user_id FROM scan_alerts WHERE user_id IS NOT NULL"
+                     " AND severity_rank >= ? AND last_seen >= ?", [min_severity.rank, since])
+    return {r[0] for r in rows}
+
+
 def overlapping_alert(ws: Workspace, f: Finding, slack: timedelta) -> bool:
     """Whether an alert of the same detector and entity overlaps the finding's span (within `slack`)."""
     if f.first_seen is None:

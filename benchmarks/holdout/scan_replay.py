@@ -45,7 +45,9 @@ def replay(world: Path, out: Path, extra: list[str]) -> dict[str, object]:
         for d, g in df[df.timestamp >= j0].groupby(df.timestamp.str[:10]):
             days.setdefault(d, []).append(g)
     ws, inbox, done = out / "ws", out / "inbox", out / "done"
-    subprocess.run([CLI, "ingest", str(hist), "-w", str(ws), "-q"], check=True)
+    p = subprocess.run([CLI, "ingest", str(hist), "-w", str(ws), "-q"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"ingest of the history exited {p.returncode}: {p.stderr[-400:]}")
     inbox.mkdir()
     done.mkdir()
     alerts = []
@@ -55,6 +57,7 @@ def replay(world: Path, out: Path, extra: list[str]) -> dict[str, object]:
                             "--format", "json", *extra], capture_output=True, text=True)
         if p.returncode not in (0, 1):
             raise SystemExit(f"scan of {d} exited {p.returncode}: {p.stderr[-400:]}")
+        print(f"{d}: {json.loads(p.stdout)['summary']}", file=sys.stderr, flush=True)
         alerts += [{"day": d, **{k: a.get(k) for k in ("severity", "detector", "user_id", "org_id", "evidence")}}
                    for a in json.loads(p.stdout)["new_alerts"]]
     mis = set(pd.read_csv(world / "truth/misuse.csv", dtype=str).user_id.dropna())

@@ -76,6 +76,26 @@ def test_the_budget_holds_moderate_alerts_never_conclusive_ones():
     assert report.held == 3 and all(f.severity == Severity.LOW for f in fs)
 
 
+def test_users_alerted_earlier_in_the_window_keep_their_places():
+    # Eight places (2% of 400). Yesterday's scan alerted M0..M3 (the weakest) and G0, G1, who have nothing today.
+    before = {"M0", "M1", "M2", "M3", "G0", "G1"}
+    fs = [_f(f"M{i}", "no_relationship", 4.0 + i / 100) for i in range(12)]
+    _, report = apply_risk_and_budget(fs, active_users=400, budget=0.02, alerted_before=before)
+    kept = {f.user_id for f in fs if f.severity >= Severity.MEDIUM}
+    # G0 and G1 still take two places; M0..M3 keep theirs ahead of stronger newcomers; two places are left.
+    assert report.earlier == 2 and kept == {"M0", "M1", "M2", "M3", "M10", "M11"}
+    assert report.held == 6 and "2 place(s) taken by users alerted earlier" in report.summary()
+    # Without earlier alerts (a batch detection) the strongest eight, as before.
+    fs = [_f(f"M{i}", "no_relationship", 4.0 + i / 100) for i in range(12)]
+    _, report = apply_risk_and_budget(fs, active_users=400, budget=0.02)
+    assert {f.user_id for f in fs if f.severity >= Severity.MEDIUM} == {f"M{i}" for i in range(4, 12)}
+    assert report.earlier == 0 and "earlier" not in report.summary()
+    # Conclusive evidence is never held, whatever earlier scans alerted.
+    fs = [_f("K", "bulk_access", CONCLUSIVE + 1)]
+    _, report = apply_risk_and_budget(fs, active_users=100, budget=0.02, alerted_before={f"E{i}" for i in range(9)})
+    assert fs[0].severity >= Severity.MEDIUM and report.held == 0
+
+
 def _boom(ctx, params):  # noqa: ANN001, ANN202 - a detector's signature
     raise TypeError("ufunc 'pdtrc' not supported for the input types")
 

@@ -183,3 +183,14 @@ def test_a_low_finding_that_grows_to_low_is_not_an_escalation(ws) -> None:
     first = insert_new_alerts(ws, [make_finding(1, Severity.INFO)], "r1", NOW, None)
     assert insert_new_alerts(ws, [make_finding(1, Severity.LOW)], "r2", NOW, None) == []
     assert len(first) == 1
+
+
+def test_alerted_users_are_those_alerted_medium_or_above_for_behaviour_in_the_window(ws) -> None:
+    from audit_kit.store.scans import alerted_users
+
+    insert_new_alerts(ws, [make_finding(1, Severity.HIGH), make_finding(2, Severity.LOW),
+                           make_finding(3, Severity.MEDIUM, detector="after_hours")], "r1", NOW, None)
+    # make_finding's behaviour was last seen on 2026-10-20 17:00
+    assert alerted_users(ws, datetime(2026, 10, 7), Severity.MEDIUM) == {"u1", "u3"}
+    assert alerted_users(ws, datetime(2026, 10, 21), Severity.MEDIUM) == set()
+    assert alerted_users(ws, datetime(2026, 10, 7), Severity.LOW) == {"u1", "u2", "u3"}
