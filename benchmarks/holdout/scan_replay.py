@@ -10,6 +10,7 @@ truth (misusing, legitimate-but-odd, ordinary).
 
 WORLD_DIR is a world written by `benchmarks/holdout/world.py` (its `truth/` included). Needs the
 audit-kit CLI on PATH (or $AUDIT_KIT). About four minutes a world of 600k events on 2 cores.
+Writes OUT_DIR/result.json; `--table OUT_DIR...` prints the markdown table of several results.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def replay(world: Path, out: Path, extra: list[str]) -> dict[str, object]:
         scans = {a["user_id"] for a in alerts if a["user_id"] and SEV[a["severity"]] >= 2 and since <= a["day"] <= until}
         for how, users in (("scans", scans), ("batch", batch)):
             rows.append({"fortnight": k, "how": how, "alerted": len(users), "misusing": len(users & mis),
-                         "legit_odd": len(users & odd), "ordinary": len(users - mis - odd)})
+                         "legit_odd": len((users & odd) - mis), "ordinary": len(users - mis - odd)})
     escalations = sum(1 for a in alerts if "escalated_from" in (a["evidence"] or {}))
     result = {"world": str(world), "cell": meta.get("cell"), "seed": meta.get("seed"), "scan_options": extra,
               "scans": len(days), "alerts": len(alerts), "escalations": escalations, "fortnights": rows}
@@ -81,7 +82,30 @@ def replay(world: Path, out: Path, extra: list[str]) -> dict[str, object]:
     return result
 
 
+def table(results: list[dict]) -> str:
+    """Per world: users alerted at medium+ over both fortnights, misusing / not misusing, scans and batch."""
+    lines = ["| cell | seed | scans: misusing | scans: not misusing | batch: misusing | batch: not misusing | "
+             "escalations |", "|---|---|---|---|---|---|---|"]
+    tot = {"scans": [0, 0], "batch": [0, 0]}
+    for r in results:
+        cells = []
+        for how in ("scans", "batch"):
+            fs = [f for f in r["fortnights"] if f["how"] == how]
+            m, n = sum(f["misusing"] for f in fs), sum(f["alerted"] - f["misusing"] for f in fs)
+            tot[how][0] += m
+            tot[how][1] += n
+            cells += [str(m), str(n)]
+        lines.append(f"| {r['cell']} | {r['seed']} | " + " | ".join(cells) + f" | {r['escalations']} |")
+    prec = {h: v[0] / max(v[0] + v[1], 1) for h, v in tot.items()}
+    lines.append(f"| all | | {tot['scans'][0]} | {tot['scans'][1]} (precision {prec['scans']:.3f}) | "
+                 f"{tot['batch'][0]} | {tot['batch'][1]} (precision {prec['batch']:.3f}) | |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--table":
+        print(table([json.loads((Path(d) / "result.json").read_text()) for d in sys.argv[2:]]))
+        raise SystemExit(0)
     res = replay(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
     for r in res["fortnights"]:  # type: ignore[union-attr]
         print(f"{res['cell']} s{res['seed']} fortnight {r['fortnight']} {r['how']}: {r['alerted']} users alerted, "
