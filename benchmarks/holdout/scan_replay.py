@@ -10,7 +10,8 @@ truth (misusing, legitimate-but-odd, ordinary).
 
 WORLD_DIR is a world written by `benchmarks/holdout/world.py` (its `truth/` included). Needs the
 audit-kit CLI on PATH (or $AUDIT_KIT). About four minutes a world of 600k events on 2 cores.
-Writes OUT_DIR/result.json; `--table OUT_DIR...` prints the markdown table of several results.
+Writes OUT_DIR/result.json, with per-case recall scored as `evaluate.py` scores a batch run;
+`--score WORLD_DIR OUT_DIR` scores a replay again, `--table OUT_DIR...` prints a markdown table.
 """
 
 from __future__ import annotations
@@ -77,16 +78,52 @@ def replay(world: Path, out: Path, extra: list[str]) -> dict[str, object]:
                          "legit_odd": len((users & odd) - mis), "ordinary": len(users - mis - odd)})
     escalations = sum(1 for a in alerts if "escalated_from" in (a["evidence"] or {}))
     result = {"world": str(world), "cell": meta.get("cell"), "seed": meta.get("seed"), "scan_options": extra,
-              "scans": len(days), "alerts": len(alerts), "escalations": escalations, "fortnights": rows}
+              "scans": len(days), "alerts": len(alerts), "escalations": escalations, "fortnights": rows,
+              "cases": score_cases(world, out)}
     (out / "result.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def score_cases(world: Path, out: Path) -> dict[str, dict[str, int]]:
+    """Per-case recall of the scans' alerts and of the batch detections, scored by evaluate.py's own rule (a
+    case is found strictly when a finding at medium+ of an expected detector overlaps it, for its user).
+    A scan's alerts count in the fortnight of the last day that scan judged."""
+    import duckdb
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import evaluate
+
+    meta = json.loads((world / "truth/world.json").read_text())
+    con = duckdb.connect(str(out / "ws/audit.duckdb"), read_only=True)
+    rows = con.execute("SELECT detector, severity, org_id, user_id, first_seen, last_seen, window_until "
+                       "FROM scan_alerts").fetchall()
+    con.close()
+    scored = {}
+    for how in ("scans", "batch"):
+        windows = []
+        for k, (since, until) in enumerate(meta["windows"], 1):
+            if how == "batch":
+                fs = json.loads((out / f"batch-w{k}.json").read_text())
+            else:
+                fs = [{"detector": r[0], "severity": r[1], "org_id": r[2], "user_id": r[3],
+                       "first_seen": r[4].isoformat() + "Z", "last_seen": r[5].isoformat() + "Z"}
+                      for r in rows if since <= (r[6] - pd.Timedelta(days=1)).date().isoformat() <= until]
+            windows.append({"since": since, "until": until, "findings": fs, "rc": 0, "errors": [], "seconds": 0})
+        sc = evaluate.score(world, {"meta": meta, "windows": windows, "truth_files_read_by_ingest": [],
+                                    "ingest": {}})
+        judged = [c for c in sc["cases_detail"] if c["judged"] and c["user_id"]]
+        scored[how] = {"user_cases": len(judged), "found": sum(c["found"] for c in judged),
+                       "found_strict": sum(c["found_strict"] for c in judged),
+                       "flagged_users": sc["flagged_users"], "flagged_true": sc["flagged_true"]}
+    return scored
 
 
 def table(results: list[dict]) -> str:
     """Per world: users alerted at medium+ over both fortnights, misusing / not misusing, scans and batch."""
     lines = ["| cell | seed | scans: misusing | scans: not misusing | batch: misusing | batch: not misusing | "
-             "escalations |", "|---|---|---|---|---|---|---|"]
+             "escalations | scans: strict recall | batch: strict recall |", "|---|---|---|---|---|---|---|---|---|"]
     tot = {"scans": [0, 0], "batch": [0, 0]}
+    strict = {"scans": [0, 0], "batch": [0, 0]}
     for r in results:
         cells = []
         for how in ("scans", "batch"):
@@ -95,14 +132,31 @@ def table(results: list[dict]) -> str:
             tot[how][0] += m
             tot[how][1] += n
             cells += [str(m), str(n)]
-        lines.append(f"| {r['cell']} | {r['seed']} | " + " | ".join(cells) + f" | {r['escalations']} |")
+        rec = []
+        for how in ("scans", "batch"):
+            c = r.get("cases", {}).get(how)
+            if c:
+                strict[how][0] += c["found_strict"]
+                strict[how][1] += c["user_cases"]
+            rec.append(f"{c['found_strict']}/{c['user_cases']}" if c else "–")
+        lines.append(f"| {r['cell']} | {r['seed']} | " + " | ".join(cells) + f" | {r['escalations']} | "
+                     + " | ".join(rec) + " |")
     prec = {h: v[0] / max(v[0] + v[1], 1) for h, v in tot.items()}
+    rec_all = {h: f"{v[0]}/{v[1]} = {v[0] / v[1]:.3f}" if v[1] else "–" for h, v in strict.items()}
     lines.append(f"| all | | {tot['scans'][0]} | {tot['scans'][1]} (precision {prec['scans']:.3f}) | "
-                 f"{tot['batch'][0]} | {tot['batch'][1]} (precision {prec['batch']:.3f}) | |")
+                 f"{tot['batch'][0]} | {tot['batch'][1]} (precision {prec['batch']:.3f}) | | "
+                 f"{rec_all['scans']} | {rec_all['batch']} |")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--score":  # --score WORLD_DIR OUT_DIR: score a replay already run (adds "cases")
+        w, o = Path(sys.argv[2]), Path(sys.argv[3])
+        res = json.loads((o / "result.json").read_text())
+        res["cases"] = score_cases(w, o)
+        (o / "result.json").write_text(json.dumps(res, indent=1))
+        print(json.dumps(res["cases"]))
+        raise SystemExit(0)
     if sys.argv[1] == "--table":
         print(table([json.loads((Path(d) / "result.json").read_text()) for d in sys.argv[2:]]))
         raise SystemExit(0)
