@@ -1,6 +1,7 @@
 """The context every detector runs in: the window, the baseline, the config and the shared aggregates.
 
-Detectors never scan `events`. The context reads the per-day aggregates every consumer shares
+Detectors never scan `events` (one exception: `after_hours` reads its flagged users' window events for the
+local hour each child's record was opened, which no kept aggregate holds). The context reads the per-day aggregates every consumer shares
 (`audit_kit.engine.aggregates`: kept in the DuckDB workspace, computed on the fly by Spark) for the days of
 baseline + window and re-aggregates them once per run into temporary tables every detector reads:
 

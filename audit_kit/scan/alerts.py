@@ -54,18 +54,17 @@ def insert_new_alerts(
         by_id.setdefault(alert_id_for(f), f)
     if not by_id:
         return []
-    raised = {alert_id_for(f): rank for f, rank in store.raised_ranks(ws, list(by_id.values()))}
+    raised = {alert_id_for(f): sev for f, sev in store.raised_severities(ws, list(by_id.values()))}
     new_ids = []
     # Oldest first, so a continuing incident is judged against the alerts inserted before it.
     for aid in sorted(by_id, key=lambda a: (_sort_ts(by_id[a]), a)):
         f = by_id[aid]
         if aid in raised:
             # Alerted before at a lower severity: later days' evidence raised it to an alert worth sending.
-            if f.severity >= Severity.MEDIUM and f.severity.rank > raised[aid]:
+            if f.severity >= Severity.MEDIUM and f.severity > raised[aid]:
                 eid = escalation_id(aid, f.severity)
-                was = next(s for s in Severity if s.rank == raised[aid])
                 up = f.model_copy(update={"evidence": {**f.evidence, "escalated_from": {
-                    "severity": was.value, "alert_id": aid}}})
+                    "severity": raised[aid].value, "alert_id": aid}}})
                 store.insert_alert(ws, eid, up, run_id, now, window)
                 new_ids.append(eid)
             continue

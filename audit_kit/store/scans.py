@@ -247,24 +247,19 @@ def known_alert_ids(ws: Workspace, alert_ids: Sequence[str]) -> set[str]:
                                     [list(alert_ids)])}
 
 
-def raised_ranks(ws: Workspace, findings: Sequence[Finding]) -> list[tuple[Finding, int]]:
+def raised_severities(ws: Workspace, findings: Sequence[Finding]) -> list[tuple[Finding, Severity]]:
     """For each finding alerted before (same detector, organisation, user and finding id): the highest severity
-    rank raised for it so far, its first alert and any escalations."""
+    raised for it so far, its first alert and any escalations."""
     if not findings:
         return []
     rows = fetch_all(
         ws.con,
-        """SELECT detector, org_id, user_id, finding_id, max(severity_rank) FROM scan_alerts
+        """SELECT detector, org_id, user_id, finding_id, arg_max(severity, severity_rank) FROM scan_alerts
            WHERE list_contains(?, finding_id) GROUP BY ALL""",
         [sorted({f.finding_id for f in findings})],
     )
-    best = {(r[0], r[1], r[2], r[3]): int(r[4]) for r in rows}
-    out = []
-    for f in findings:
-        rank = best.get((f.detector, f.org_id, f.user_id, f.finding_id))
-        if rank is not None:
-            out.append((f, rank))
-    return out
+    best = {(r[0], r[1], r[2], r[3]): Severity(r[4]) for r in rows}
+    return [(f, best[k]) for f in findings if (k := (f.detector, f.org_id, f.user_id, f.finding_id)) in best]
 
 
 def alerted_users(ws: Workspace, since: datetime, min_severity: Severity) -> set[str]:
