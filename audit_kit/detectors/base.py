@@ -51,6 +51,10 @@ class DetectorSpec:
     portable: bool = True
     entity: str = "user"  # what a finding is about: user, org or record
     history: bool = True  # judges against a baseline: skipped when the window has no history before it
+    # Its finding is a pattern judged over the whole window, keyed by the week (or day) the window first saw
+    # it: a later window, starting later, finds the same ongoing pattern under a new key. A scan treats such
+    # a finding as the continuation of an overlapping earlier alert (`scan.alerts`).
+    window_pattern: bool = False
 
     @property
     def doc(self) -> str:

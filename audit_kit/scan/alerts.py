@@ -1,13 +1,15 @@
 """Alerts: findings the scan raises once, each with a deterministic `alert_id` (stored by `store.scans`).
 
 A finding already alerted is raised again only when it has grown to a higher severity at medium or above
-(an escalation: the evidence of later days raised it), once per severity, with its own id.
+(an escalation: the evidence of later days raised it), once per severity, with its own id. A window pattern
+found again under a later window's key is the same incident continuing (see CONTINUATION_SLACK).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from audit_kit.detectors.registry import REGISTRY
 from audit_kit.models.findings import Alert, Finding, Severity, finding_key
 from audit_kit.store import scans as store
 from audit_kit.store.scans import load_alerts, naive_utc
@@ -33,12 +35,17 @@ def escalation_id(alert_id: str, severity: Severity) -> str:
     return finding_key("escalation", alert_id, severity.value)
 
 
-# Detectors whose finding id is the first day of a span the scan window can cut (a log gap that began
-# before the window starts is re-found with a later first day). For them a finding overlapping an
-# alert already raised for the same detector and entity (within CONTINUATION_SLACK, a weekend) is
-# the same incident continuing, not a new alert.
-CONTINUING_DETECTORS = frozenset({"log_gap"})
+# A finding of a window-pattern detector (`DetectorSpec.window_pattern`: a log gap keyed by its first silent
+# day, a week's unexplained reading keyed by the week the window first saw it…) that overlaps an alert already
+# raised for the same detector and entity, within CONTINUATION_SLACK (a weekend), is the same incident seen
+# through a window that starts later, not a new one. It is alerted only when it is more severe than every
+# alert it continues, as an escalation of the first of them.
 CONTINUATION_SLACK = timedelta(days=3)
+
+
+def _window_pattern(detector: str) -> bool:
+    spec = REGISTRY.get(detector)
+    return bool(spec and spec.window_pattern)
 
 
 def insert_new_alerts(
@@ -68,8 +75,12 @@ def insert_new_alerts(
                 store.insert_alert(ws, eid, up, run_id, now, window)
                 new_ids.append(eid)
             continue
-        if f.detector in CONTINUING_DETECTORS and store.overlapping_alert(ws, f, CONTINUATION_SLACK):
-            continue
+        if _window_pattern(f.detector) and (earlier := store.overlapping_alert(ws, f, CONTINUATION_SLACK)):
+            earlier_id, earlier_sev = earlier
+            if f.severity < Severity.MEDIUM or f.severity <= earlier_sev:
+                continue
+            f = f.model_copy(update={"evidence": {**f.evidence, "escalated_from": {
+                "severity": earlier_sev.value, "alert_id": earlier_id}}})
         store.insert_alert(ws, aid, f, run_id, now, window)
         new_ids.append(aid)
     return sorted(new_ids)

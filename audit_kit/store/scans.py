@@ -269,18 +269,20 @@ def alerted_users(ws: Workspace, since: datetime, min_severity: Severity) -> set
     return {r[0] for r in rows}
 
 
-def overlapping_alert(ws: Workspace, f: Finding, slack: timedelta) -> bool:
-    """Whether an alert of the same detector and entity overlaps the finding's span (within `slack`)."""
+def overlapping_alert(ws: Workspace, f: Finding, slack: timedelta) -> tuple[str, Severity] | None:
+    """Alerts of the same detector and entity whose spans overlap the finding's (within `slack`): the first
+    of them raised and the highest severity any of them raised; None when there is none."""
     if f.first_seen is None:
-        return False
+        return None
     last = naive_utc(f.last_seen) or naive_utc(f.first_seen)
     row = fetch_one(
         ws.con,
-        """SELECT count(*) FROM scan_alerts WHERE detector = ? AND org_id IS NOT DISTINCT FROM ?
-           AND user_id IS NOT DISTINCT FROM ? AND first_seen <= ? AND last_seen + ? >= ?""",
+        """SELECT arg_min(alert_id, (first_alerted, alert_id)), arg_max(severity, severity_rank) FROM scan_alerts
+           WHERE detector = ? AND org_id IS NOT DISTINCT FROM ? AND user_id IS NOT DISTINCT FROM ?
+           AND first_seen <= ? AND last_seen + ? >= ?""",
         [f.detector, f.org_id, f.user_id, last, slack, naive_utc(f.first_seen)],
     )
-    return bool(row and row[0])
+    return (str(row[0]), Severity(row[1])) if row and row[0] is not None else None
 
 
 def insert_alert(ws: Workspace, alert_id: str, f: Finding, run_id: str, now: datetime,

@@ -153,8 +153,54 @@ def test_a_continuing_log_gap_is_one_incident(ws) -> None:
     # A later, separate silence (more than a weekend after) is a new incident.
     later = insert_new_alerts(ws, [_gap("2026-10-20", "2026-10-23")], "r3", NOW, None)
     assert len(first) == 1 and len(later) == 1 and later != first
-    # Other detectors are never merged this way: each bucket is its own alert.
+    # A day's spike is never merged this way: each bucket is its own alert.
     assert len(insert_new_alerts(ws, [make_finding(1), make_finding(1, detector="bulk_access")], "r4", NOW, None)) == 2
+
+
+def _pattern(detector: str, first: str, last: str, severity: Severity = Severity.MEDIUM, user: str = "u7") -> Finding:
+    """A window-pattern finding as the detector makes it: keyed by the week the window first saw it."""
+    week = datetime.fromisoformat(first).strftime("%G-W%V")
+    return Finding(
+        finding_id=finding_key(detector, "o1", user, week), detector=detector, severity=severity, score=0.6,
+        org_id="o1", user_id=user, first_seen=datetime.fromisoformat(first), last_seen=datetime.fromisoformat(last),
+        summary=f"{user} opened children's records their colleagues do not work with.",
+    )
+
+
+def test_a_window_pattern_found_again_by_a_later_window_is_the_same_incident(ws) -> None:
+    # Tuesday's scan sees the pattern from Monday 12 October; the scans of the next week see it from the
+    # 19th on (their windows start later), under that week's key: the same reading, not a new alert.
+    first = insert_new_alerts(ws, [_pattern("peer_outlier", "2026-10-12", "2026-10-20")], "r1", NOW, None)
+    assert insert_new_alerts(ws, [_pattern("peer_outlier", "2026-10-19", "2026-10-27")], "r2", NOW, None) == []
+    # Another user, or another detector's view of the same user, is its own alert.
+    other = insert_new_alerts(ws, [_pattern("peer_outlier", "2026-10-19", "2026-10-27", user="u8"),
+                                   _pattern("no_relationship", "2026-10-19", "2026-10-27")], "r3", NOW, None)
+    assert len(first) == 1 and len(other) == 2
+    # Detectors keyed by a day's spike or a child are never merged: a new day or child is a new alert.
+    spikes = [make_finding(7, Severity.MEDIUM), make_finding(7, Severity.MEDIUM, detector="bulk_access")]
+    assert len(insert_new_alerts(ws, spikes, "r4", NOW, None)) == 2
+
+
+def test_a_continuing_window_pattern_that_grows_is_an_escalation_of_its_first_alert(ws) -> None:
+    first = insert_new_alerts(ws, [_pattern("no_relationship", "2026-10-12", "2026-10-17", Severity.LOW)],
+                              "r1", NOW, None)
+    # Still low under the next week's key: nothing; medium: an escalation naming the first alert.
+    assert insert_new_alerts(ws, [_pattern("no_relationship", "2026-10-19", "2026-10-20", Severity.LOW)],
+                             "r2", NOW, None) == []
+    medium = insert_new_alerts(ws, [_pattern("no_relationship", "2026-10-19", "2026-10-24")], "r3", NOW, None)
+    # The week after, medium again continues it (nothing new); high is raised once more.
+    assert insert_new_alerts(ws, [_pattern("no_relationship", "2026-10-24", "2026-10-27")], "r4", NOW, None) == []
+    high = insert_new_alerts(ws, [_pattern("no_relationship", "2026-10-26", "2026-10-28", Severity.HIGH)],
+                             "r5", NOW, None)
+    stored = {a.alert_id: a for a in load_alerts(ws)}
+    assert len(first) == len(medium) == len(high) == 1 and len(stored) == 3
+    assert "escalated_from" not in stored[first[0]].evidence
+    assert stored[medium[0]].evidence["escalated_from"] == {"severity": "low", "alert_id": first[0]}
+    # The high one overlaps only the medium alert (the first ended on the 17th): it names that one.
+    assert stored[high[0]].evidence["escalated_from"] == {"severity": "medium", "alert_id": medium[0]}
+    # A pattern first seen more than a weekend after the last alert's span is a new incident.
+    later = insert_new_alerts(ws, [_pattern("no_relationship", "2026-11-09", "2026-11-12")], "r6", NOW, None)
+    assert len(later) == 1 and "escalated_from" not in load_alerts(ws, later)[0].evidence
 
 
 def test_a_finding_that_grows_is_alerted_again_once_per_severity(ws, tmp_path: Path) -> None:
