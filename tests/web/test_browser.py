@@ -35,7 +35,6 @@ if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
                 allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="browser tests need selenium (make .venv)")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -98,7 +97,11 @@ def _sign_in(driver: Any, base: str, username: str) -> None:
 
 
 def _wait_text(driver: Any, css: str, text: str) -> None:
-    WebDriverWait(driver, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    # Read the text in one script call: finding the element and then asking for its text is two
+    # round trips, and an htmx swap between them makes Chrome fail with "Node with given id does
+    # not belong to the document" (a WebDriverException the expected conditions do not retry).
+    script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+    WebDriverWait(driver, 10).until(lambda d: text in d.execute_script(script, css))
 
 
 def _csp_violations(driver: Any) -> list[str]:
