@@ -506,19 +506,22 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     `lingering_access` judges those reads), as newcomers (not readers of the child since more than a
     window's length before it: someone who has read it for weeks with no recorded involvement is most
     likely working with the child), are counted within the busiest day and the busiest `span_days` (3)
-    of the window. By chance a child of an area gets
-    about λ such organisations in the window, λ estimated from the area itself (twice the number of
-    children read by two unrelated organisations over those read by one: the rate at which a second
+    of the window: all of them, and those from outside the child's area (casework the involvement data
+    misses is mostly local; a child in the news is read from every area, so bodies from elsewhere are
+    the rarer sign). By chance a child of an area gets about λ such organisations in the window, λ
+    estimated from the area itself for each count (twice the number of children read by two unrelated
+    organisations over those read by one, one child with two taken as seen: the rate at which a second
     body stumbles on a child), updated by the child's own baseline count of unrelated bodies (a gamma
-    prior of shape 2 on the area's rate); the chance of the observed count within a span is a Poisson tail at λ × span / window, corrected for
-    the children of the area and the spans tested. A busy child (read by at least `hot_readers`
-    people from more than `min_orgs` bodies in the window: a serious incident, a child in the news)
-    is also judged among the busy children alone: its unrelated bodies against what busy children
-    usually get (a trimmed mean), corrected for the busy children only. A child read by at least
-    `min_orgs` organisations and `min_users` users gets one finding per unexplained reader, as strong
-    as the child's evidence (the best of the tests, corrected for all of them): four readers from
-    three bodies over a fortnight is usually chance (low or nothing); half a dozen bodies in two
-    days is not.
+    prior of shape 2 on the area's rate); the chance of the observed count within a span is a Poisson
+    tail at λ × span / window, corrected for the children of the area and every span and count tested.
+    A busy child (read by at least `hot_readers` people from more than `min_orgs` bodies in the window: a
+    serious incident, a child in the news) is also judged among the busy children alone: its unrelated
+    bodies against what busy children usually get (a trimmed mean), corrected for the busy children
+    only. A child read by at least `min_orgs` organisations and `min_users` users gets one finding per
+    unexplained reader, as strong as the child's evidence (the best of the tests, corrected for all of
+    them): four readers from three local bodies over a fortnight is usually chance (low or nothing);
+    half a dozen bodies in two days, or three from other areas where none usually read the area's
+    children, is not.
     """
     x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
     # Someone who has read the child for weeks before the window, with or without a recorded involvement,
@@ -530,11 +533,13 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
                  newcomer=x.k_seen.isnull(), recent_case=_recent_case(x, p.recent_case_days))
     win = x.filter(~x.explained & ~x.recent_case & x.newcomer)
     pop = win.group_by(v_record=win.record_id).aggregate(
-        w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max()
+        w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max(),
+        w_out=win.org_id.nunique(where=win.out_of_area),
     )
     per_area = pop.group_by(a_area=pop.v_area).aggregate(
         n1=pop.count(where=pop.w_orgs == 1), n2=pop.count(where=pop.w_orgs == 2),
         pairs=pop.w_orgs.sum(),
+        n1o=pop.count(where=pop.w_out == 1), n2o=pop.count(where=pop.w_out == 2), pairs_out=pop.w_out.sum(),
     )
 
     # The child's baseline count of unexplained readers and their bodies (learnt once per baseline epoch
@@ -566,43 +571,53 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         return []
     hdf = numeric(hdf, ["w_users", "w_orgs", "b_orgs", "b_users"])
     hdf["is_hot"] = hdf.v_record.isin(busy_set)
-    adf = numeric(per_area.to_pandas(), ["n1", "n2", "pairs"])
+    adf = numeric(per_area.to_pandas(), ["n1", "n2", "pairs", "n1o", "n2o", "pairs_out"])
     children = _children_per_area(ctx)
     total_children = max(sum(children.values()), int(adf.pairs.sum()), 1)
     lam_area: dict[object, float] = {}
+    lam_out: dict[object, float] = {}
     for r in adf.itertuples(index=False):
-        n_children = children.get(r.a_area, 0) or total_children
-        crude = float(r.pairs) / max(n_children, 1)
-        # The second body's rate from the area's own counts; the crude rate where too few to say.
-        lam_area[r.a_area] = 2.0 * r.n2 / r.n1 if r.n1 >= 50 else crude
-    # Organisations per child within the busiest span of days (reads of a child in the news cluster).
+        n_children = max(children.get(r.a_area, 0) or total_children, 1)
+        # The second body's rate from the area's own counts (one child with two counted as seen, so a
+        # window where none had two does not make a third body impossible); the crude rate where too few to say.
+        lam_area[r.a_area] = 2.0 * (r.n2 + 1) / r.n1 if r.n1 >= 50 else float(r.pairs) / n_children
+        lam_out[r.a_area] = 2.0 * (r.n2o + 1) / r.n1o if r.n1o >= 50 else float(r.pairs_out) / n_children
+    # Organisations per child within the busiest span of days (reads of a child in the news cluster),
+    # all of them and those from outside the child's area: casework that the involvement data misses is
+    # mostly local, a story in the news reaches every area, so bodies from elsewhere are the rarer sign.
     days = win.filter(win.record_id.isin(list(hdf.v_record)))
-    ddf = days.group_by("record_id", "org_id").aggregate(day=days.first_ts.min().date()).to_pandas()
+    ddf = days.group_by("record_id", "org_id").aggregate(
+        day=days.first_ts.min().date(), out=days.out_of_area.any()).to_pandas()
     window_days = max(ctx.window_days, 1.0)
     span = min(float(p.span_days), window_days)
-    strong: dict[str, tuple[float, float, float, float, int, float]] = {}
+    strong: dict[str, tuple[float, float, float, float, int, float, bool]] = {}
     spans = sorted({1.0, span})
+    n_tests = 2 * len(spans) + 1  # each span for all bodies and for those from elsewhere, and the busy test
     for r in hdf.itertuples(index=False):
-        grp = pd.to_datetime(ddf.loc[ddf.record_id == r.v_record, "day"]).sort_values().to_numpy()
+        rows = ddf[ddf.record_id == r.v_record]
+        grp = pd.to_datetime(rows.day).sort_values().to_numpy()
+        grp_out = pd.to_datetime(rows.day[rows.out.astype(bool)]).sort_values().to_numpy()
         # The child's own history shrinks toward its area's rate (a gamma prior of shape 2): one
-        # unrelated reader in months of history says little.
-        area_rate = max(lam_area.get(r.v_area, 0.0), 1e-4)
-        rate = (r.b_orgs + 2.0) / (1.0 / max(scale, 1e-6) + 2.0 / area_rate)
-        best: tuple[float, float, float, float, int, float] | None = None
-        for sp in spans:  # the busiest day, and the busiest `span_days`: each a test of its own
-            k_span = _max_in_span(grp, int(sp))
-            lam = rate * sp / window_days
-            tests = (children.get(r.v_area, 0) or total_children) * max(window_days / sp, 1.0) * (len(spans) + 1)
-            pv = corrected(poisson_tail(k_span, lam), tests)
-            if best is None or pv < best[0]:
-                best = (pv, strength(pv), lam, tests, k_span, sp)
+        # unrelated reader in months of history says little. Its history counts every unrelated body
+        # (an upper bound on those from elsewhere, so the test from elsewhere errs towards chance).
+        rate, rate_out = (float((r.b_orgs + 2.0) / (1.0 / max(scale, 1e-6) + 2.0 / max(a.get(r.v_area, 0.0), 1e-4)))
+                          for a in (lam_area, lam_out))
+        best: tuple[float, float, float, float, int, float, bool] | None = None
+        for grp_k, rate_k, elsewhere in ((grp, rate, False), (grp_out, rate_out, True)):
+            for sp in spans if len(grp_k) else []:  # the busiest day, and the busiest `span_days`
+                k_span = _max_in_span(grp_k, int(sp))
+                lam = rate_k * sp / window_days
+                tests = (children.get(r.v_area, 0) or total_children) * max(window_days / sp, 1.0) * n_tests
+                pv = corrected(poisson_tail(k_span, lam), tests)
+                if best is None or pv < best[0]:
+                    best = (pv, strength(pv), lam, tests, k_span, sp, elsewhere)
         if bool(r.is_hot) and n_hot:
             # Among the few children whose readership jumped, unrelated bodies are judged over the
             # window and only those children are tested.
             lam = max(lam_busy, rate, 1e-3)
-            pv = corrected(poisson_tail(r.w_orgs, lam), n_hot * (len(spans) + 1))
+            pv = corrected(poisson_tail(r.w_orgs, lam), n_hot * n_tests)
             if best is None or pv < best[0]:
-                best = (pv, strength(pv), lam, float(n_hot), int(r.w_orgs), window_days)
+                best = (pv, strength(pv), lam, float(n_hot), int(r.w_orgs), window_days, False)
         if best is not None and best[1] >= MIN_STRENGTH:
             strong[r.v_record] = best
     if not strong:
@@ -613,19 +628,22 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     stats = {rec: r for rec, r in zip(hdf.v_record, hdf.itertuples(index=False), strict=True)}
     fb = FindingBuilder(ctx, "vip_snooping")
     for r in df.itertuples(index=False):
-        pv, st, lam, tests, k_span, sp = strong[r.record_id]
+        pv, st, lam, tests, k_span, sp, elsewhere = strong[r.record_id]
         h = stats[r.record_id]
+        counted = " from outside the child's area" if elsewhere else ""
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=r.pseudonym, severity=severity_of(st), score=score_of(st),
             summary=(f"{r.user_id} ({r.role}) opened record {r.pseudonym}, one of {int(h.w_users)} unrelated readers "
-                     f"from {int(h.w_orgs)} organisations this period ({k_span} within {int(sp)} day(s), where "
-                     f"about {lam:.2g} would be usual by chance): a child in the news."),
+                     f"from {int(h.w_orgs)} organisations this period ({k_span}{counted} within {int(sp)} day(s), "
+                     f"where about {lam:.2g} would be usual by chance): a child in the news."),
             evidence={"record": r.pseudonym, "accesses": r.n, "window_unexplained_readers": h.w_users,
                       "window_organisations": h.w_orgs, "organisations_within_span": k_span,
+                      "counted_from_outside_area": elsewhere,
                       "baseline_readers": h.b_users, "baseline_organisations": h.b_orgs,
                       "expected_organisations_in_span": lam, "tests": round(tests),
-                      **evidence_fields(pv, st, "Poisson: unrelated bodies per child of the area within a span "
-                                        "of days, corrected for the children and spans tested")},
+                      **evidence_fields(pv, st, "Poisson: unrelated bodies (all, or from outside the child's area) "
+                                        "per child of the area within a span of days, corrected for the children, "
+                                        "spans and counts tested")},
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings

@@ -13,6 +13,7 @@ from det_miniworld import _Events, insert_world
 
 from audit_kit.config import AuditConfig
 from audit_kit.detectors import run_detectors
+from audit_kit.models.findings import Severity
 from audit_kit.store.workspace import Workspace
 
 START = date(2026, 2, 2)  # a Monday
@@ -25,10 +26,16 @@ REGULAR = "GP1-R01"  # has read the child in the news all along, with no recorde
 NEWCOMERS = [f"GP{k}-R01" for k in range(2, 8)]
 
 
-def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None) -> str:
+def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None,
+           newcomers: list[str] = NEWCOMERS, elsewhere: bool = False, casework_noise: bool = False) -> str:
+    """`newcomers` open the child in the news; with `elsewhere`, their practices (and patients) are in
+    another area than the child's; with `casework_noise`, the practices of the child's area open one of
+    the council's children now and then with no involvement recorded (incomplete involvement data)."""
     rng = random.Random(seed)
+    away = {u.split("-")[0] for u in newcomers} if elsewhere else set()
     orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
-    orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "A", None, None) for k in range(1, 8)]
+    orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "B" if f"GP{k}" in away else "A", None, None)
+             for k in range(1, 8)]
     users = [(f"LA1-U{i:02d}", "LA1", "social_worker", date(2020, 1, 1), None, None, True) for i in range(WORKERS)]
     users += [(f"GP{k}-R01", f"GP{k}", "receptionist", date(2020, 1, 1), None, None, True) for k in range(1, 8)]
     cases = {f"LA1-U{i:02d}": [f"C{i:02d}{j:03d}" for j in range(CASES)] for i in range(WORKERS)}
@@ -36,7 +43,7 @@ def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = 
     inv = [(c, "LA1", "child_in_need", date(2025, 6, 1), None) for cs in cases.values() for c in cs]
     patients = {f"GP{k}": [f"P{k}{j:03d}" for j in range(60)] for k in range(1, 8)}
     for g, ps in patients.items():
-        subjects += [(p, "A", False, None, 2015) for p in ps]
+        subjects += [(p, "B" if g in away else "A", False, None, 2015) for p in ps]
         inv += [(p, g, "registered_gp", date(2019, 1, 1), None) for p in ps]
     news = cases["LA1-U00"][0]  # a council case; GP1's registration of the child is missing
     if case_closed_days_before is not None:  # the council's case closed weeks before the story
@@ -55,12 +62,14 @@ def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = 
             ev.add(d, 8.2, u, g, None, "login")
             for _ in range(rng.randint(8, 12)):
                 ev.add(d, 9 + rng.random() * 8, u, g, rng.choice(ps))
+            if casework_noise and g not in away and rng.random() < 0.5:
+                ev.add(d, 9 + rng.random() * 8, u, g, rng.choice(rng.choice(list(cases.values()))))
         if d.weekday() in (1, 3):
             ev.add(d, 11.0, REGULAR, "GP1", news)
     w = [d for d in (WINDOW_START + timedelta(days=k) for k in range(14)) if d.weekday() < 5]
     # The story starts on the Friday before the window: one newcomer's first look falls in the baseline.
-    ev.add(WINDOW_START - timedelta(days=3), 16.0, NEWCOMERS[-1], NEWCOMERS[-1].split("-")[0], news)
-    for k, u in enumerate(NEWCOMERS):  # six practices that never opened the child, in two days
+    ev.add(WINDOW_START - timedelta(days=3), 16.0, newcomers[-1], newcomers[-1].split("-")[0], news)
+    for k, u in enumerate(newcomers):  # practices that never opened the child, in two days
         ev.add(w[5 + k % 2], 10 + k, u, u.split("-")[0], news)
         ev.add(w[5 + k % 2], 10.2 + k, u, u.split("-")[0], news)
     if case_closed_days_before is not None:  # the story draws the council's team back to its closed case
@@ -107,3 +116,30 @@ def test_the_team_of_a_recently_closed_case_is_not_counted_among_the_unrelated(t
     assert set(NEWCOMERS) <= {f.user_id for f in named}
     assert not {f.user_id for f in named} & {"LA1-U01", "LA1-U02", "LA1-U03"}
     assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
+
+
+def _strongest(tmp_path, elsewhere: bool):  # type: ignore[no-untyped-def]
+    ws = Workspace.open(tmp_path / ("away" if elsewhere else "local") / "ws", create=True)
+    try:
+        _world(ws, newcomers=NEWCOMERS[:3], elsewhere=elsewhere, casework_noise=True)
+        since = datetime.combine(WINDOW_START, time())
+        out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
+                            detectors=["vip_snooping"])
+    finally:
+        ws.close()
+    named = [f for f in out.findings if f.detector == "vip_snooping"]
+    return max(named, key=lambda f: f.evidence["strength"]) if named else None
+
+
+def test_bodies_from_outside_the_childs_area_are_the_stronger_sign(tmp_path):  # type: ignore[no-untyped-def]
+    # The same three practices open the child in two days. In an area whose practices often open the
+    # council's children with no involvement recorded, three local bodies are the kind of casework
+    # involvement data misses (weak); three from another area, whose practices never read this area's
+    # children, are what a child in the news draws, and strong enough to alert.
+    local = _strongest(tmp_path, elsewhere=False)
+    away = _strongest(tmp_path, elsewhere=True)
+    assert away is not None and away.evidence["counted_from_outside_area"] is True
+    assert "3 from outside the child's area" in away.summary
+    assert away.severity.rank >= Severity.MEDIUM.rank
+    assert local is None or (local.evidence["strength"] < away.evidence["strength"]
+                             and not local.evidence["counted_from_outside_area"])
