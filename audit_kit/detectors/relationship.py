@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import ibis
 import numpy as np
@@ -498,6 +498,18 @@ def _recent_case(x: ir.Table, days: int) -> ir.BooleanValue:
     return (x.ended & (x.first_ts.date().delta(x.inv_end, unit="day") <= days)).fill_null(False)
 
 
+class _ChildTest(NamedTuple):
+    """One test of a child's unrelated bodies against chance (vip_snooping)."""
+
+    pv: float
+    strength: float
+    lam: float
+    tests: float
+    k: int
+    span: float
+    elsewhere: bool  # counted only the bodies from outside the child's area
+
+
 def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     """Children suddenly read by many unrelated organisations within days (a child in the news), and who read them.
 
@@ -518,8 +530,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     serious incident, a child in the news) is also judged among the busy children alone: its unrelated
     bodies against what busy children usually get (a trimmed mean), corrected for the busy children
     only. A child read by at least `min_orgs` organisations and `min_users` users gets one finding per
-    unexplained reader, as strong as the child's evidence (the best of the tests, corrected for all of
-    them): four readers from three local bodies over a fortnight is usually chance (low or nothing);
+    unexplained reader, as strong as the best test that counted them (the count from elsewhere does not
+    count the child's local readers; every test corrected for all of them): four readers from three local bodies over a fortnight is usually chance (low or nothing);
     half a dozen bodies in two days, or three from other areas where none usually read the area's
     children, is not.
     """
@@ -590,7 +602,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         day=days.first_ts.min().date(), out=days.out_of_area.any()).to_pandas()
     window_days = max(ctx.window_days, 1.0)
     span = min(float(p.span_days), window_days)
-    strong: dict[str, tuple[float, float, float, float, int, float, bool]] = {}
+    strong: dict[str, list[_ChildTest]] = {}
     spans = sorted({1.0, span})
     n_tests = 2 * len(spans) + 1  # each span for all bodies and for those from elsewhere, and the busy test
     for r in hdf.itertuples(index=False):
@@ -602,33 +614,39 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         # (an upper bound on those from elsewhere, so the test from elsewhere errs towards chance).
         rate, rate_out = (float((r.b_orgs + 2.0) / (1.0 / max(scale, 1e-6) + 2.0 / max(a.get(r.v_area, 0.0), 1e-4)))
                           for a in (lam_area, lam_out))
-        best: tuple[float, float, float, float, int, float, bool] | None = None
+        found: list[_ChildTest] = []
         for grp_k, rate_k, elsewhere in ((grp, rate, False), (grp_out, rate_out, True)):
             for sp in spans if len(grp_k) else []:  # the busiest day, and the busiest `span_days`
                 k_span = _max_in_span(grp_k, int(sp))
                 lam = rate_k * sp / window_days
                 tests = (children.get(r.v_area, 0) or total_children) * max(window_days / sp, 1.0) * n_tests
                 pv = corrected(poisson_tail(k_span, lam), tests)
-                if best is None or pv < best[0]:
-                    best = (pv, strength(pv), lam, tests, k_span, sp, elsewhere)
+                found.append(_ChildTest(pv, strength(pv), lam, tests, k_span, sp, elsewhere))
         if bool(r.is_hot) and n_hot:
             # Among the few children whose readership jumped, unrelated bodies are judged over the
             # window and only those children are tested.
             lam = max(lam_busy, rate, 1e-3)
             pv = corrected(poisson_tail(r.w_orgs, lam), n_hot * n_tests)
-            if best is None or pv < best[0]:
-                best = (pv, strength(pv), lam, float(n_hot), int(r.w_orgs), window_days, False)
-        if best is not None and best[1] >= MIN_STRENGTH:
-            strong[r.v_record] = best
+            found.append(_ChildTest(pv, strength(pv), lam, float(n_hot), int(r.w_orgs), window_days, False))
+        if any(t.strength >= MIN_STRENGTH for t in found):
+            strong[r.v_record] = found
     if not strong:
         return []
     j = win.filter(win.record_id.isin(list(strong)))
     j = j.mutate(pseudonym=ctx.pseudonymise_expr(j.record_id))
-    df = j.select("user_id", "org_id", "role", "record_id", "pseudonym", "n", "first_ts", "last_ts").to_pandas()
+    df = j.select("user_id", "org_id", "role", "record_id", "pseudonym", "n", "first_ts", "last_ts",
+                  "out_of_area").to_pandas()
     stats = {rec: r for rec, r in zip(hdf.v_record, hdf.itertuples(index=False), strict=True)}
     fb = FindingBuilder(ctx, "vip_snooping")
     for r in df.itertuples(index=False):
-        pv, st, lam, tests, k_span, sp, elsewhere = strong[r.record_id]
+        # Each reader is as strong as the best test that counted them: the count from elsewhere does not
+        # count the child's local unexplained readers (most are casework whose involvement is missing).
+        counting = [t for t in strong[r.record_id] if bool(r.out_of_area) or not t.elsewhere]
+        if not counting:
+            continue
+        pv, st, lam, tests, k_span, sp, elsewhere = min(counting, key=lambda t: t.pv)
+        if st < MIN_STRENGTH:
+            continue
         h = stats[r.record_id]
         counted = " from outside the child's area" if elsewhere else ""
         fb.add(
