@@ -50,7 +50,9 @@ TUNING_SEEDS = list(range(1, 10))
 # again by a later window is the same incident): scan_replay.py over the eight cells, 909c516 against now.
 # 114 and 115: declared 2026-12-07, before any run on them, for vip_snooping's count of bodies from outside the
 # child's area (tuned on seeds 1-2 only): evaluate.py over the eight cells, once.
-HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115]
+# 116 and 117: declared 2026-12-07, before any run on them, for vip_snooping naming each reader as strongly as
+# the test that counted them (the fix 114-115 called for; tuned on seeds 1-2 only): evaluate.py, eight cells, once.
+HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
