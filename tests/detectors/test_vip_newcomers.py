@@ -1,7 +1,8 @@
 """vip_snooping (issue 16, third round): a child in the news draws readers who had not opened the child
 before. A GP receptionist who has read the child for weeks with no recorded involvement (involvement data
 is never complete) is not one of them; the practices that open it for the first time in the same two days
-are, one whose first look fell in the days before the window included. World: hand-made, below."""
+are, one whose first look fell in the days before the window included. Seventh round: practices from another
+area than the child's are the rarer sign, counted against their own rate. World: hand-made, below."""
 
 from __future__ import annotations
 
