@@ -531,9 +531,9 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     bodies against what busy children usually get (a trimmed mean), corrected for the busy children
     only. A child read by at least `min_orgs` organisations and `min_users` users gets one finding per
     unexplained reader, as strong as the best test that counted them (the count from elsewhere does not
-    count the child's local readers; every test corrected for all of them): four readers from three local bodies over a fortnight is usually chance (low or nothing);
-    half a dozen bodies in two days, or three from other areas where none usually read the area's
-    children, is not.
+    count the child's local readers; every test corrected for all of them): four readers from three
+    local bodies over a fortnight is usually chance (low or nothing); half a dozen bodies in two days,
+    or three from other areas where none usually read the area's children, is not.
     """
     x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
     # Someone who has read the child for weeks before the window, with or without a recorded involvement,
@@ -590,10 +590,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     lam_out: dict[object, float] = {}
     for r in adf.itertuples(index=False):
         n_children = max(children.get(r.a_area, 0) or total_children, 1)
-        # The second body's rate from the area's own counts (one child with two counted as seen, so a
-        # window where none had two does not make a third body impossible); the crude rate where too few to say.
-        lam_area[r.a_area] = 2.0 * (r.n2 + 1) / r.n1 if r.n1 >= 50 else float(r.pairs) / n_children
-        lam_out[r.a_area] = 2.0 * (r.n2o + 1) / r.n1o if r.n1o >= 50 else float(r.pairs_out) / n_children
+        lam_area[r.a_area] = _second_body_rate(r.n1, r.n2, r.pairs, n_children)
+        lam_out[r.a_area] = _second_body_rate(r.n1o, r.n2o, r.pairs_out, n_children)
     # Organisations per child within the busiest span of days (reads of a child in the news cluster),
     # all of them and those from outside the child's area: casework that the involvement data misses is
     # mostly local, a story in the news reaches every area, so bodies from elsewhere are the rarer sign.
@@ -665,6 +663,13 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings
+
+
+def _second_body_rate(n1: float, n2: float, pairs: float, n_children: int) -> float:
+    """Unrelated bodies a child of an area gets by chance in the window: twice the children with two over
+    those with one (one child with two counted as seen, so a window where none had two does not make a
+    third body impossible); the crude rate, bodies over children, where too few children had one to say."""
+    return 2.0 * (n2 + 1) / n1 if n1 >= 50 else float(pairs) / n_children
 
 
 def _known_readers(ctx: DetectionContext) -> ir.Table:
