@@ -253,7 +253,7 @@ class DetectionContext:
     # are kept between runs: a run whose baselines are all kept never computes the baseline part at all.
     PARTS = ("user_hour", "user_record", "user_hour_x", "user_day", "user_record_x")
 
-    def _daily(self, name: str, period: str) -> ir.Table:
+    def daily(self, name: str, period: str) -> ir.Table:
         """Per-day aggregate `name` over the days of `period`: kept whole days where the period is cut at UTC
         midnights, else the same definition over the period's events."""
         lo, hi = {BASELINE: (self.baseline_start, self.baseline_end), RECENT: (self.baseline_end, self.since),
@@ -280,9 +280,9 @@ class DetectionContext:
         if name == "user_hour":
             # Bucketed by the local wall-clock hour: working hours, days and hour-of-week are all
             # judged in the organisation's own time; first/last keep the UTC instants.
-            return period_activity(self._daily("activity", period), purposes, period)
+            return period_activity(self.daily("activity", period), purposes, period)
         if name == "user_record":
-            return period_records(self._daily("records", period), purposes, period)
+            return period_records(self.daily("records", period), purposes, period)
         if name == "user_hour_x":
             return self.hour_x(self.part("user_hour", period))
         if name == "user_day":

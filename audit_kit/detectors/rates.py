@@ -44,7 +44,10 @@ def _bucket_label(ts: datetime, grain: str) -> str:
 def _spike_findings(
     ctx: DetectionContext, det_id: str, p: SpikeParams, metric: Metric, unit: str, what: str, grain: str = "day",
     keep: Callable[[ir.Table], ir.BooleanValue] | None = None,
+    explain: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> list[Finding]:
+    """Findings from `spikes()`; `explain` may keep more rows below medium as expected work (it sets their
+    `expected` and caps their strength) and add evidence columns (`ev_*`)."""
     base_keep = _exempt(ctx, det_id)
 
     def both(x: ir.Table) -> ir.BooleanValue:
@@ -59,6 +62,9 @@ def _spike_findings(
     if entitled.any():
         df.loc[entitled, "strength"] = df.loc[entitled, "strength"].clip(upper=CUTOFFS.medium - 0.01)
         df.loc[entitled & (df.expected == ""), "expected"] = "a reader entitled to this volume"
+    if explain is not None and not df.empty:
+        df = explain(df)
+    extra = [c for c in df.columns if c.startswith("ev_")]
     fb = FindingBuilder(ctx, det_id)
     for row in df.itertuples(index=False):
         r = row._asdict()
@@ -75,6 +81,7 @@ def _spike_findings(
                         if shared >= 3 and st < CUTOFFS.medium else ".")),
             evidence={"bucket": label, "value": r["v"], **baseline_evidence(r, p.quantile, unit),
                       "peers_spiking_same_day": shared,
+                      **{c[3:]: r[c] for c in extra if r[c] == r[c] and r[c] is not None},
                       # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
                       **({"expected_work": r["expected"]} if r["expected"] else {}),
                       **evidence_fields(float(r["p_value"]), st, "negative binomial: the user's and the peer group's "
@@ -125,6 +132,10 @@ class SpikeParams(Params):
 class VolumeParams(SpikeParams):
     entitled_low: bool = True
     floor: float = 60
+    # A day whose records the user wrote on as they usually do is busy work, kept low (`_worked_as_usual`).
+    work_explains: bool = True
+    worked_share_ratio: float = 0.5
+    worked_min_usual: float = 0.2
     user_factor: float = 2.5
     peer_factor: float = 1.0
     z_min: float = 5.0
@@ -139,10 +150,53 @@ def volume_spike(ctx: DetectionContext, p: VolumeParams) -> list[Finding]:
     day is for the user AND the peers (see `bulk_access`). A burst of readers entitled to read
     anywhere (national partners, MASH) or to make returns in bulk (`entitlements.bulk_export_roles`:
     data officers and managers by default) is kept low (`entitled_low`), as is a day the peer group shared
-    (`synchronous_share` of them spiking the same day: a return, an inspection season). One finding
-    per user-day.
+    (`synchronous_share` of them spiking the same day: a return, an inspection season), and a day of
+    the user's own work (`work_explains`): they wrote on (created or updated) the records they opened
+    at no less than `worked_share_ratio` (0.5) of their usual share, where that share is at least
+    `worked_min_usual` (0.2) — a duty week on the front door writes as it reads; a trawl reads only
+    (on the independent tuning worlds every misuse spike wrote on under a fifth of what it opened, duty
+    weeks on half or more). One finding per user-day.
     """
-    return _spike_findings(ctx, "volume_spike", p, lambda x: x.n_rec.sum(), "record accesses", "made")
+    return _spike_findings(ctx, "volume_spike", p, lambda x: x.n_rec.sum(), "record accesses", "made",
+                           explain=(lambda df: _worked_as_usual(ctx, df, p)) if p.work_explains else None)
+
+
+def _worked_as_usual(ctx: DetectionContext, df: pd.DataFrame, p: VolumeParams) -> pd.DataFrame:
+    """Keep below medium the spike days on which the user wrote on (created or updated) the records they
+    opened at no less than `worked_share_ratio` of their usual share, where that share is at least
+    `worked_min_usual`: a busy day of their own work (a duty week on the front door), not browsing.
+
+    The share is of the day's successful record accesses that fell on records the user worked on the
+    same UTC day, from the kept `records` aggregate; the usual share is the same over the baseline days.
+    Only the candidate users are read, so the cost is that of the few spikes. Someone who reads without
+    writing (an extraction, a trawl) keeps the spike's strength; writing on a record is a trace.
+    """
+    users = sorted(df.user_id.dropna().unique().tolist())
+    if not users:
+        return df
+
+    def shares(period: str, by_day: bool) -> pd.DataFrame:
+        r = ctx.daily("records", period)
+        r = r.filter(r.user_id.isin(users), r.n_ok > 0)
+        keys = [r.user_id, r.day] if by_day else [r.user_id]
+        g = r.group_by(keys).aggregate(n=r.n_ok.sum(), worked=r.n_ok.sum(where=r.n_work > 0))
+        out = g.to_pandas()
+        out["share"] = out.worked.fillna(0).astype(float) / out.n.astype(float).clip(lower=1.0)
+        return out
+
+    day = shares(WINDOW, True)
+    day["day"] = pd.to_datetime(day["day"]).dt.date
+    usual = shares(BASELINE, False).set_index("user_id").share
+    key = pd.Series(list(zip(df.user_id, pd.to_datetime(df.bucket).dt.date, strict=True)), index=df.index)
+    day_share = key.map(dict(zip(zip(day.user_id, day.day, strict=True), day.share, strict=True)))
+    usual_share = df.user_id.map(usual)
+    df = df.assign(ev_worked_on_share=day_share.round(3), ev_usual_worked_on_share=usual_share.round(3))
+    busy = (usual_share >= p.worked_min_usual) & (day_share >= p.worked_share_ratio * usual_share)
+    busy = busy.fillna(False).astype(bool) & (df.expected == "")
+    if busy.any():
+        df.loc[busy, "strength"] = df.loc[busy, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[busy, "expected"] = "a busy day of their own work: records written on as usually"
+    return df
 
 
 class BulkParams(SpikeParams):

@@ -21,7 +21,8 @@ _SPECS = (
                  needs=_EV + ("events.local_time", "organisations.org_id", "users.role"),
                  window_pattern=True, severity_policy="strength: unusual hours against the user's and peers' share of far-off hours"),
     DetectorSpec("volume_spike", "Daily volume spike", rates.volume_spike, rates.VolumeParams,
-                 needs=_EV + _REC, severity_policy="strength: negative-binomial tail against the user and the peers; shared spikes low"),
+                 needs=_EV + _REC, severity_policy="strength: negative-binomial tail against the user and the peers; "
+                 "shared spikes and days of the user's own work low"),
     DetectorSpec("bulk_access", "Bulk retrieval in one hour", rates.bulk_access, rates.BulkParams,
                  needs=_EV + _REC, severity_policy="strength: negative-binomial tail against the user and the peers; shared spikes low"),
     DetectorSpec("export_spike", "Export and print spike", rates.export_spike, rates.ExportParams,
