@@ -54,8 +54,9 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # vip_snooping's count of bodies from outside the child's area (tuned on seeds 1-2 only), run once at 12:00 UTC
 # (benchmarks/results-detection-matrix-heldout-77.json). 78 was declared on 2026-12-07, before any run on it, for
 # vip_snooping naming each reader as strongly as the test that counted them, and run once (12:30 UTC). 79 was
-# declared on 2026-12-07 at 13:50 UTC, before any run on it, for the next round of detector work, to be run once.
-HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79)
+# declared on 2026-12-07 at 13:36 UTC, before any run on it, for volume_spike's busy days of one's own work, to be
+# run once; 80 at 13:55 UTC, before any run on it, for the relationship detectors' intake periods, to be run once.
+HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80)
 
 
 def cell_params(cell: str, seed: int, **overrides: Any) -> SynthParams:

@@ -52,9 +52,12 @@ TUNING_SEEDS = list(range(1, 10))
 # child's area (tuned on seeds 1-2 only): evaluate.py over the eight cells, once.
 # 116 and 117: declared 2026-12-07, before any run on them, for vip_snooping naming each reader as strongly as
 # the test that counted them (the fix 114-115 called for; tuned on seeds 1-2 only): evaluate.py, eight cells, once.
-# 118 and 119: declared 2026-12-07 13:50 UTC, before any run on them, for the next round of detector work (tuned
+# 118 and 119: declared 2026-12-07 13:36 UTC, before any run on them, for the next round of detector work (tuned
 # on seeds 1-2 only): evaluate.py over the eight cells, once, the code before and after on the same worlds.
-HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119]
+# 120 and 121: declared 2026-12-07 13:55 UTC, before any run on them, for the relationship detectors' intake
+# periods (tuned on seeds 1-2 only): evaluate.py over the eight cells, once, before and after on the same worlds.
+HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
+                  120, 121]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
