@@ -60,6 +60,11 @@ class ExcessParams(Params):
     # The fewest matching records chance is assumed to give a user in the window, whatever their rates;
     # 0: the rate is trusted as finely as the peer group's baseline resolves it (one in all their records).
     min_expected: float = 0.1
+    # An intake week (see `unexplained_excess`): new work on such children at least this strong against the
+    # user's usual, with the unexplained reads at most `intake_ratio` times that work, is kept below medium.
+    intake_explains: bool = True
+    intake_strength: float = 3.0
+    intake_ratio: float = 2.0
 
 
 def unexplained_excess(
@@ -83,6 +88,12 @@ def unexplained_excess(
     `window` (optional) narrows what counts in the window: given the window's rows it returns them (with
     any columns it joined) and the condition a matching record must meet there as well; the baseline is
     still counted with `cond` alone (an upper bound of the narrower rate: a conservative chance model).
+    With `intake_explains`, a window in which the user took on new work on such children (records meeting
+    `cond` that they wrote on: referrals taken on a duty week) far beyond their usual (negative-binomial
+    strength at least `intake_strength` against their baseline's such records per active day), and whose
+    unexplained records are at most `intake_ratio` times that new work, is an intake period: the reads are
+    its screening, kept below medium (`expected_work`). On the independent tuning worlds, duty weeks wrote on
+    45-52% of the unrelated children they opened; every medium-or-high misuse case on 0-19%.
     Returns one row per user with at least `min_records` such records, with `p_value`, `strength`.
     """
     def per_user(x: ir.Table, narrow: Callable[[ir.Table], tuple[ir.Table, ir.BooleanValue]] | None = None) -> ir.Table:
@@ -94,13 +105,14 @@ def unexplained_excess(
         if narrow is not None:
             x, extra = narrow(x)
             hit = cond(x) & extra
+        intake = hit & x.worked  # new work on such children: written on, so explained, counted apart
         if p.colleague_explains:
             hit = hit & ~x.colleague
         if p.work_explains:
             hit = hit & ~x.worked
         g = x.group_by(x.user_id, x.org_id, x.role, x.org_type).aggregate(
             recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
-            first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit),
+            first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit), intake=x.count(where=intake),
         )
         return g.left_join(allowed_n, g.user_id == allowed_n.a_user).select(
             *[g[c] for c in g.columns],
@@ -110,7 +122,7 @@ def unexplained_excess(
         # The baseline's counts as the baseline alone explains them (colleagues and work in the baseline).
         x = ctx.without_exempt(det_id, ctx.baseline_xc())
         g = per_user(x)
-        return g.select("user_id", "org_id", "role", "org_type", "recs", "hits", "allowed_share")
+        return g.select("user_id", "org_id", "role", "org_type", "recs", "hits", "allowed_share", "intake")
 
     learnt = ctx.learnt(f"{det_id}:baseline_users", learn_users)
     # Baseline reads the window explains after all (a colleague read the child in the window, or the user
@@ -120,10 +132,10 @@ def unexplained_excess(
     corr = fl.group_by(c_user=fl.user_id, c_org=fl.org_id, c_role=fl.role, c_type=fl.org_type).aggregate(c_hits=fl.count())
     b = learnt.left_join(corr, (learnt.user_id == corr.c_user) & (learnt.org_id == corr.c_org)
                          & (learnt.role == corr.c_role) & (learnt.org_type == corr.c_type))
-    b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share",
+    b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share", "intake",
                  hits=(b.hits - b.c_hits.fill_null(0)).cast("int64"))
     peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
-    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share)
+    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share, b_intake=b.intake)
     wx = ctx.without_exempt(det_id, ctx.user_record_xc())
     g = per_user(wx, window)
     w = g.filter(g.hits >= p.min_records)
@@ -132,11 +144,12 @@ def unexplained_excess(
         peer, (w.org_type == peer.p_type) & (w.role == peer.p_role)
     ).left_join(days, w.user_id == days.d_user)
     df = j.select("user_id", "org_id", "role", "org_type", "recs", "hits", "hit_accesses", "first", "last",
-                  "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days", "allowed_share", "b_allowed").to_pandas()
+                  "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days", "allowed_share", "b_allowed",
+                  "intake", "b_intake").to_pandas()
     if df.empty:
-        return df
+        return df.assign(expected_work=[])
     df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days",
-                      "allowed_share", "b_allowed"])
+                      "allowed_share", "b_allowed", "intake", "b_intake"])
     # A peer group with little history (or an account missing from users.csv) leans on everyone's rate.
     tot = numeric(b.aggregate(t_recs=b.recs.sum(), t_hits=b.hits.sum()).to_pandas(), ["t_recs", "t_hits"])
     overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
@@ -164,8 +177,26 @@ def unexplained_excess(
     mixed = (df.allowed_share - df.b_allowed).abs() > p.allowed_shift
     either = np.maximum(s_share, (s_rate - p.rate_penalty).clip(lower=0))
     df["strength"] = either.where(~(solid & mixed), np.minimum(s_share, s_rate))
+    df = _intake_weeks(df, p)
     df["p_final"] = 10.0 ** (-df.strength)
     return df.reset_index(drop=True)
+
+
+def _intake_weeks(df: pd.DataFrame, p: ExcessParams) -> pd.DataFrame:
+    """Cap below medium the users whose window is an intake period (see `unexplained_excess`)."""
+    # The baseline's new work per active day (one added: a user who never took any on is not certain never to).
+    expected = (df.b_intake + 1.0) / df.b_days.clip(lower=1.0) * df.w_days.clip(lower=1.0)
+    df["intake_expected"] = expected.round(2)
+    df["expected_work"] = ""
+    if not p.intake_explains:
+        return df
+    s_intake = pd.Series([strength(nb_tail(k, m, p.dispersion)) for k, m in zip(df.intake, expected, strict=True)],
+                         index=df.index)
+    week = (df.intake > 0) & (s_intake >= p.intake_strength) & (df.hits <= p.intake_ratio * df.intake)
+    if week.any():
+        df.loc[week, "strength"] = df.loc[week, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[week, "expected_work"] = "an intake period: new work on children of the same kind, far beyond usual"
+    return df
 
 
 def _active_days(ctx: DetectionContext) -> ir.Table:
@@ -204,6 +235,9 @@ def _excess_findings(ctx: DetectionContext, det_id: str, df: pd.DataFrame, what:
                 "expected_by_daily_rate": r.expected_by_rate, "p_value_daily_rate": float(f"{r.p_rate:.3g}"),
                 "baseline": {"user_records": r.b_recs, "user_matching": r.b_hits, "user_rate": r.user_rate,
                              "peer_group": f"{r.org_type} / {r.role}", "peer_rate": r.peer_rate},
+                # such children the user wrote on (explained, so not counted above) and the usual for the window
+                "written_on": {"window": int(r.intake), "usual": float(r.intake_expected)},
+                **({"expected_work": r.expected_work} if r.expected_work else {}),
                 **evidence_fields(float(r.p_final), st, "negative binomial: the user's baseline share shrunk to the peer group's"),
             },
             record_count=int(r.hits), first_seen=r.first, last_seen=r.last,
@@ -217,7 +251,8 @@ def out_of_area(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     Counts window records of children whose home area differs from the organisation's, not
     explained by an involvement, a cross-area entitlement (MASH roles, national partners), an
     allow-list or a colleague's reads of the same child, and scores the count against the user's own
-    baseline share shrunk to their peers' (see `no_relationship`).
+    baseline share shrunk to their peers' (see `no_relationship`, whose intake periods are kept low
+    here too).
     """
     df = unexplained_excess(ctx, "out_of_area", lambda x: x.out_of_area & ~x.explained, p)
     return _excess_findings(ctx, "out_of_area", df, "of children living outside their organisation's area "
@@ -234,6 +269,11 @@ def no_relationship(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     in the window is scored against their own baseline share shrunk toward their peer group's
     (negative binomial), and against their baseline count per active day; a handful more than usual
     is a weak signal (low), a count chance would almost never give is medium or high.
+    A window of new work on such children far beyond the user's usual (records they opened and wrote on:
+    referrals taken on a duty week), with no more than `intake_ratio` (2) unexplained children for each of them,
+    is an intake period: its reads are the screening, kept low (`intake_explains`; on the independent tuning
+    worlds duty weeks wrote on 45-52% of the unrelated children they opened, every medium-or-high misuse
+    case on 0-19%).
     """
     df = unexplained_excess(ctx, "no_relationship", lambda x: ~x.explained, p)
     return _excess_findings(ctx, "no_relationship", df,
