@@ -26,6 +26,7 @@ from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, UNKNOWN_ROLE, WINDOW, DetectionContext, matches_any
 from audit_kit.detectors.evidence import (
+    CUTOFFS,
     corrected,
     evidence_fields,
     normal_tail,
@@ -54,6 +55,16 @@ class PeerParams(Params):
     max_fit_ratio: float = 0.6
     min_spread: float = 0.15
     max_effective_records: int = 15
+    # An intake period (see `peer_outlier`): at least `intake_min` other communities' children written on, and
+    # at most `intake_ratio` times as many only read, is kept below medium.
+    intake_explains: bool = True
+    intake_min: int = 10
+    intake_ratio: float = 2.0
+
+
+# A child whose baseline reads were mostly another community's (the user's own community's share below this)
+# is "outside" the user's community: what an intake period's counts are of.
+OUTSIDE_SHARE = 0.5
 
 
 def _baseline_pairs(ctx: DetectionContext) -> ir.Table:
@@ -275,11 +286,13 @@ def community_fit(
     worked = j.n_work.fill_null(0) > 0
     known = counted | (j.m_comm.notnull() & worked)
     share_k = ibis.ifelse(worked, 1.0, j.share.fill_null(0.0))
+    outside = j.share.fill_null(0.0) < OUTSIDE_SHARE
     agg = j.group_by("user_id", "org_id").aggregate(
         community=j.m_comm.max(), records=j.count(), den=j.count(where=counted),
         num=j.share.fill_null(0.0).sum(where=counted), community_size=j.m_size.max(),
         den_s=j.count(where=known), num_s=share_k.sum(where=known), num2_s=(share_k ** 2).sum(where=known),
         den_new=j.count(where=counted & worked), first_ts=j.first_ts.min(), last_ts=j.last_ts.max(),
+        out_worked=j.count(where=known & worked & outside), out_read=j.count(where=counted & ~worked & outside),
     )
     agg = agg.mutate(fit=ibis.ifelse(agg.den > 0, agg.num / agg.den, ibis.null("float64")).round(4))
     extra: list[str] = []
@@ -288,14 +301,14 @@ def community_fit(
         var = ibis.greatest(agg.num2_s / agg.den_s.nullif(0) - mean * mean, 0.0)
         agg = agg.mutate(fit_known=mean.round(4), counted=agg.den_s.fill_null(0), share_sd=var.sqrt(),
                          worked=agg.den_new.fill_null(0))
-        extra = ["fit_known", "counted", "share_sd", "worked", "first_ts", "last_ts"]
+        extra = ["fit_known", "counted", "share_sd", "worked", "first_ts", "last_ts", "out_worked", "out_read"]
     df = agg.select(*FIT_COLUMNS, "community_size", *extra).order_by(["org_id", "user_id"]).to_pandas()
     df["community_size"] = df.community_size.fillna(0).astype(int)
     df["records"] = df.records.astype(int)
     if detail:
-        df = numeric(df, ["fit_known", "counted", "share_sd", "worked"], fill=None)
-        df["counted"] = df.counted.fillna(0).astype(int)
-        df["worked"] = df.worked.fillna(0).astype(int)
+        df = numeric(df, ["fit_known", "counted", "share_sd", "worked", "out_worked", "out_read"], fill=None)
+        for c in ("counted", "worked", "out_worked", "out_read"):
+            df[c] = df[c].fillna(0).astype(int)
     return df
 
 
@@ -335,6 +348,9 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
     improbable; 0.3 over ten children is a weak signal. Out-of-hours, cross-area (MASH, national),
     organisation-wide (managers, supervisors, admins) and system roles read across the organisation by
     design and are not judged; more exempt roles can be set in config.
+    An intake period is kept below medium (`intake_explains`): at least `intake_min` (10) children of other
+    communities the user wrote on (referrals taken on a duty week) and at most `intake_ratio` (2) times as many
+    they only read, as the relationship detectors judge intake (`no_relationship`).
     """
     dc = ctx.config.detector("peer_outlier")
     fits = community_fit(ctx, None, p, detail=True)
@@ -382,6 +398,9 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
             st = strength(pv)
             if st < MIN_STRENGTH:
                 continue
+            intake = p.intake_explains and r.out_worked >= p.intake_min and r.out_read <= p.intake_ratio * r.out_worked
+            if intake:
+                st = min(st, CUTOFFS.medium - 0.01)
             fb.add(
                 org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_of(st), score=score_of(st),
                 # The fit is a share, not a count: say what it is measured over, and what the user wrote on
@@ -393,6 +412,9 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
                 evidence={"fit": r.fit, "community": r.community, "community_size": r.community_size,
                           "window_records": r.records, "children_in_fit": int(r.counted),
                           "children_worked_on": int(r.worked),
+                          "other_communities_children": {"written_on": int(r.out_worked), "only_read": int(r.out_read)},
+                          **({"expected_work": "an intake period: other teams' children taken on and written up, "
+                                               "the rest read alongside"} if intake else {}),
                           "peer_baseline": {"group": f"{org} / {role}", "users": len(grp) - 1, "median_fit": med,
                                             "fit_spread": round(spread, 4),
                                             "child_share_spread": round(float(np.sqrt(sigma2)), 4),
