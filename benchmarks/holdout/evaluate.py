@@ -58,8 +58,10 @@ TUNING_SEEDS = list(range(1, 10))
 # periods (tuned on seeds 1-2 only): evaluate.py over the eight cells, once, before and after on the same worlds.
 # 122 and 123: declared 2026-12-07 14:17 UTC, before any run on them, for leaver_account's last night shift (tuned
 # on seeds 1-5: night-shift leavers whose last shift ran past midnight): evaluate.py, eight cells, once.
+# 124 and 125: declared 2026-12-07 14:29 UTC, before any run on them, for peer_outlier's intake periods (tuned on
+# seeds 1-2 only): evaluate.py, eight cells, once, before and after on the same worlds.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-                  120, 121, 122, 123]
+                  120, 121, 122, 123, 124, 125]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
