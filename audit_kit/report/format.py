@@ -177,35 +177,62 @@ def chance_words(p: Any, model: str) -> str:
     return f"{p:.2f}"
 
 
+# Evidence shown as one row with what is usual for the user: key -> (its usual's key, label).
+PAIRED = {"worked_on_share": ("usual_worked_on_share", "Records written on that day")}
+_USUALS = {usual for usual, _ in PAIRED.values()}
+
 # Rows a card never loses to the ten-row limit: how the finding stands among the user's others and why its
 # severity is what it is (a detector adding evidence must not push them off the card).
 KEPT = ("user_risk", "expected_work")
+# Rows a card gives up first when over the limit: the chance model's wording is method, for the appendix.
+YIELDS = ("chance_model",)
 MAX_ROWS = 10
 
 
 def plain_evidence(evidence: dict[str, Any], restricted: bool) -> list[tuple[str, str]]:
     """The evidence a reader needs, as (label, value) rows in plain words; baselines summarised once. At most
-    MAX_ROWS rows, in the evidence's order; the KEPT rows are never the ones left out."""
+    MAX_ROWS rows, in the evidence's order; the KEPT rows are never the ones left out, the YIELDS rows first."""
     rows: list[tuple[str, str, bool]] = []
+    yields: set[int] = set()
+    usual = _usual(evidence)
     for key, value in evidence.items():
-        if key in HIDDEN or (not restricted and key in PERSONAL) or isinstance(value, dict):
+        if key in HIDDEN or key in _USUALS or (not restricted and key in PERSONAL) or isinstance(value, dict):
             continue
+        label = LABELS.get(key, key.replace("_", " ").capitalize())
         if key == "chance_probability":
             text = chance_words(value, str(evidence.get("chance_model", "")))
+        elif key in PAIRED:
+            label = PAIRED[key][1]
+            text = _share_with_usual(value, evidence.get(PAIRED[key][0]))
         else:
             text = plain_value(value)
         if text:
-            rows.append((LABELS.get(key, key.replace("_", " ").capitalize()), text, key in KEPT))
-    usual = _usual(evidence)
+            if key in YIELDS:
+                yields.add(len(rows))
+            rows.append((label, text, key in KEPT))
+        if key == "threshold" and usual:  # the bar and what it was drawn from, side by side
+            rows.append(("Usual high (them and peers)", usual, False))
+            usual = ""
     if usual:
         rows.append(("Usual high (them and peers)", usual, False))
     room = MAX_ROWS - sum(kept for *_, kept in rows)
+    over = sum(not kept for *_, kept in rows) - room
+    if over > 0:
+        rows = [r for i, r in enumerate(rows) if i not in sorted(yields)[:over]]
     out: list[tuple[str, str]] = []
     for label, text, kept in rows:
         if kept or room > 0:
             out.append((label, text))
             room -= not kept
     return out
+
+
+def _share_with_usual(value: Any, usual: Any) -> str:
+    """'3% (usually 27%)'; '' when the value is missing."""
+    if not isinstance(value, int | float) or value != value:
+        return ""
+    text = f"{value:.0%}"
+    return text + (f" (usually {usual:.0%})" if isinstance(usual, int | float) and usual == usual else "")
 
 
 def _usual(evidence: dict[str, Any]) -> str:

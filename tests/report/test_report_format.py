@@ -23,6 +23,26 @@ def test_a_card_never_loses_the_users_risk_or_why_it_was_kept_low_to_the_row_lim
     assert labels[:8] == [f"Measure {k:02d}" for k in range(8)]  # the rest keep the evidence's order
 
 
+def test_a_full_spike_card_gives_up_the_chance_models_wording_before_the_evidence():
+    # stored evidence comes back in key order: the written-on share sorts last and fell off volume_spike's card
+    evidence = {"bucket": "2026-10-22", "chance_model": "negative binomial: ...", "chance_probability": 0.0,
+                "peer_baseline": {"group": "gp_practice / gp", "users": 5, "p99": 61.5}, "peers_spiking_same_day": 1,
+                "strength": 10.2, "threshold": 61.5, "unit": "record accesses", "usual_worked_on_share": 0.274,
+                "user_baseline": {"p99": 21.8, "max": 22.0}, "user_risk": 28.7, "value": 356.0,
+                "worked_on_share": 0.028}
+    rows = plain_evidence(evidence, restricted=True)
+    labels = [label for label, _ in rows]
+    assert len(rows) == 10 and "Chance model" not in labels
+    assert ("Records written on that day", "3% (usually 27%)") in rows
+    # the bar and what it was drawn from, side by side
+    assert labels.index("Usual high (them and peers)") == labels.index("Flagged above") + 1
+
+
+def test_a_card_with_room_keeps_the_chance_model():
+    rows = plain_evidence({"value": 3, "chance_model": "binomial", "strength": 4.0}, restricted=True)
+    assert ("Chance model", "binomial") in rows
+
+
 
 def test_measured_values_are_never_written_in_exponent_notation():
     # a body with as many findings as users read "1e+03 access findings per 1,000 users" in its pack
