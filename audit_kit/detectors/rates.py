@@ -195,7 +195,7 @@ def _worked_as_usual(ctx: DetectionContext, df: pd.DataFrame, p: VolumeParams) -
     busy = busy.fillna(False).astype(bool) & (df.expected == "")
     if busy.any():
         df.loc[busy, "strength"] = df.loc[busy, "strength"].clip(upper=CUTOFFS.medium - 0.01)
-        df.loc[busy, "expected"] = "a busy day of their own work: records written on as usually"
+        df.loc[busy, "expected"] = "a busy day of their own work: records written on as usual"
     return df
 
 
