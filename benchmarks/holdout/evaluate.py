@@ -60,7 +60,7 @@ TUNING_SEEDS = list(range(1, 10))
 # on seeds 1-5: night-shift leavers whose last shift ran past midnight): evaluate.py, eight cells, once.
 # 124 and 125: declared 2026-12-07 14:29 UTC, before any run on them, for peer_outlier's intake periods (tuned on
 # seeds 1-2 only): evaluate.py, eight cells, once, before and after on the same worlds.
-# 126: declared 2026-12-07 14:56 UTC, before any run on it, for the scheduled scans under the eighth round's four
+# 126: declared 2026-12-07 14:55 UTC, before any run on it, for the scheduled scans under the eighth round's four
 # rules (busy days, intake periods, the last night shift): scan_replay.py over the eight cells, c75358f against
 # the code with all four, once.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
