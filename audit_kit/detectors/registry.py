@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from audit_kit.config import AuditConfig
-from audit_kit.detectors import accounts, hours, log_gap, peer, rates, relationship
+from audit_kit.detectors import accounts, hours, leavers, log_gap, peer, rates, relationship
 from audit_kit.detectors.base import DetectorSpec
 from audit_kit.errors import ConfigError
 
@@ -36,7 +36,7 @@ _SPECS = (
     DetectorSpec("shielded_access", "Shielded record access and overrides", relationship.shielded_access,
                  relationship.ShieldedParams, needs=_EV + _REC + ("subjects.shielded",),
                  history=False, window_pattern=True, severity_policy="strength: binomial tail against the peers' shielded share and overrides"),
-    DetectorSpec("leaver_account", "Leaver's account in use", accounts.leaver_account, accounts.LeaverParams,
+    DetectorSpec("leaver_account", "Leaver's account in use", leavers.leaver_account, leavers.LeaverParams,
                  needs=_EV + ("users.end_date",), history=False, severity_policy="policy: critical"),
     DetectorSpec("dormant_account", "Dormant account reactivated", accounts.dormant_account,
                  accounts.DormantParams, needs=_EV + ("users.user_id",),
