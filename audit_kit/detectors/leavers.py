@@ -1,7 +1,7 @@
 """leaver_account: an account used after its holder left (users.end_date), the holder's last night shift aside.
 
-Over the shared `user_hour` aggregate and the `users` table, with a small pass over the events of the days
-around the window's start for leavers whose last shift ran past midnight.
+Over the shared `user_hour` aggregate and the `users` table, and the kept `activity` aggregate of the days around
+the window's start for leavers whose last shift ran past midnight.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import WINDOW
 from audit_kit.detectors.evidence import MAX_STRENGTH, evidence_fields
 from audit_kit.models.findings import Finding, Severity
-from audit_kit.vocab import SUCCESS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -65,7 +64,7 @@ def leaver_account(ctx: DetectionContext, p: LeaverParams) -> list[Finding]:
             org_id=r.org_id, user_id=r.user_id, bucket=str(end.date()), severity=Severity.CRITICAL,
             score=min(1.0, 0.8 + 0.02 * r.days),
             summary=(f"The account of {r.user_id} ({r.role}), who left on {end.date()}, was used {int(r.events)} "
-                     f"times on {int(r.days)} day(s) after leaving, starting {after} days later."),
+                     f"times on {int(r.days)} day(s) after leaving, starting {after} day{'s' * (after != 1)} later."),
             evidence={"end_date": str(end.date()), "events_after_leaving": r.events,
                       "record_accesses_after_leaving": r.records, "active_days": r.days,
                       "days_after_end_to_first_use": after,
@@ -78,14 +77,14 @@ def leaver_account(ctx: DetectionContext, p: LeaverParams) -> list[Finding]:
 
 
 def _last_nights(ctx: DetectionContext, p: LeaverParams) -> ir.Table:
-    """(n_user): leavers whose account did something successful on the evening of their last day (local time
+    """(n_user): leavers whose account did something successful on the evening of their last day (local hours
     from `evening_hour`), where that day is at most a day before the window (only then can its next morning
-    fall in the window). A small pass over the events of those days."""
-    e = ctx.table("events")
-    e = e.filter(e.timestamp >= ctx.since - timedelta(days=2), e.timestamp < ctx.until, e.outcome == SUCCESS)
+    fall in the window). Read from the kept `activity` aggregate of those days (local hours), not the events."""
+    a = ctx.engine.daily("activity", (ctx.since - timedelta(days=2)).date(), (ctx.until + timedelta(days=1)).date())
+    a = a.filter(a.n_ok > 0)
     u = ctx.users
     u = u.filter(u.end_date.notnull()).select(t_user="user_id", t_end="end_date")
-    j = e.join(u, e.user_id == u.t_user)
+    j = a.join(u, a.user_id == u.t_user)
     evening = j.t_end.cast("timestamp") + ibis.interval(hours=p.evening_hour)
-    j = j.filter(j.local_time >= evening, j.local_time < j.t_end.cast("timestamp") + ibis.interval(days=1))
+    j = j.filter(j.hour >= evening, j.hour < j.t_end.cast("timestamp") + ibis.interval(days=1))
     return j.select(n_user=j.user_id).distinct()
