@@ -63,8 +63,11 @@ TUNING_SEEDS = list(range(1, 10))
 # 126: declared 2026-12-07 14:55 UTC, before any run on it, for the scheduled scans under the eighth round's four
 # rules (busy days, intake periods, the last night shift): scan_replay.py over the eight cells, c75358f against
 # the code with all four, once.
+# 127 and 128: declared 2026-12-07 16:34 UTC, before any run on them, for weak_auth's reading of users.mfa_enrolled
+# (looked for on the spent seeds 120-124, whose four returner / new-starter alerts were all users not enrolled; the
+# tuning seeds 1-2 checked): evaluate.py, eight cells, once, before and after on the same worlds.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-                  120, 121, 122, 123, 124, 125, 126]
+                  120, 121, 122, 123, 124, 125, 126, 127, 128]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
