@@ -273,6 +273,12 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     making two. The user's history says how often they used a password, not from where: in that test it
     counts at the share of the others' password-only sessions that came from outside (a password at the
     office now and then does not excuse one from home).
+
+    Where `users.mfa_enrolled` says a user is **not enrolled**, a password is the only way they can sign
+    in: not a second factor bypassed but an enrolment gap on the organisation's own record (the
+    questionnaire's matter), listed low whatever their history (a returner from long leave, a new
+    starter not yet enrolled). Their sessions are left out of the others' rate from outside too, so
+    that staff who cannot use a second factor do not excuse a bypass by someone who can.
     """
     def learn_orgs() -> ir.Table:
         b = ctx.without_exempt("weak_auth", ctx.user_day(BASELINE))
@@ -300,16 +306,24 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         first=sw.s_start.min(where=~sw.strong), last=sw.s_end.max(where=~sw.strong),
         nets=sw.net.nunique(where=~sw.strong),
     )
-    os_ = sw.group_by(s_org=sw.org_id).aggregate(org_sessions=sw.count(), org_weak_out=sw.count(where=weak_out),
-                                                 org_weak=sw.count(where=~sw.strong))
-    roles = ctx.users.select(r_user="user_id", role="role")
+    # Where passwords are used (office or outside) counts everyone's sessions; the others' rate of bypasses
+    # from outside only those of users who could have used a second factor (not known to be unenrolled).
+    gap = ctx.users.filter(ctx.users.mfa_enrolled == ibis.literal(False)).select(g_user="user_id")
+    cw = sw.left_join(gap, sw.user_id == gap.g_user)
+    could = cw.g_user.isnull()
+    c_out = ~cw.strong & cw.outside.fill_null(False)
+    os_ = cw.group_by(s_org=cw.org_id).aggregate(
+        org_weak_out=cw.count(where=c_out), org_weak=cw.count(where=~cw.strong),
+        could_sessions=cw.count(where=could), could_weak_out=cw.count(where=c_out & could))
+    roles = ctx.users.select(r_user="user_id", role="role", enrolled="mfa_enrolled")
     j = (us.filter(us.weak >= p.min_sessions).join(org, us.org_id == org.o_org)
          .join(usr_all, us.user_id == usr_all.a_user).left_join(ub, us.user_id == ub.b_user)
          .left_join(roles, us.user_id == roles.r_user).join(os_, us.org_id == os_.s_org))
-    df = j.select("user_id", "org_id", "role", "sessions", "weak", "weak_out", "first", "last", "nets", "o_pw",
-                  "o_auth", "a_pw", "a_auth", "b_pw", "b_auth", "org_sessions", "org_weak_out", "org_weak").to_pandas()
+    df = j.select("user_id", "org_id", "role", "enrolled", "sessions", "weak", "weak_out", "first", "last", "nets",
+                  "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth", "org_weak_out", "org_weak",
+                  "could_sessions", "could_weak_out").to_pandas()
     df = numeric(df, ["sessions", "weak", "weak_out", "nets", "o_pw", "o_auth", "a_pw", "a_auth", "b_pw", "b_auth",
-                      "org_sessions", "org_weak_out", "org_weak"])
+                      "org_weak_out", "org_weak", "could_sessions", "could_weak_out"])
     fb = FindingBuilder(ctx, "weak_auth")
     for r in df.itertuples(index=False):
         rest_auth = r.o_auth - r.a_auth
@@ -319,19 +333,27 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         role = r.role if isinstance(r.role, str) else UNKNOWN_ROLE
         b_share = r.b_pw / r.b_auth if r.b_auth > 0 else None
         always = b_share is not None and b_share > p.max_user_share
+        enrolled = None if pd.isna(r.enrolled) else bool(r.enrolled)  # users.mfa_enrolled, where given
+        not_enrolled = enrolled is False
+        # The user's own sessions are in the others' bypass counts unless they are not enrolled (left out there).
+        own_s, own_wo = (0.0, 0.0) if not_enrolled else (r.sessions, r.weak_out)
         q = (r.b_pw + p.prior_strength * max(rest_share, 0.005)) / (r.b_auth + p.prior_strength)
         expected = max(r.sessions * q, 0.01)
         pv = poisson_tail(r.weak, expected)
         out_rate = None
         if r.weak_out > 0:
             # the organisation's other users' password-only sessions from outside its networks, per session
-            out_rate = (r.org_weak_out - r.weak_out + 0.5) / (r.org_sessions - r.sessions + 1.0)
+            out_rate = (r.could_weak_out - own_wo + 0.5) / (r.could_sessions - own_s + 1.0)
             # the user's password share, at the share of colleagues' password-only sessions from outside
             outside_share = (r.org_weak_out - r.weak_out + 0.5) / (r.org_weak - r.weak + 1.0)
             q_out = (r.b_pw * outside_share + p.prior_strength * out_rate) / (r.b_auth + p.prior_strength)
             pv = corrected(min(pv, poisson_tail(r.weak_out, r.sessions * q_out)), 2)
         st = strength(pv)
-        if always:
+        if not_enrolled:
+            # Not enrolled on the organisation's own record: a password is all they have, not a bypass.
+            st = min(st, 1.0)
+            why = "as a user not enrolled for a second factor (users.csv)"
+        elif always:
             # Never enrolled: an enrolment gap the organisation knows about, not a change to chase today.
             st = min(st, 1.0)
             why = "as they always have"
@@ -346,6 +368,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
                      + ", while the rest of their organisation uses stronger sign-in "
                      f"({1 - rest_share:.0%})."),
             evidence={"password_only_sessions": r.weak, "sessions": r.sessions, "networks_of_password_sessions": r.nets,
+                      "mfa_enrolled": enrolled,
                       "password_only_sessions_from_outside": r.weak_out,
                       "organisation_outside_password_rate_others": None if out_rate is None else round(out_rate, 5),
                       "baseline_user_password_share": b_share, "organisation_password_share_others": rest_share,

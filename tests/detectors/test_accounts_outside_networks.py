@@ -13,7 +13,11 @@ Against that background:
 - another social worker's account is used from a home line while they work at the office, on three
   days: an outside network in the middle of the owner's sessions, rarer than any VPN overlap; a third's
   on two days is an alert too (the user's chance, as every per-user detector judges it), while one such
-  overlap on one day stays low.
+  overlap on one day stays low;
+- a returner from long leave (no history before the window) whose users.csv row says they are not enrolled for
+  MFA signs in with a password from home: an enrolment gap the organisation holds on record, kept low (and
+  not counted among the others' bypasses from outside); an enrolled returner doing the same on three days is a
+  second factor bypassed, an alert.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ OFFICE_PASSWORD = "U009"  # a password at the office one day in five before; the
 SHARED = "U006"  # concurrent_sessions: someone else from a home line while the owner works
 SHARED_TWICE = "U007"  # the same on two days
 ONCE = "U008"  # one overlap with a home line, once
+RETURNER_UNENROLLED = "U115"  # back in the window, not enrolled (users.csv): a password from home every day
+RETURNER_BYPASS = "U116"  # back in the window, enrolled: MFA at the office, three days from home with a password
 OFFICE, VPN = "10.1.{}.{}", "10.7.0.{}"
 
 
@@ -68,9 +74,11 @@ class _Log:
         self.add(d, end, user, None, "logout", ip, auth, sid)
 
 
-def _build(ws: Workspace) -> None:
+def _build(ws: Workspace, returners: bool = False) -> None:
     log = _Log()
-    users = [f"U{i:03d}" for i in range(N_USERS)]
+    # The returners are a world of their own: their sessions from home would change the others' rates.
+    users = [f"U{i:03d}" for i in range(N_USERS) if returners or f"U{i:03d}" not in (RETURNER_UNENROLLED,
+                                                                                  RETURNER_BYPASS)]
     for n in range(DAYS):
         d = START + timedelta(days=n)
         if d.weekday() >= 5:
@@ -79,6 +87,14 @@ def _build(ws: Workspace) -> None:
             auth = "password" if u in UNENROLLED else "mfa"
             office = OFFICE.format(i // 50, 10 + i % 50)
             sid = f"S-{u}-{d}"
+            if u in (RETURNER_UNENROLLED, RETURNER_BYPASS) and d < WINDOW_START + timedelta(days=7):
+                continue  # on long leave: silent in the history, back in the window's second week
+            if u == RETURNER_UNENROLLED:
+                log.session(d, 8.5, 16.0, u, "185.44.7.12", "password", sid, 15)
+                continue
+            if u == RETURNER_BYPASS and d >= WINDOW_START + timedelta(days=9):
+                log.session(d, 8.5, 16.0, u, "176.9.20.31", "password", sid, 15)
+                continue
             if u == BYPASS and d == WINDOW_START + timedelta(days=3):
                 # from home, password only, morning and afternoon (a lunch logout between)
                 log.session(d, 8.0, 12.0, u, "203.0.113.44", "password", sid + "a", 10)
@@ -113,7 +129,8 @@ def _build(ws: Workspace) -> None:
     con.execute("INSERT INTO organisations VALUES ('LA1', 'Council One', 'local_authority', 'A', NULL, NULL)")
     con.executemany("INSERT INTO users (user_id, org_id, role, start_date, end_date, family_key, mfa_enrolled)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    [(u, "LA1", "social_worker", date(2024, 1, 1), None, None, u not in UNENROLLED) for u in users])
+                    [(u, "LA1", "social_worker", date(2024, 1, 1), None, None,
+                      u not in UNENROLLED and u != RETURNER_UNENROLLED) for u in users])
     con.executemany("INSERT INTO subjects VALUES (?,?,?,?,?)",
                     [(f"C{k:04d}", "A", False, None, 2015) for k in range(400)])
     con.executemany("INSERT INTO involvements VALUES (?,?,?,?,?)",
@@ -123,16 +140,25 @@ def _build(ws: Workspace) -> None:
     con.unregister("_ev")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def _run(tmp_path_factory, returners: bool = False):
     ws = Workspace.open(tmp_path_factory.mktemp("outside") / "ws", create=True)
-    _build(ws)
+    _build(ws, returners)
     since = datetime.combine(WINDOW_START, datetime.min.time())
     r = run_detectors(ws, AuditConfig(), detectors=["concurrent_sessions", "weak_auth"], since=since,
                       until=since + timedelta(days=14), store=False)
     ws.close()
     assert r.errors == [] and r.skipped == []
     return r
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def run_returners(tmp_path_factory):
+    return _run(tmp_path_factory, returners=True)
 
 
 def _sev(run, detector: str) -> dict[str, Severity]:
@@ -162,6 +188,16 @@ def test_a_password_only_day_from_home_by_an_enrolled_user_is_an_alert(run):
     assert f.evidence["password_only_sessions_from_outside"] == 2
     # staff not yet enrolled, at the office with a password as always: an enrolment gap, kept low
     assert all(sev.get(u, Severity.INFO) <= Severity.LOW for u in UNENROLLED)
+
+
+def test_a_returner_not_enrolled_for_mfa_is_an_enrolment_gap_an_enrolled_one_an_alert(run_returners):
+    run = run_returners
+    sev = _sev(run, "weak_auth")
+    gap = next(f for f in run.findings if f.detector == "weak_auth" and f.user_id == RETURNER_UNENROLLED)
+    assert gap.evidence["baseline_user_password_share"] is None  # no history to compare with
+    assert gap.evidence["mfa_enrolled"] is False
+    assert gap.severity <= Severity.LOW and "not enrolled" in gap.summary
+    assert sev.get(RETURNER_BYPASS, Severity.INFO) >= Severity.MEDIUM
 
 
 def test_a_password_at_the_office_now_and_then_does_not_excuse_one_from_home(run):
