@@ -52,6 +52,9 @@ class ExcessParams(Params):
     min_records: int = 2
     rate_penalty: float = 2.0
     allowed_shift: float = 0.2
+    # The daily-rate test is trusted only where the user's other work per active day is comparable: where the
+    # records that do not match grew more than this many times (a census, an inspection), the weaker test counts.
+    volume_shift: float = 2.0
     rate_min_baseline: int = 5
     prior_strength: float = 60.0
     dispersion: float = 5.0
@@ -81,7 +84,9 @@ def unexplained_excess(
     against the baseline's too (its strength counting `rate_penalty` less), and the stronger test
     counts — unless the share of allow-listed records moved by more than `allowed_shift` between
     the periods (a census makes most of an admin's window records allow-listed, so the share is out
-    of proportion): then the weaker counts. With
+    of proportion), or the user's records that do not match, per active day, grew more than
+    `volume_shift` times (a census or an inspection with no purpose to allow-list it: more of the same
+    mix, not a different one): then the weaker counts. With
     `colleague_explains`, a child a colleague in the same organisation and role also opened is not
     counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
     one whose record the user wrote on. A peer group with little history leans on everyone's rate.
@@ -113,6 +118,8 @@ def unexplained_excess(
         g = x.group_by(x.user_id, x.org_id, x.role, x.org_type).aggregate(
             recs=x.count(), hits=x.count(where=hit), hit_accesses=x.n.sum(where=hit),
             first=x.first_ts.min(where=hit), last=x.last_ts.max(where=hit), intake=x.count(where=intake),
+            # the rest of the user's work, in accesses (distinct children per day fall as a period lengthens)
+            other_accesses=x.n.sum(where=~hit),
         )
         return g.left_join(allowed_n, g.user_id == allowed_n.a_user).select(
             *[g[c] for c in g.columns],
@@ -122,7 +129,8 @@ def unexplained_excess(
         # The baseline's counts as the baseline alone explains them (colleagues and work in the baseline).
         x = ctx.without_exempt(det_id, ctx.baseline_xc())
         g = per_user(x)
-        return g.select("user_id", "org_id", "role", "org_type", "recs", "hits", "allowed_share", "intake")
+        return g.select("user_id", "org_id", "role", "org_type", "recs", "hits", "allowed_share", "intake",
+                        "other_accesses")
 
     learnt = ctx.learnt(f"{det_id}:baseline_users", learn_users)
     # Baseline reads the window explains after all (a colleague read the child in the window, or the user
@@ -132,10 +140,11 @@ def unexplained_excess(
     corr = fl.group_by(c_user=fl.user_id, c_org=fl.org_id, c_role=fl.role, c_type=fl.org_type).aggregate(c_hits=fl.count())
     b = learnt.left_join(corr, (learnt.user_id == corr.c_user) & (learnt.org_id == corr.c_org)
                          & (learnt.role == corr.c_role) & (learnt.org_type == corr.c_type))
-    b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share", "intake",
+    b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share", "intake", "other_accesses",
                  hits=(b.hits - b.c_hits.fill_null(0)).cast("int64"))
     peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
-    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share, b_intake=b.intake)
+    ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share, b_intake=b.intake,
+                  b_other=b.other_accesses)
     wx = ctx.without_exempt(det_id, ctx.user_record_xc())
     g = per_user(wx, window)
     w = g.filter(g.hits >= p.min_records)
@@ -145,11 +154,11 @@ def unexplained_excess(
     ).left_join(days, w.user_id == days.d_user)
     df = j.select("user_id", "org_id", "role", "org_type", "recs", "hits", "hit_accesses", "first", "last",
                   "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days", "allowed_share", "b_allowed",
-                  "intake", "b_intake").to_pandas()
+                  "intake", "b_intake", "other_accesses", "b_other").to_pandas()
     if df.empty:
         return df.assign(expected_work=[])
     df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days",
-                      "allowed_share", "b_allowed", "intake", "b_intake"])
+                      "allowed_share", "b_allowed", "intake", "b_intake", "other_accesses", "b_other"])
     # A peer group with little history (or an account missing from users.csv) leans on everyone's rate.
     tot = numeric(b.aggregate(t_recs=b.recs.sum(), t_hits=b.hits.sum()).to_pandas(), ["t_recs", "t_hits"])
     overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
@@ -175,6 +184,11 @@ def unexplained_excess(
     s_rate = df.p_rate.map(strength)
     solid = df.expected_by_rate.notna()
     mixed = (df.allowed_share - df.b_allowed).abs() > p.allowed_shift
+    # The rest of the user's work per active day (explained, or explained weakly), against the baseline's:
+    # a day's census of the whole school is more work of every kind, which the share test judges.
+    other_w = df.other_accesses / df.w_days.clip(lower=1)
+    other_b = df.b_other / df.b_days.clip(lower=1)
+    mixed = mixed | (other_w > p.volume_shift * other_b.clip(lower=1.0))
     either = np.maximum(s_share, (s_rate - p.rate_penalty).clip(lower=0))
     df["strength"] = either.where(~(solid & mixed), np.minimum(s_share, s_rate))
     df = _intake_weeks(df, p)
@@ -268,7 +282,9 @@ def no_relationship(ctx: DetectionContext, p: ExcessParams) -> list[Finding]:
     the child's record (a referral taken and written up is work). The user's count of such children
     in the window is scored against their own baseline share shrunk toward their peer group's
     (negative binomial), and against their baseline count per active day; a handful more than usual
-    is a weak signal (low), a count chance would almost never give is medium or high.
+    is a weak signal (low), a count chance would almost never give is medium or high. Where the rest
+    of their work per active day grew as much (more than `volume_shift` times: a census or an inspection
+    with no purpose to allow-list it), the count per day says nothing of the mix: the share alone counts.
     A window of new work on such children far beyond the user's usual (records they opened and wrote on:
     referrals taken on a duty week), with no more than `intake_ratio` (2) unexplained children for each of them,
     is an intake period: its reads are the screening, kept low (`intake_explains`; on the independent tuning
