@@ -57,8 +57,9 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # declared on 2026-12-07 at 13:36 UTC, before any run on it, for volume_spike's busy days of one's own work, to be
 # run once; 80 at 13:55 UTC, before any run on it, for the relationship detectors' intake periods, to be run once;
 # 81 at 14:17 UTC, before any run on it, for leaver_account's last night shift, to be run once; 82 at 14:29 UTC,
-# before any run on it, for peer_outlier's intake periods, to be run once.
-HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82)
+# before any run on it, for peer_outlier's intake periods, to be run once. 83 at 16:48 UTC, before any run on it, for
+# the relationship detectors' volume_shift (census returns and inspections in logs with no purpose), to be run once.
+HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83)
 
 
 def cell_params(cell: str, seed: int, **overrides: Any) -> SynthParams:

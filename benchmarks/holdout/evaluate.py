@@ -66,8 +66,11 @@ TUNING_SEEDS = list(range(1, 10))
 # 127 and 128: declared 2026-12-07 16:34 UTC, before any run on them, for weak_auth's reading of users.mfa_enrolled
 # (looked for on the spent seeds 120-124, whose four returner / new-starter alerts were all users not enrolled; the
 # tuning seeds 1-2 checked): evaluate.py, eight cells, once, before and after on the same worlds.
+# 129 and 130: declared 2026-12-07 16:48 UTC, before any run on them, for the relationship detectors' volume_shift
+# (the daily-rate test only where the rest of the work per day is comparable; tuned on seeds 1-2 and an own-generator
+# world with bursts and no purpose): evaluate.py, eight cells, once, before and after on the same worlds.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-                  120, 121, 122, 123, 124, 125, 126, 127, 128]
+                  120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
