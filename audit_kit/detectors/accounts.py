@@ -308,7 +308,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
     )
     # Where passwords are used (office or outside) counts everyone's sessions; the others' rate of bypasses
     # from outside only those of users who could have used a second factor (not known to be unenrolled).
-    gap = ctx.users.filter(ctx.users.mfa_enrolled == ibis.literal(False)).select(g_user="user_id")
+    gap = ctx.users.filter(ctx.users.mfa_enrolled == ibis.literal(False)).select(g_user="user_id").distinct()
     cw = sw.left_join(gap, sw.user_id == gap.g_user)
     could = cw.g_user.isnull()
     c_out = ~cw.strong & cw.outside.fill_null(False)

@@ -122,6 +122,7 @@ LABELS = {
     "source_ips": "Networks (addresses)",
     "outside_network_pairs": "Overlaps with an outside network",
     "password_only_sessions_from_outside": "Password-only sessions from outside",
+    "mfa_enrolled": "Enrolled for a second factor (users.csv)",
     "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
     "counted": "What was counted",
     "unexplained_records_in_unusual_hours": "Records nothing explains",
