@@ -52,8 +52,9 @@ class ExcessParams(Params):
     min_records: int = 2
     rate_penalty: float = 2.0
     allowed_shift: float = 0.2
-    # The daily-rate test is trusted only where the user's other work per active day is comparable: where the
-    # records that do not match grew more than this many times (a census, an inspection), the weaker test counts.
+    # The daily-rate test is trusted only where the user's other work per active day is comparable: where their
+    # accesses to records that do not match grew more than this many times (a census, an inspection), the weaker
+    # test counts.
     volume_shift: float = 2.0
     rate_min_baseline: int = 5
     prior_strength: float = 60.0
@@ -84,8 +85,8 @@ def unexplained_excess(
     against the baseline's too (its strength counting `rate_penalty` less), and the stronger test
     counts — unless the share of allow-listed records moved by more than `allowed_shift` between
     the periods (a census makes most of an admin's window records allow-listed, so the share is out
-    of proportion), or the user's records that do not match, per active day, grew more than
-    `volume_shift` times (a census or an inspection with no purpose to allow-list it: more of the same
+    of proportion), or the user's accesses to records that do not match, per active day, grew more
+    than `volume_shift` times (a census or an inspection with no purpose to allow-list it: more of the same
     mix, not a different one): then the weaker counts. With
     `colleague_explains`, a child a colleague in the same organisation and role also opened is not
     counted (a weak explanation where involvement data is incomplete); with `work_explains`, nor is
