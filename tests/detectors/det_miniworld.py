@@ -258,17 +258,19 @@ def add_events(ws: Workspace, ev: _Events, prefix: str) -> None:
     ws.con.unregister("_extra")
 
 
-def detect_with(tmp_path, ev: _Events, prefix: str, setup=None, detectors=None):  # type: ignore[no-untyped-def]
+def detect_with(tmp_path, ev: _Events, prefix: str, setup=None, detectors=None,  # type: ignore[no-untyped-def]
+                config: str = ""):
     """The mini world under tmp_path with a test's own events added (and `setup(ws)` applied first, e.g. to give
-    a user a family key), detected with the default configuration and not stored: the run."""
-    from audit_kit.config import AuditConfig
+    a user a family key), detected with the configuration `config` (YAML text; default: the defaults) and not
+    stored: the run."""
+    from audit_kit.config import parse_config
     from audit_kit.detectors import run_detectors
 
     with new_ws(tmp_path) as ws:
         if setup is not None:
             setup(ws)
         add_events(ws, ev, prefix)
-        return run_detectors(ws, AuditConfig(), detectors=detectors, store=False)
+        return run_detectors(ws, parse_config(config), detectors=detectors, store=False)
 
 
 def findings_of(run, detector: str, user: str) -> list:  # type: ignore[no-untyped-def]

@@ -12,10 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from det_miniworld import TRUTH, WINDOW_START, _Events, add_events, findings_of, new_ws
+from det_miniworld import TRUTH, WINDOW_START, _Events, detect_with, findings_of
 
-from audit_kit.config import parse_config
-from audit_kit.detectors import run_detectors
 from audit_kit.models.findings import Severity
 
 DUTY, HANDFUL = "LA1-U07", "LA2-U07"
@@ -39,9 +37,7 @@ def _events() -> _Events:
 
 
 def _run(tmp_path, config: str = ""):  # type: ignore[no-untyped-def]
-    with new_ws(tmp_path) as ws:
-        add_events(ws, _events(), "I")
-        return run_detectors(ws, parse_config(config), detectors=DETECTORS, store=False)
+    return detect_with(tmp_path, _events(), "I", detectors=DETECTORS, config=config)
 
 
 @pytest.fixture(scope="module")
