@@ -352,7 +352,7 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
         if not_enrolled:
             # Not enrolled on the organisation's own record: a password is all they have, not a bypass.
             st = min(st, 1.0)
-            why = "as a user not enrolled for a second factor (users.csv)"
+            why = "as a user not enrolled for one (users.csv)"
         elif always:
             # Never enrolled: an enrolment gap the organisation knows about, not a change to chase today.
             st = min(st, 1.0)
@@ -363,10 +363,10 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
             org_id=r.org_id, user_id=r.user_id, bucket=r.first.strftime("%G-W%V"), severity=severity_of(st),
             score=score_of(st),
             summary=(f"{r.user_id} ({role}) signed in without a second factor (a password or key alone) in {int(r.weak)} of {int(r.sessions)} "
-                     f"session(s) {why}"
+                     "session(s)"
                      + (f" ({int(r.weak_out)} from outside the organisation's networks)" if r.weak_out else "")
-                     + ", while the rest of their organisation uses stronger sign-in "
-                     f"({1 - rest_share:.0%})."),
+                     + f" {why}, while the rest of their organisation uses stronger sign-in "
+                     f"({1 - rest_share:.0%})" + (": an enrolment gap, not a bypass." if not_enrolled else ".")),
             evidence={"password_only_sessions": r.weak, "sessions": r.sessions, "networks_of_password_sessions": r.nets,
                       "mfa_enrolled": enrolled,
                       "password_only_sessions_from_outside": r.weak_out,
