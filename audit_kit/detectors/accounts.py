@@ -349,14 +349,11 @@ def weak_auth(ctx: DetectionContext, p: WeakAuthParams) -> list[Finding]:
             q_out = (r.b_pw * outside_share + p.prior_strength * out_rate) / (r.b_auth + p.prior_strength)
             pv = corrected(min(pv, poisson_tail(r.weak_out, r.sessions * q_out)), 2)
         st = strength(pv)
-        if not_enrolled:
-            # Not enrolled on the organisation's own record: a password is all they have, not a bypass.
+        if not_enrolled or always:
+            # Not enrolled (on the organisation's own record, or by their history): a password is all they have,
+            # an enrolment gap the organisation knows about, not a change to chase today.
             st = min(st, 1.0)
-            why = "as a user not enrolled for one (users.csv)"
-        elif always:
-            # Never enrolled: an enrolment gap the organisation knows about, not a change to chase today.
-            st = min(st, 1.0)
-            why = "as they always have"
+            why = "as a user not enrolled for one (users.csv)" if not_enrolled else "as they always have"
         else:
             why = "after using stronger sign-in before" if b_share is not None else "with no earlier history"
         fb.add(

@@ -42,6 +42,9 @@ class Cutoffs:
 
 
 CUTOFFS = Cutoffs()
+# The strongest a finding kept low on purpose may be (expected work, an entitled reader, a day the peers shared):
+# its strength still says how unusual it was, just under the medium cut-off.
+KEPT_LOW = CUTOFFS.medium - 0.01
 
 
 def _f(x: Any) -> float:
@@ -160,5 +163,5 @@ def log1p_stats(values: np.ndarray) -> tuple[float, float]:
     return med, float(1.4826 * np.median(np.abs(lv - med)))
 
 
-__all__ = ["CUTOFFS", "Cutoffs", "MAX_STRENGTH", "binomial_tail", "nb_tail", "corrected", "evidence_fields", "log1p_stats",
+__all__ = ["CUTOFFS", "Cutoffs", "KEPT_LOW", "MAX_STRENGTH", "binomial_tail", "nb_tail", "corrected", "evidence_fields", "log1p_stats",
            "normal_tail", "numeric", "poisson_tail", "score_of", "severity_of", "strength"]

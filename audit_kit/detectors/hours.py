@@ -10,7 +10,7 @@ import ibis
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
 from audit_kit.detectors.evidence import (
-    CUTOFFS,
+    KEPT_LOW,
     evidence_fields,
     numeric,
     poisson_tail,
@@ -203,7 +203,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         opened, unexplained = own.get(r.user_id, (0, 0))
         own_only = p.own_cases_low and unexplained == 0 and r.night == 0
         if own_only:
-            st = min(st, CUTOFFS.medium - 0.01)
+            st = min(st, KEPT_LOW)
         week = r.first.strftime("%G-W%V")
         fb.add(
             org_id=r.org_id, user_id=r.user_id, bucket=week, severity=severity_of(st), score=score_of(st),

@@ -26,7 +26,7 @@ from audit_kit.config import role_matches
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, UNKNOWN_ROLE, WINDOW, DetectionContext, matches_any
 from audit_kit.detectors.evidence import (
-    CUTOFFS,
+    KEPT_LOW,
     corrected,
     evidence_fields,
     normal_tail,
@@ -400,7 +400,7 @@ def peer_outlier(ctx: DetectionContext, p: PeerParams) -> list[Finding]:
                 continue
             intake = p.intake_explains and r.out_worked >= p.intake_min and r.out_read <= p.intake_ratio * r.out_worked
             if intake:
-                st = min(st, CUTOFFS.medium - 0.01)
+                st = min(st, KEPT_LOW)
             fb.add(
                 org_id=org, user_id=r.user_id, bucket=_week(ctx), severity=severity_of(st), score=score_of(st),
                 # The fit is a share, not a count: say what it is measured over, and what the user wrote on

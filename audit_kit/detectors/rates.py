@@ -15,7 +15,7 @@ import pandas as pd
 from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.baseline import Metric, baseline_evidence, spikes
 from audit_kit.detectors.context import BASELINE, WINDOW, matches_any
-from audit_kit.detectors.evidence import CUTOFFS, evidence_fields, score_of, severity_of
+from audit_kit.detectors.evidence import CUTOFFS, KEPT_LOW, evidence_fields, score_of, severity_of
 from audit_kit.models.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _spike_findings(
     df = _synchronous(df, p.synchronous_share)
     entitled = _entitled(ctx, df) if p.entitled_low else pd.Series(False, index=df.index, dtype=bool)
     if entitled.any():
-        df.loc[entitled, "strength"] = df.loc[entitled, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[entitled, "strength"] = df.loc[entitled, "strength"].clip(upper=KEPT_LOW)
         df.loc[entitled & (df.expected == ""), "expected"] = "a reader entitled to this volume"
     if explain is not None and not df.empty:
         df = explain(df)
@@ -112,7 +112,7 @@ def _synchronous(df: pd.DataFrame, share: float) -> pd.DataFrame:
     n = df.assign(_day=day).groupby(["org_type", "role", "_day"]).user_id.transform("nunique")
     df["synchronous"] = n.astype(int)
     shared = (n >= 3) & (n >= share * df.p_users.fillna(0))
-    df.loc[shared, "strength"] = df.loc[shared, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+    df.loc[shared, "strength"] = df.loc[shared, "strength"].clip(upper=KEPT_LOW)
     df["expected"] = ""
     df.loc[shared, "expected"] = "a day the peer group shared"
     return df
@@ -194,7 +194,7 @@ def _worked_as_usual(ctx: DetectionContext, df: pd.DataFrame, p: VolumeParams) -
     busy = (usual_share >= p.worked_min_usual) & (day_share >= p.worked_share_ratio * usual_share)
     busy = busy.fillna(False).astype(bool) & (df.expected == "")
     if busy.any():
-        df.loc[busy, "strength"] = df.loc[busy, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[busy, "strength"] = df.loc[busy, "strength"].clip(upper=KEPT_LOW)
         df.loc[busy, "expected"] = "a busy day of their own work: records written on as usual"
     return df
 

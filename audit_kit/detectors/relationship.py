@@ -23,6 +23,7 @@ from audit_kit.detectors.base import FindingBuilder, Params
 from audit_kit.detectors.context import BASELINE, LINGERING_GRACE_DAYS, WINDOW
 from audit_kit.detectors.evidence import (
     CUTOFFS,
+    KEPT_LOW,
     binomial_tail,
     corrected,
     evidence_fields,
@@ -209,7 +210,7 @@ def _intake_weeks(df: pd.DataFrame, p: ExcessParams) -> pd.DataFrame:
                          index=df.index)
     week = (df.intake > 0) & (s_intake >= p.intake_strength) & (df.hits <= p.intake_ratio * df.intake)
     if week.any():
-        df.loc[week, "strength"] = df.loc[week, "strength"].clip(upper=CUTOFFS.medium - 0.01)
+        df.loc[week, "strength"] = df.loc[week, "strength"].clip(upper=KEPT_LOW)
         df.loc[week, "expected_work"] = "an intake period: new work on children of the same kind, far beyond usual"
     return df
 

@@ -219,7 +219,8 @@ def plain_evidence(evidence: dict[str, Any], restricted: bool) -> list[tuple[str
     room = MAX_ROWS - sum(kept for *_, kept in rows)
     over = sum(not kept for *_, kept in rows) - room
     if over > 0:
-        rows = [r for i, r in enumerate(rows) if i not in sorted(yields)[:over]]
+        given_up = set(sorted(yields)[:over])
+        rows = [r for i, r in enumerate(rows) if i not in given_up]
     out: list[tuple[str, str]] = []
     for label, text, kept in rows:
         if kept or room > 0:
