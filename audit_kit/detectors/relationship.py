@@ -546,7 +546,9 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
 class VipParams(Params):
     min_orgs: int = 3
     min_users: int = 3
-    span_days: int = 3
+    # A week: a story's readers come over several days, and every seven-day span holds the same working days
+    # (three calendar days may hold one, across a weekend).
+    span_days: int = 7
     hot_readers: int = 8
     recent_case_days: int = 90
 
@@ -575,8 +577,9 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     closed in the last `recent_case_days` (90: news of a recent case draws its team back, a re-referral;
     `lingering_access` judges those reads), as newcomers (not readers of the child since more than a
     window's length before it: someone who has read it for weeks with no recorded involvement is most
-    likely working with the child), are counted within the busiest day and the busiest `span_days` (3)
-    of the window: all of them, and those from outside the child's area (casework the involvement data
+    likely working with the child), are counted within the busiest day and the busiest `span_days` (7)
+    of the window (a week: a story's readers come over several days, and any seven days hold five working days,
+    where three calendar days across a weekend hold one): all of them, and those from outside the child's area (casework the involvement data
     misses is mostly local; a child in the news is read from every area, so bodies from elsewhere are
     the rarer sign). By chance a child of an area gets about λ such organisations in the window, λ
     estimated from the area itself for each count (twice the number of children read by two unrelated

@@ -29,10 +29,12 @@ LOCAL_READER = "GP7-R01"  # in the child's area when only three newcomers come f
 
 
 def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None,
-           newcomers: list[str] = NEWCOMERS, elsewhere: bool = False, casework_noise: bool = False) -> str:
-    """`newcomers` open the child in the news; with `elsewhere`, their practices (and patients) are in
-    another area than the child's; with `casework_noise`, the practices of the child's area open one of
-    the council's children now and then with no involvement recorded (incomplete involvement data)."""
+           newcomers: list[str] = NEWCOMERS, elsewhere: bool = False, casework_noise: bool = False,
+           across_weekend: bool = False) -> str:
+    """`newcomers` open the child in the news (on two days, or with `across_weekend` one a day on the Thursday,
+    Friday and Monday); with `elsewhere`, their practices (and patients) are in another area than the child's;
+    with `casework_noise`, the practices of the child's area open one of the council's children now and then
+    with no involvement recorded (incomplete involvement data)."""
     rng = random.Random(seed)
     away = {u.split("-")[0] for u in newcomers} if elsewhere else set()
     orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
@@ -71,9 +73,10 @@ def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = 
     w = [d for d in (WINDOW_START + timedelta(days=k) for k in range(14)) if d.weekday() < 5]
     # The story starts on the Friday before the window: one newcomer's first look falls in the baseline.
     ev.add(WINDOW_START - timedelta(days=3), 16.0, newcomers[-1], newcomers[-1].split("-")[0], news)
-    for k, u in enumerate(newcomers):  # practices that never opened the child, in two days
-        ev.add(w[5 + k % 2], 10 + k, u, u.split("-")[0], news)
-        ev.add(w[5 + k % 2], 10.2 + k, u, u.split("-")[0], news)
+    for k, u in enumerate(newcomers):  # practices that never opened the child, in two days (or across a weekend)
+        day = w[3 + k % 3] if across_weekend else w[5 + k % 2]
+        ev.add(day, 10 + k, u, u.split("-")[0], news)
+        ev.add(day, 10.2 + k, u, u.split("-")[0], news)
     if elsewhere:  # a practice of the child's own area opens it too: casework whose registration is missing
         ev.add(w[6], 15.0, LOCAL_READER, LOCAL_READER.split("-")[0], news)
     if case_closed_days_before is not None:  # the story draws the council's team back to its closed case
@@ -122,13 +125,14 @@ def test_the_team_of_a_recently_closed_case_is_not_counted_among_the_unrelated(t
     assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
 
 
-def _findings(tmp_path, elsewhere: bool):  # type: ignore[no-untyped-def]
-    ws = Workspace.open(tmp_path / ("away" if elsewhere else "local") / "ws", create=True)
+def _findings(tmp_path, elsewhere: bool, across_weekend: bool = False, config: AuditConfig | None = None):  # type: ignore[no-untyped-def]
+    name = ("away" if elsewhere else "local") + ("-weekend" if across_weekend else "") + ("-cfg" if config else "")
+    ws = Workspace.open(tmp_path / name / "ws", create=True)
     try:
-        _world(ws, newcomers=NEWCOMERS[:3], elsewhere=elsewhere, casework_noise=True)
+        _world(ws, newcomers=NEWCOMERS[:3], elsewhere=elsewhere, casework_noise=True, across_weekend=across_weekend)
         since = datetime.combine(WINDOW_START, time())
-        out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
-                            detectors=["vip_snooping"])
+        out = run_detectors(ws, config or AuditConfig(baseline_days=56), since, since + timedelta(days=14),
+                            store=False, detectors=["vip_snooping"])
     finally:
         ws.close()
     return [f for f in out.findings if f.detector == "vip_snooping"]
@@ -152,3 +156,18 @@ def test_bodies_from_outside_the_childs_area_are_the_stronger_sign(tmp_path):  #
     if LOCAL_READER in away:
         assert away[LOCAL_READER].evidence["counted_from_outside_area"] is False
         assert away[LOCAL_READER].evidence["strength"] < newcomers[0].evidence["strength"]
+
+
+def test_readers_who_come_over_a_weekend_are_counted_within_the_week(tmp_path):  # type: ignore[no-untyped-def]
+    # The same three practices from another area open the child one a day on a Thursday, a Friday and the
+    # Monday after: no three calendar days hold more than two of them, seven days hold all three, and the
+    # alert is the same as when they came in two days. Counted within three calendar days (the earlier
+    # default), the weekend splits them and the evidence is weaker.
+    week = {f.user_id: f for f in _findings(tmp_path, elsewhere=True, across_weekend=True)}
+    assert set(NEWCOMERS[:3]) <= set(week)
+    assert all(week[u].severity.rank >= Severity.MEDIUM.rank for u in NEWCOMERS[:3])
+    assert all("3 from outside the child's area within 7 day(s)" in week[u].summary for u in NEWCOMERS[:3])
+    three = AuditConfig.model_validate({"baseline_days": 56,
+                                        "detectors": {"vip_snooping": {"params": {"span_days": 3}}}})
+    split = {f.user_id: f for f in _findings(tmp_path, elsewhere=True, across_weekend=True, config=three)}
+    assert max((f.evidence["strength"] for f in split.values()), default=0.0) < week[NEWCOMERS[0]].evidence["strength"]
