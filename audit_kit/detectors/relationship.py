@@ -546,9 +546,10 @@ def family_lookup(ctx: DetectionContext, p: FamilyParams) -> list[Finding]:
 class VipParams(Params):
     min_orgs: int = 3
     min_users: int = 3
-    # A week: a story's readers come over several days, and every seven-day span holds the same working days
-    # (three calendar days may hold one, across a weekend).
-    span_days: int = 7
+    span_days: int = 3
+    # A week as well: a story's readers may come over several days, and every seven-day span holds the same
+    # working days (three calendar days across a weekend may hold one).
+    week_days: int = 7
     hot_readers: int = 8
     recent_case_days: int = 90
 
@@ -575,26 +576,26 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
 
     For each child, the organisations whose users opened it with no explanation and no case with it that
     closed in the last `recent_case_days` (90: news of a recent case draws its team back, a re-referral;
-    `lingering_access` judges those reads), as newcomers (not readers of the child since more than a
-    window's length before it: someone who has read it for weeks with no recorded involvement is most
-    likely working with the child), are counted within the busiest day and the busiest `span_days` (7)
-    of the window (a week: a story's readers come over several days, and any seven days hold five working days,
-    where three calendar days across a weekend hold one): all of them, and those from outside the child's area (casework the involvement data
-    misses is mostly local; a child in the news is read from every area, so bodies from elsewhere are
-    the rarer sign). By chance a child of an area gets about λ such organisations in the window, λ
-    estimated from the area itself for each count (twice the number of children read by two unrelated
-    organisations over those read by one, one child with two taken as seen: the rate at which a second
-    body stumbles on a child), updated by the child's own baseline count of unrelated bodies (a gamma
-    prior of shape 2 on the area's rate); the chance of the observed count within a span is a Poisson
-    tail at λ × span / window, corrected for the children of the area and every span and count tested.
-    A busy child (read by at least `hot_readers` people from more than `min_orgs` bodies in the window: a
-    serious incident, a child in the news) is also judged among the busy children alone: its unrelated
-    bodies against what busy children usually get (a trimmed mean), corrected for the busy children
+    `lingering_access` judges those reads), as newcomers (not readers of the child since more than a window's
+    length before it: someone who has read it for weeks with no recorded involvement is most likely working
+    with the child), are counted within the busiest day, the busiest `span_days` (3) and the busiest
+    `week_days` (7; 0: off) of the window (a story's readers may come over a week, and any seven days hold
+    five working days, where three calendar days across a weekend may hold one): all of them, and those from
+    outside the child's area (casework the involvement data misses is mostly local; a child in the news is
+    read from every area, so bodies from elsewhere are the rarer sign). By chance a child of an area gets
+    about λ such organisations in the window, λ estimated from the area itself for each count (twice the
+    number of children read by two unrelated organisations over those read by one, one child with two taken as
+    seen: the rate at which a second body stumbles on a child), updated by the child's own baseline count of
+    unrelated bodies (a gamma prior of shape 2 on the area's rate); the chance of the observed count within a
+    span is a Poisson tail at λ × span / window, corrected for the children of the area and every span and
+    count tested. A busy child (read by at least `hot_readers` people from more than `min_orgs` bodies in the
+    window: a serious incident, a child in the news) is also judged among the busy children alone: its
+    unrelated bodies against what busy children usually get (a trimmed mean), corrected for the busy children
     only. A child read by at least `min_orgs` organisations and `min_users` users gets one finding per
-    unexplained reader, as strong as the best test that counted them (the count from elsewhere does not
-    count the child's local readers; every test corrected for all of them): four readers from three
-    local bodies over a fortnight is usually chance (low or nothing); half a dozen bodies in two days,
-    or three from other areas where none usually read the area's children, is not.
+    unexplained reader, as strong as the best test that counted them (the count from elsewhere does not count
+    the child's local readers; every test corrected for all of them): four readers from three local bodies
+    over a fortnight is usually chance (low or nothing); half a dozen bodies in two days, or three from other
+    areas where none usually read the area's children, is not.
     """
     x = ctx.without_exempt("vip_snooping", ctx.user_record_x(WINDOW))
     # Someone who has read the child for weeks before the window, with or without a recorded involvement,
@@ -661,8 +662,9 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
         day=days.first_ts.min().date(), out=days.out_of_area.any()).to_pandas()
     window_days = max(ctx.window_days, 1.0)
     span = min(float(p.span_days), window_days)
+    week = min(float(p.week_days), window_days) if p.week_days > 0 else 1.0
     strong: dict[str, list[_ChildTest]] = {}
-    spans = sorted({1.0, span})
+    spans = sorted({1.0, span, week})
     n_tests = 2 * len(spans) + 1  # each span for all bodies and for those from elsewhere, and the busy test
     for r in hdf.itertuples(index=False):
         rows = ddf[ddf.record_id == r.v_record]
@@ -675,7 +677,7 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
                           for a in (lam_area, lam_out))
         found: list[_ChildTest] = []
         for grp_k, rate_k, elsewhere in ((grp, rate, False), (grp_out, rate_out, True)):
-            for sp in spans if len(grp_k) else []:  # the busiest day, and the busiest `span_days`
+            for sp in spans if len(grp_k) else []:  # the busiest day, `span_days` and week
                 k_span = _max_in_span(grp_k, int(sp))
                 lam = rate_k * sp / window_days
                 tests = (children.get(r.v_area, 0) or total_children) * max(window_days / sp, 1.0) * n_tests

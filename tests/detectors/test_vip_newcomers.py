@@ -125,11 +125,13 @@ def test_the_team_of_a_recently_closed_case_is_not_counted_among_the_unrelated(t
     assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
 
 
-def _findings(tmp_path, elsewhere: bool, across_weekend: bool = False, config: AuditConfig | None = None):  # type: ignore[no-untyped-def]
+def _findings(tmp_path, elsewhere: bool, across_weekend: bool = False, config: AuditConfig | None = None,  # type: ignore[no-untyped-def]
+              readers: int = 3):
     name = ("away" if elsewhere else "local") + ("-weekend" if across_weekend else "") + ("-cfg" if config else "")
     ws = Workspace.open(tmp_path / name / "ws", create=True)
     try:
-        _world(ws, newcomers=NEWCOMERS[:3], elsewhere=elsewhere, casework_noise=True, across_weekend=across_weekend)
+        _world(ws, newcomers=NEWCOMERS[:readers], elsewhere=elsewhere, casework_noise=True,
+               across_weekend=across_weekend)
         since = datetime.combine(WINDOW_START, time())
         out = run_detectors(ws, config or AuditConfig(baseline_days=56), since, since + timedelta(days=14),
                             store=False, detectors=["vip_snooping"])
@@ -159,15 +161,17 @@ def test_bodies_from_outside_the_childs_area_are_the_stronger_sign(tmp_path):  #
 
 
 def test_readers_who_come_over_a_weekend_are_counted_within_the_week(tmp_path):  # type: ignore[no-untyped-def]
-    # The same three practices from another area open the child one a day on a Thursday, a Friday and the
-    # Monday after: no three calendar days hold more than two of them, seven days hold all three, and the
-    # alert is the same as when they came in two days. Counted within three calendar days (the earlier
-    # default), the weekend splits them and the evidence is weaker.
+    # Three practices from another area open the child one a day on a Thursday, a Friday and the Monday
+    # after: no three calendar days hold more than two of them, seven days hold all three. Counted within a
+    # day and three calendar days only (`week_days: 0`, as before the tenth round), the weekend splits them
+    # and the evidence is weaker; with four such practices (two on the Thursdays) the week's alert stands.
     week = {f.user_id: f for f in _findings(tmp_path, elsewhere=True, across_weekend=True)}
     assert set(NEWCOMERS[:3]) <= set(week)
-    assert all(week[u].severity.rank >= Severity.MEDIUM.rank for u in NEWCOMERS[:3])
     assert all("3 from outside the child's area within 7 day(s)" in week[u].summary for u in NEWCOMERS[:3])
-    three = AuditConfig.model_validate({"baseline_days": 56,
-                                        "detectors": {"vip_snooping": {"params": {"span_days": 3}}}})
-    split = {f.user_id: f for f in _findings(tmp_path, elsewhere=True, across_weekend=True, config=three)}
+    days = AuditConfig.model_validate({"baseline_days": 56,
+                                       "detectors": {"vip_snooping": {"params": {"week_days": 0}}}})
+    split = {f.user_id: f for f in _findings(tmp_path, elsewhere=True, across_weekend=True, config=days)}
     assert max((f.evidence["strength"] for f in split.values()), default=0.0) < week[NEWCOMERS[0]].evidence["strength"]
+    four = {f.user_id: f for f in _findings(tmp_path / "four", elsewhere=True, across_weekend=True, readers=4)}
+    assert all(four[u].severity.rank >= Severity.MEDIUM.rank for u in NEWCOMERS[:4])
+    assert all("4 from outside the child's area within 7 day(s)" in four[u].summary for u in NEWCOMERS[:4])
