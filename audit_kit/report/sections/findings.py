@@ -33,6 +33,20 @@ NEXT = {
 }
 
 
+def next_step(f: Finding) -> str:
+    """What to do next: by severity, unless the evidence says why the finding sits where it does."""
+    ev = f.evidence if isinstance(f.evidence, dict) else {}
+    if f.detector == "weak_auth" and ev.get("mfa_enrolled") is False:
+        # Not a bypass to chase with the user: the body's own record says a password is all they have.
+        return ("Enrol the user for a second factor (the organisation records them as not enrolled), and check "
+                "that the body's answer on multi-factor sign-in names the staff still to enrol.")
+    held = ev.get("held_by_budget")
+    if isinstance(held, dict):
+        return (f"Held at low by the alert budget (it would have been {held.get('from', 'medium')}): review it "
+                "once the alerts above it are dealt with.")
+    return NEXT[f.severity]
+
+
 def finding_view(f: Finding, names: dict[str, str], restricted: bool) -> FindingView:
     first, last = f.first_seen, f.last_seen
     when = day(first) if first is not None and (last is None or day(first) == day(last)) else (
@@ -41,7 +55,7 @@ def finding_view(f: Finding, names: dict[str, str], restricted: bool) -> Finding
         ref=finding_ref(f.finding_id), title=detector_title(f.detector), severity=f.severity.value,
         org=f"{f.org_id} {names.get(str(f.org_id), '')}".strip(), user=(f.user_id or "") if restricted else "",
         records=plural(f.record_count, "record") if f.record_count else "", when=when, summary=f.summary,
-        why=WHY.get(f.detector, ""), next=NEXT[f.severity],
+        why=WHY.get(f.detector, ""), next=next_step(f),
         evidence=[KeyValue(k, v) for k, v in plain_evidence(f.evidence, restricted)],
     )
 
