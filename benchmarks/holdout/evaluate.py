@@ -69,7 +69,7 @@ TUNING_SEEDS = list(range(1, 10))
 # 129 and 130: declared 2026-12-07 16:48 UTC, before any run on them, for the relationship detectors' volume_shift
 # (the daily-rate test only where the rest of the work per day is comparable; tuned on seeds 1-2 and an own-generator
 # world with bursts and no purpose): evaluate.py, eight cells, once, before and after on the same worlds.
-# 131 and 132: declared 2026-12-07 19:39 UTC, before any run on them, for vip_snooping's week (week_days: readers
+# 131 and 132: declared 2026-12-07 19:37 UTC, before any run on them, for vip_snooping's week (week_days: readers
 # of a story spread across a weekend counted together; tuned on seeds 1-2 and 3-4): evaluate.py, eight cells,
 # once, before (b4ffaeb) and after (8d85c7b) on the same worlds.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
