@@ -38,6 +38,9 @@ class AfterHoursParams(Params):
     # dead of night (local midnight to `night_ends_hour`), is an evening's or early morning's catch-up: kept low.
     own_cases_low: bool = True
     night_ends_hour: int = 5
+    # The dead of night is judged against the user's own nights only when they have this many active hours of
+    # history: a new starter's first weeks do not say whether their shifts will include nights.
+    night_history_hours: int = 50
 
 
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
@@ -58,7 +61,11 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     share of the user's baseline hours that fell that far outside working hours (shrunk to the peer
     group's share with a prior of `prior_hours` hours), times their active hours in the window: a
     Poisson tail. Hours, not events, are counted (events come in sessions). A shift worker whose
-    history holds nights is not surprised by a night.
+    history holds nights is not surprised by a night. The dead of night (local midnight to
+    `night_ends_hour`) is also tested on its own: those unusual hours against the user's share of night
+    hours in the baseline (shrunk the same way; only for a user with `night_history_hours`, 50, active
+    hours of history), so that a history of late evenings does not make a 02:00 session ordinary. The
+    finding takes the stronger of the two tests, its probability doubled for having made two.
 
     What the hours were spent on weighs too (`own_cases_low`): when every child's record the user opened in
     those hours is explained (an involvement, an entitlement, an allow-listed purpose, a reviewer's
@@ -158,15 +165,20 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
             d = d | t.weekend
         return (t.off_hours & d).fill_null(False)
 
+    def dead_of_night(t: ir.Table) -> ir.BooleanValue:
+        return (far_off(t) & (t.hour.hour() < p.night_ends_hour)).fill_null(False)
+
     def learn_user_far_off() -> ir.Table:
         b = judged(BASELINE)
-        b = b.mutate(deep=far_off(b))
-        return b.group_by(h_user=b.user_id).aggregate(b_cells=b.count(), b_off=b.count(where=b.deep))
+        b = b.mutate(deep=far_off(b), night=dead_of_night(b))
+        return b.group_by(h_user=b.user_id).aggregate(b_cells=b.count(), b_off=b.count(where=b.deep),
+                                                      b_night=b.count(where=b.night))
 
     def learn_peer_far_off() -> ir.Table:
         b = judged(BASELINE)
-        b = b.mutate(deep=far_off(b))
-        return b.group_by(q_type=b.org_type, q_role=b.role).aggregate(p_cells=b.count(), p_off=b.count(where=b.deep))
+        b = b.mutate(deep=far_off(b), night=dead_of_night(b))
+        return b.group_by(q_type=b.org_type, q_role=b.role).aggregate(p_cells=b.count(), p_off=b.count(where=b.deep),
+                                                                       p_night=b.count(where=b.night))
 
     hu = ctx.learnt("after_hours:user_far_off", learn_user_far_off)
     hours_p = ctx.learnt("after_hours:peer_far_off", learn_peer_far_off)
@@ -177,12 +189,13 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     extra = numeric(
         cells.to_pandas().rename(columns={"c_user": "user_id"})
         .merge(hours_u.rename(columns={"h_user": "user_id"}), on="user_id", how="outer"),
-        ["rare_cells", "night", "b_cells", "b_off", "w_cells"])
-    pdf = numeric(hours_p.to_pandas(), ["p_cells", "p_off"])
+        ["rare_cells", "night", "b_cells", "b_off", "b_night", "w_cells"])
+    pdf = numeric(hours_p.to_pandas(), ["p_cells", "p_off", "p_night"])
     df = df.merge(extra, on="user_id", how="left").merge(
         pdf, left_on=["org_type", "role"], right_on=["q_type", "q_role"], how="left")
     df = numeric(df, ["rare_events", "rare_records", "off_events", "rare_hours", "baseline_events", "peer_users",
-                      "rare_cells", "night", "b_cells", "b_off", "w_cells", "p_cells", "p_off", "rare_mass"])
+                      "rare_cells", "night", "b_cells", "b_off", "b_night", "w_cells", "p_cells", "p_off", "p_night",
+                      "rare_mass"])
     own = _own_cases(ctx, users, rare_b, deep_off=far_off) if p.own_cases_low else {}
     wins = ctx.part("user_hour", WINDOW)
     ww = wins.filter(wins.user_id.isin(users))
@@ -197,7 +210,14 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         # (The hour-of-week profile says which hours are unusual; as a chance model it is too fine:
         # any evening never worked before would look impossible.)
         expected = max(r.w_cells, r.rare_cells) * q
-        pv = poisson_tail(r.rare_cells, expected)
+        # The dead of night apart: an evening worker's history does not make a 2 a.m. session ordinary. The
+        # night's unusual hours against the user's own share of night hours (shrunk the same way); the finding
+        # takes the stronger of the two tests, corrected for having made two.
+        peer_night = (r.p_night + 1.0) / (r.p_cells + 100.0)
+        q_night = (r.b_night + p.prior_hours * peer_night) / (r.b_cells + p.prior_hours)
+        expected_night = max(r.w_cells, r.rare_cells) * q_night
+        p_night = poisson_tail(r.night, expected_night) if r.b_cells >= p.night_history_hours else 1.0
+        pv = min(1.0, 2.0 * min(poisson_tail(r.rare_cells, expected), p_night))
         expected_events = float(total) * float(r.rare_mass)
         st = strength(pv)
         opened, unexplained = own.get(r.user_id, (0, 0))
@@ -214,9 +234,11 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 "unusual_hours": r.rare_cells, "distinct_hours_of_week": r.rare_hours,
                 "out_of_hours_events": r.off_events, "window_events": total, "window_active_hours": r.w_cells,
                 "expected_unusual_hours": round(expected, 3), "expected_unusual_events": round(expected_events, 3),
+                "expected_unusual_hours_at_night": round(expected_night, 4),
                 "baseline": {"user_events": r.baseline_events, "peer_users": r.peer_users,
                              "user_active_hours": r.b_cells, "user_hours_far_off": r.b_off,
-                             "peer_share_far_off": round(peer_share, 4),
+                             "peer_share_far_off": round(peer_share, 4), "user_hours_at_night": r.b_night,
+                             "peer_share_at_night": round(peer_night, 5),
                              "rare_below_probability": p.rare_probability,
                              "highest_user_probability": r.max_p_user, "highest_peer_probability": r.max_p_peer},
                 "judged_in": "organisation local time",
@@ -225,8 +247,9 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
                 **({"expected_work": "out-of-hours work on their own cases: every record opened in those hours is "
                                      "explained"} if own_only else {}),
-                **evidence_fields(pv, st, "Poisson: the user's share of hours far outside working hours, "
-                                  "shrunk to the peer group's"),
+                **evidence_fields(pv, st, "Poisson: the user's share of hours far outside working hours, and "
+                                  "of hours in the dead of night, each shrunk to the peer group's (the "
+                                  "stronger, corrected for two tests)"),
             },
             first_seen=r.first, last_seen=r.last,
         )

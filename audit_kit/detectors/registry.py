@@ -19,7 +19,9 @@ _REC = ("events.record_id",)
 _SPECS = (
     DetectorSpec("after_hours", "Unusual out-of-hours access", hours.after_hours, hours.AfterHoursParams,
                  needs=_EV + ("events.local_time", "organisations.org_id", "users.role"),
-                 window_pattern=True, severity_policy="strength: unusual hours against the user's and peers' share of far-off hours"),
+                 window_pattern=True,
+                 severity_policy="strength: unusual hours against the user's and peers' share of far-off hours, "
+                 "and night hours against their share of night hours"),
     DetectorSpec("volume_spike", "Daily volume spike", rates.volume_spike, rates.VolumeParams,
                  needs=_EV + _REC, severity_policy="strength: negative-binomial tail against the user and the peers; "
                  "shared spikes and days of the user's own work low"),
