@@ -72,7 +72,7 @@ TUNING_SEEDS = list(range(1, 10))
 # 131 and 132: declared 2026-12-07 19:37 UTC, before any run on them, for vip_snooping's week (week_days: readers
 # of a story spread across a weekend counted together; tuned on seeds 1-2 and 3-4): evaluate.py, eight cells,
 # once, before (b4ffaeb) and after (8d85c7b) on the same worlds.
-# 133 and 134: declared 2026-12-07 21:35 UTC, before any run on them, for after_hours' night test (the dead of night
+# 133 and 134: declared 2026-12-07 21:30 UTC, before any run on them, for after_hours' night test (the dead of night
 # against the user's own nights; tuned on seeds 1-2 and 3-4): evaluate.py, eight cells, once, before (78d05fb) and
 # after (cf61065) on the same worlds.
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
