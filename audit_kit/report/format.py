@@ -126,9 +126,14 @@ LABELS = {
     "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
     "counted": "What was counted",
     "unexplained_records_in_unusual_hours": "Records nothing explains",
+    "expected_unusual_hours": "Unusual hours expected by chance",
+    "unusual_hours_in_the_dead_of_night": "Of those, hours in the dead of night",
+    "expected_unusual_hours_at_night": "Night hours expected by chance",
 }
+# Left off cards: baselines (summarised once), method detail, and values another row already says (an after_hours
+# card counts hours, the unit of its chance model: its event counts by the hour-of-week profile are method).
 HIDDEN = {"baseline", "peer_baseline", "user_baseline", "p_value", "p_value_daily_rate", "expected_by_daily_rate",
-          "records_opened_in_unusual_hours", "unusual_hours_in_the_dead_of_night",
+          "records_opened_in_unusual_hours", "out_of_hours_events", "expected_unusual_events",
           "judged_in", "distinct_hours_of_week", "measure", "measures", "period", "submission_id",
           "questionnaire_version", "history_start", "last_activity_before_window", "account_start_date",
           "community", "min_overlap_minutes", "match", "organisation_password_share_others",
