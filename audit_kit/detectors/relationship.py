@@ -552,6 +552,9 @@ class VipParams(Params):
     week_days: int = 7
     hot_readers: int = 8
     recent_case_days: int = 90
+    # A child opened only within a day of this many record accesses by the reader was one of a list being worked
+    # through (a census return, a statutory export, an inspection's sample), not looked up: not counted.
+    bulk_pass_records: int = 250
 
 
 def _recent_case(x: ir.Table, days: int) -> ir.BooleanValue:
@@ -578,7 +581,9 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     closed in the last `recent_case_days` (90: news of a recent case draws its team back, a re-referral;
     `lingering_access` judges those reads), as newcomers (not readers of the child since more than a window's
     length before it: someone who has read it for weeks with no recorded involvement is most likely working
-    with the child), are counted within the busiest day, the busiest `span_days` (3) and the busiest
+    with the child) and not only within a day's list of `bulk_pass_records` (250) or more record accesses (a
+    census return or an export works through a list; the child in the news on it was not looked up), are
+    counted within the busiest day, the busiest `span_days` (3) and the busiest
     `week_days` (7; 0: off) of the window (a story's readers may come over a week, and any seven days hold
     five working days, where three calendar days across a weekend may hold one): all of them, and those from
     outside the child's area (casework the involvement data misses is mostly local; a child in the news is
@@ -605,7 +610,8 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     x = x.left_join(known, (x.record_id == known.k_record) & (x.user_id == known.k_user))
     x = x.select(*[c for c in x.columns if c not in ("k_record", "k_user", "k_seen")],
                  newcomer=x.k_seen.isnull(), recent_case=_recent_case(x, p.recent_case_days))
-    win = x.filter(~x.explained & ~x.recent_case & x.newcomer)
+    x = _bulk_pass(ctx, x, p.bulk_pass_records)
+    win = x.filter(~x.explained & ~x.recent_case & x.newcomer & ~x.bulk_pass)
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max(),
         w_out=win.org_id.nunique(where=win.out_of_area),
@@ -726,6 +732,23 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
             record_count=1, first_seen=r.first_ts, last_seen=r.last_ts,
         )
     return fb.findings
+
+
+def _bulk_pass(ctx: DetectionContext, x: ir.Table, records: int) -> ir.Table:
+    """`x` (window rows of `user_record_x`) with `bulk_pass`: the user opened the child only within one local day on
+    which they made at least `records` record accesses (a census return, an export, an inspection's sample works
+    through a list; reading the child in the news among a thousand others is not looking it up)."""
+    ud = ctx.part("user_day", WINDOW)
+    days = ud.filter(ud.n_rec + ud.n_rec_allowed >= records).select(
+        bp_user=ud.user_id, bp_org=ud.org_id, bp_first=ud.first_ts, bp_last=ud.last_ts)
+    j = x.left_join(days, (x.user_id == days.bp_user) & (x.org_id == days.bp_org) & (x.first_ts >= days.bp_first)
+                    & (x.last_ts <= days.bp_last))
+    # one row per user and child whatever the join matched
+    flagged = j.filter(j.bp_user.notnull()).select(f_user=j.user_id, f_org=j.org_id, f_record=j.record_id).distinct()
+    out = x.left_join(flagged, (x.user_id == flagged.f_user) & (x.org_id == flagged.f_org)
+                      & (x.record_id == flagged.f_record))
+    return out.select(*[c for c in out.columns if c not in ("f_user", "f_org", "f_record")],
+                      bulk_pass=out.f_user.notnull())
 
 
 def _second_body_rate(n1: float, n2: float, pairs: float, n_children: int) -> float:

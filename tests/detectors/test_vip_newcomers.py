@@ -26,22 +26,27 @@ CASES = 30
 REGULAR = "GP1-R01"  # has read the child in the news all along, with no recorded involvement
 NEWCOMERS = [f"GP{k}-R01" for k in range(2, 8)]
 LOCAL_READER = "GP7-R01"  # in the child's area when only three newcomers come from elsewhere
+CENSUS = "GP8-A01"  # opens the child in the news as one of a return's 330 records
 
 
 def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None,
            newcomers: list[str] = NEWCOMERS, elsewhere: bool = False, casework_noise: bool = False,
-           across_weekend: bool = False) -> str:
+           across_weekend: bool = False, census: bool = False) -> str:
     """`newcomers` open the child in the news (on two days, or with `across_weekend` one a day on the Thursday,
     Friday and Monday); with `elsewhere`, their practices (and patients) are in another area than the child's;
     with `casework_noise`, the practices of the child's area open one of the council's children now and then
-    with no involvement recorded (incomplete involvement data)."""
+    with no involvement recorded (incomplete involvement data); with `census`, one more practice's
+    administrator (CENSUS) works through a return of 330 records on one of the story's days, the child in the
+    news among them."""
     rng = random.Random(seed)
     away = {u.split("-")[0] for u in newcomers} if elsewhere else set()
     orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
     orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "B" if f"GP{k}" in away else "A", None, None)
-             for k in range(1, 8)]
+             for k in range(1, 9 if census else 8)]
     users = [(f"LA1-U{i:02d}", "LA1", "social_worker", date(2020, 1, 1), None, None, True) for i in range(WORKERS)]
     users += [(f"GP{k}-R01", f"GP{k}", "receptionist", date(2020, 1, 1), None, None, True) for k in range(1, 8)]
+    if census:
+        users.append((CENSUS, "GP8", "admin", date(2020, 1, 1), None, None, True))
     cases = {f"LA1-U{i:02d}": [f"C{i:02d}{j:03d}" for j in range(CASES)] for i in range(WORKERS)}
     subjects = [(c, "A", False, None, 2014) for cs in cases.values() for c in cs]
     inv = [(c, "LA1", "child_in_need", date(2025, 6, 1), None) for cs in cases.values() for c in cs]
@@ -82,6 +87,10 @@ def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = 
     if case_closed_days_before is not None:  # the story draws the council's team back to its closed case
         for k, u in enumerate(("LA1-U01", "LA1-U02", "LA1-U03")):
             ev.add(w[5], 14 + k, u, "LA1", news)
+    if census:  # a return worked through the council's whole caseload list, the child in the news on it
+        listed = [c for cs in cases.values() for c in cs] + [news]
+        for k, c in enumerate(listed + listed[:89]):
+            ev.add(w[5], 10 + k * 0.015, CENSUS, "GP8", c)
     insert_world(ws, orgs, users, subjects, inv, ev)
     return news
 
@@ -122,6 +131,26 @@ def test_the_team_of_a_recently_closed_case_is_not_counted_among_the_unrelated(t
     named = [f for f in out.findings if f.detector == "vip_snooping"]
     assert set(NEWCOMERS) <= {f.user_id for f in named}
     assert not {f.user_id for f in named} & {"LA1-U01", "LA1-U02", "LA1-U03"}
+    assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
+
+
+def test_a_child_read_in_a_census_return_is_not_looked_up(tmp_path):  # type: ignore[no-untyped-def]
+    # A practice's administrator works through a return of 330 records on one of the story's days, the child in
+    # the news among them: that body did not look the child up, and is neither named nor counted.
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    try:
+        news = _world(ws, census=True)
+        since = datetime.combine(WINDOW_START, time())
+        out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
+                            detectors=["vip_snooping"])
+        opened = ws.con.execute("SELECT count(*) FROM events WHERE user_id = ? AND record_id = ?",
+                                [CENSUS, news]).fetchone()
+    finally:
+        ws.close()
+    assert opened is not None and opened[0] >= 1
+    named = [f for f in out.findings if f.detector == "vip_snooping"]
+    assert set(NEWCOMERS) <= {f.user_id for f in named}
+    assert CENSUS not in {f.user_id for f in named}
     assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
 
 
