@@ -43,6 +43,12 @@ class AfterHoursParams(Params):
     night_history_hours: int = 50
 
 
+CHANCE_MODEL = ("Poisson: the user's share of hours far outside working hours, and of hours in the dead of night, "
+                "each shrunk to the peer group's (the stronger, corrected for two tests)")
+CHANCE_MODEL_NEW = ("Poisson: the user's share of hours far outside working hours, shrunk to the peer group's (too "
+                    "little history to judge their nights apart)")
+
+
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     """Activity outside working hours (organisation's local time, summer time included) at hours of the
     week that are rare for this user AND for their peer group.
@@ -65,7 +71,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
     `night_ends_hour`) is also tested on its own: those unusual hours against the user's share of night
     hours in the baseline (shrunk the same way; only for a user with `night_history_hours`, 50, active
     hours of history), so that a history of late evenings does not make a 02:00 session ordinary. The
-    finding takes the stronger of the two tests, its probability doubled for having made two.
+    finding takes the stronger of the two tests, its probability doubled where two were made.
 
     What the hours were spent on weighs too (`own_cases_low`): when every child's record the user opened in
     those hours is explained (an involvement, an entitlement, an allow-listed purpose, a reviewer's
@@ -216,8 +222,10 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         peer_night = (r.p_night + 1.0) / (r.p_cells + 100.0)
         q_night = (r.b_night + p.prior_hours * peer_night) / (r.b_cells + p.prior_hours)
         expected_night = max(r.w_cells, r.rare_cells) * q_night
-        p_night = poisson_tail(r.night, expected_night) if r.b_cells >= p.night_history_hours else 1.0
-        pv = min(1.0, 2.0 * min(poisson_tail(r.rare_cells, expected), p_night))
+        pv = poisson_tail(r.rare_cells, expected)
+        nights_judged = r.b_cells >= p.night_history_hours
+        if nights_judged:
+            pv = min(1.0, 2.0 * min(pv, poisson_tail(r.night, expected_night)))
         expected_events = float(total) * float(r.rare_mass)
         st = strength(pv)
         opened, unexplained = own.get(r.user_id, (0, 0))
@@ -234,7 +242,8 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 "unusual_hours": r.rare_cells, "distinct_hours_of_week": r.rare_hours,
                 "out_of_hours_events": r.off_events, "window_events": total, "window_active_hours": r.w_cells,
                 "expected_unusual_hours": round(expected, 3), "expected_unusual_events": round(expected_events, 3),
-                "expected_unusual_hours_at_night": round(expected_night, 4),
+                # the night's test, where the user's history is long enough to make it
+                **({"expected_unusual_hours_at_night": round(expected_night, 4)} if nights_judged else {}),
                 "baseline": {"user_events": r.baseline_events, "peer_users": r.peer_users,
                              "user_active_hours": r.b_cells, "user_hours_far_off": r.b_off,
                              "peer_share_far_off": round(peer_share, 4), "user_hours_at_night": r.b_night,
@@ -247,9 +256,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
                 **({"expected_work": "out-of-hours work on their own cases: every record opened in those hours is "
                                      "explained"} if own_only else {}),
-                **evidence_fields(pv, st, "Poisson: the user's share of hours far outside working hours, and "
-                                  "of hours in the dead of night, each shrunk to the peer group's (the "
-                                  "stronger, corrected for two tests)"),
+                **evidence_fields(pv, st, CHANCE_MODEL if nights_judged else CHANCE_MODEL_NEW),
             },
             first_seen=r.first, last_seen=r.last,
         )

@@ -126,7 +126,7 @@ LABELS = {
     "children_in_fit": "Children the fit counts", "children_worked_on": "Children they wrote on",
     "counted": "What was counted",
     "unexplained_records_in_unusual_hours": "Records nothing explains",
-    "expected_unusual_hours": "Unusual hours expected by chance",
+    "expected_unusual_hours": "Unusual hours expected by chance", "window_active_hours": "Hours active in the period",
     "unusual_hours_in_the_dead_of_night": "Of those, hours in the dead of night",
     "expected_unusual_hours_at_night": "Night hours expected by chance",
 }

@@ -48,10 +48,12 @@ def test_a_night_is_not_an_evening_for_an_evening_worker(runs):
     assert base["user_hours_far_off"] >= 40 and base["user_hours_at_night"] == 0
     assert f.evidence["unusual_hours_in_the_dead_of_night"] >= 2
     assert f.severity >= Severity.MEDIUM
-    # Judged only on their share of hours far off, the evenings make the night ordinary.
+    # Judged only on their share of hours far off (as a user with too little history to judge their nights is),
+    # the evenings make the night ordinary, and the one test made is not corrected for two.
     (g,) = findings_of(off, "after_hours", EVENINGS)
     assert g.severity < Severity.MEDIUM
     assert g.evidence["strength"] < f.evidence["strength"] - 2
+    assert "too little history" in g.evidence["chance_model"] and "two tests" in f.evidence["chance_model"]
 
 
 def test_a_night_worker_is_not_surprised_by_a_night(runs):
