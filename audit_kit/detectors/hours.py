@@ -217,8 +217,8 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
         # any evening never worked before would look impossible.)
         expected = max(r.w_cells, r.rare_cells) * q
         # The dead of night apart: an evening worker's history does not make a 2 a.m. session ordinary. The
-        # night's unusual hours against the user's own share of night hours (shrunk the same way); the finding
-        # takes the stronger of the two tests, corrected for having made two.
+        # night's unusual hours against the user's own share of night hours (shrunk the same way), where their
+        # history is long enough to judge their nights; the finding then takes the stronger test, doubled for two.
         peer_night = (r.p_night + 1.0) / (r.p_cells + 100.0)
         q_night = (r.b_night + p.prior_hours * peer_night) / (r.b_cells + p.prior_hours)
         expected_night = max(r.w_cells, r.rare_cells) * q_night
