@@ -555,6 +555,9 @@ class VipParams(Params):
     # A child opened only within a day of this many record accesses by the reader was one of a list being worked
     # through (a census return, a statutory export, an inspection's sample), not looked up: not counted.
     bulk_pass_records: int = 250
+    # This many newcomer readers of the child from one body are a team working the case (its involvement missing),
+    # not curiosity: that body is not counted among the child's unrelated bodies, nor its readers named (0: off).
+    team_readers: int = 4
 
 
 def _recent_case(x: ir.Table, days: int) -> ir.BooleanValue:
@@ -582,8 +585,10 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
     `lingering_access` judges those reads), as newcomers (not readers of the child since more than a window's
     length before it: someone who has read it for weeks with no recorded involvement is most likely working
     with the child) and not only within a day's list of `bulk_pass_records` (250) or more record accesses (a
-    census return or an export works through a list; the child in the news on it was not looked up), are
-    counted within the busiest day, the busiest `span_days` (3) and the busiest
+    census return or an export works through a list; the child in the news on it was not looked up), from bodies
+    with fewer than `team_readers` (4) such readers of the child (more from one body are a team working the case
+    whose involvement is missing; curiosity comes one or two from each of many bodies), are counted within the
+    busiest day, the busiest `span_days` (3) and the busiest
     `week_days` (7; 0: off) of the window (a story's readers may come over a week, and any seven days hold
     five working days, where three calendar days across a weekend may hold one): all of them, and those from
     outside the child's area (casework the involvement data misses is mostly local; a child in the news is
@@ -612,6 +617,10 @@ def vip_snooping(ctx: DetectionContext, p: VipParams) -> list[Finding]:
                  newcomer=x.k_seen.isnull(), recent_case=_recent_case(x, p.recent_case_days))
     x = _bulk_pass(ctx, x, p.bulk_pass_records)
     win = x.filter(~x.explained & ~x.recent_case & x.newcomer & ~x.bulk_pass)
+    if p.team_readers > 0:
+        teams = win.group_by(t_record=win.record_id, t_org=win.org_id).aggregate(t_users=win.user_id.nunique())
+        teams = teams.filter(teams.t_users >= p.team_readers)
+        win = win.anti_join(teams, (win.record_id == teams.t_record) & (win.org_id == teams.t_org))
     pop = win.group_by(v_record=win.record_id).aggregate(
         w_users=win.user_id.nunique(), w_orgs=win.org_id.nunique(), v_area=win.home_area.max(),
         w_out=win.org_id.nunique(where=win.out_of_area),

@@ -27,26 +27,30 @@ REGULAR = "GP1-R01"  # has read the child in the news all along, with no recorde
 NEWCOMERS = [f"GP{k}-R01" for k in range(2, 8)]
 LOCAL_READER = "GP7-R01"  # in the child's area when only three newcomers come from elsewhere
 CENSUS = "GP8-A01"  # opens the child in the news as one of a return's 330 records
+TEAM = [f"GP8-N{k:02d}" for k in range(1, 5)]  # four staff of one practice, working the case
 
 
 def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = None,
            newcomers: list[str] = NEWCOMERS, elsewhere: bool = False, casework_noise: bool = False,
-           across_weekend: bool = False, census: bool = False) -> str:
+           across_weekend: bool = False, census: bool = False, team: bool = False) -> str:
     """`newcomers` open the child in the news (on two days, or with `across_weekend` one a day on the Thursday,
     Friday and Monday); with `elsewhere`, their practices (and patients) are in another area than the child's;
     with `casework_noise`, the practices of the child's area open one of the council's children now and then
     with no involvement recorded (incomplete involvement data); with `census`, one more practice's
     administrator (CENSUS) works through a return of 330 records on one of the story's days, the child in the
-    news among them."""
+    news among them; with `team`, four staff of one more practice (TEAM) open the child on the story's days,
+    their practice's involvement with it missing."""
     rng = random.Random(seed)
     away = {u.split("-")[0] for u in newcomers} if elsewhere else set()
     orgs = [("LA1", "Council One", "local_authority", "A", None, None)]
     orgs += [(f"GP{k}", f"Practice {k}", "gp_practice", "B" if f"GP{k}" in away else "A", None, None)
-             for k in range(1, 9 if census else 8)]
+             for k in range(1, 9 if census or team else 8)]
     users = [(f"LA1-U{i:02d}", "LA1", "social_worker", date(2020, 1, 1), None, None, True) for i in range(WORKERS)]
     users += [(f"GP{k}-R01", f"GP{k}", "receptionist", date(2020, 1, 1), None, None, True) for k in range(1, 8)]
     if census:
         users.append((CENSUS, "GP8", "admin", date(2020, 1, 1), None, None, True))
+    if team:
+        users += [(u, "GP8", "nurse", date(2020, 1, 1), None, None, True) for u in TEAM]
     cases = {f"LA1-U{i:02d}": [f"C{i:02d}{j:03d}" for j in range(CASES)] for i in range(WORKERS)}
     subjects = [(c, "A", False, None, 2014) for cs in cases.values() for c in cs]
     inv = [(c, "LA1", "child_in_need", date(2025, 6, 1), None) for cs in cases.values() for c in cs]
@@ -87,6 +91,9 @@ def _world(ws: Workspace, seed: int = 11, case_closed_days_before: int | None = 
     if case_closed_days_before is not None:  # the story draws the council's team back to its closed case
         for k, u in enumerate(("LA1-U01", "LA1-U02", "LA1-U03")):
             ev.add(w[5], 14 + k, u, "LA1", news)
+    if team:  # a practice's team working the case, its registration of the child missing
+        for k, u in enumerate(TEAM):
+            ev.add(w[5 + k % 2], 9.5 + k, u, "GP8", news)
     if census:  # a return worked through the council's whole caseload list, the child in the news on it
         listed = [c for cs in cases.values() for c in cs] + [news]
         for k, c in enumerate(listed + listed[:89]):
@@ -151,6 +158,24 @@ def test_a_child_read_in_a_census_return_is_not_looked_up(tmp_path):  # type: ig
     named = [f for f in out.findings if f.detector == "vip_snooping"]
     assert set(NEWCOMERS) <= {f.user_id for f in named}
     assert CENSUS not in {f.user_id for f in named}
+    assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
+
+
+def test_four_readers_from_one_body_are_a_team_working_the_case(tmp_path):  # type: ignore[no-untyped-def]
+    # Four nurses of one practice open the child on the story's days, their practice's involvement missing from the
+    # data: many readers from one body are a team at work (curiosity comes one or two from each of many bodies), so
+    # that practice is neither named nor counted among the child's unrelated bodies; the newcomers still are.
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    try:
+        _world(ws, team=True)
+        since = datetime.combine(WINDOW_START, time())
+        out = run_detectors(ws, AuditConfig(baseline_days=56), since, since + timedelta(days=14), store=False,
+                            detectors=["vip_snooping"])
+    finally:
+        ws.close()
+    named = [f for f in out.findings if f.detector == "vip_snooping"]
+    assert set(NEWCOMERS) <= {f.user_id for f in named}
+    assert not set(TEAM) & {f.user_id for f in named}
     assert all(f.evidence["window_organisations"] == len(NEWCOMERS) for f in named)
 
 
