@@ -62,7 +62,7 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # 84 at 19:37 UTC, before any run on it, for vip_snooping's week (week_days), to be run once, before and after.
 # 85 at 21:30 UTC, before any run on it, for after_hours' night test, to be run once, before and after.
 # 86 at 22:17 UTC, before any run on it, for vip_snooping's bulk passes, to be run once, before and after.
-# 87 at 22:58 UTC, before any run on it, for vip_snooping's teams, to be run once, before and after.
+# 87 at 22:56 UTC, before any run on it, for vip_snooping's teams, to be run once, before and after.
 HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87)
 
 

@@ -78,7 +78,7 @@ TUNING_SEEDS = list(range(1, 10))
 # 135 and 136: declared 2026-12-07 22:17 UTC, before any run on them, for vip_snooping's bulk passes (a child read
 # only within a day's list of 250+ record accesses is not counted) and after_hours' single test for users with too
 # little history (tuned on seeds 1-2 and 3-4): evaluate.py, eight cells, once, before (f3bf706) and after (1916041).
-# 137 and 138: declared 2026-12-07 22:58 UTC, before any run on them, for vip_snooping's teams (four or more newcomer
+# 137 and 138: declared 2026-12-07 22:56 UTC, before any run on them, for vip_snooping's teams (four or more newcomer
 # readers of a child from one body are not counted; tuned on seeds 1-2 and 3-4): evaluate.py, eight cells, once,
 # before (77b042b) and after (0ab383b).
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
