@@ -750,14 +750,10 @@ def _bulk_pass(ctx: DetectionContext, x: ir.Table, records: int) -> ir.Table:
     ud = ctx.part("user_day", WINDOW)
     days = ud.filter(ud.n_rec + ud.n_rec_allowed >= records).select(
         bp_user=ud.user_id, bp_org=ud.org_id, bp_first=ud.first_ts, bp_last=ud.last_ts)
+    # A user's days are disjoint, so a child's reads fit within one of them at most: one row per row of `x`.
     j = x.left_join(days, (x.user_id == days.bp_user) & (x.org_id == days.bp_org) & (x.first_ts >= days.bp_first)
                     & (x.last_ts <= days.bp_last))
-    # one row per user and child whatever the join matched
-    flagged = j.filter(j.bp_user.notnull()).select(f_user=j.user_id, f_org=j.org_id, f_record=j.record_id).distinct()
-    out = x.left_join(flagged, (x.user_id == flagged.f_user) & (x.org_id == flagged.f_org)
-                      & (x.record_id == flagged.f_record))
-    return out.select(*[c for c in out.columns if c not in ("f_user", "f_org", "f_record")],
-                      bulk_pass=out.f_user.notnull())
+    return j.select(*x.columns, bulk_pass=j.bp_user.notnull())
 
 
 def _second_body_rate(n1: float, n2: float, pairs: float, n_children: int) -> float:
