@@ -136,7 +136,11 @@ def clean_evidence(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 4)
+        if math.isnan(value):
+            return None
+        # Four decimals for ordinary values, four significant figures below one: a chance probability of 2e-6
+        # rounded to 0.0 read as 'below 1 in a million' on a card and as impossible in the findings JSON.
+        return float(f"{value:.4g}") if 0 < abs(value) < 1 else round(value, 4)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
