@@ -72,6 +72,29 @@ class ExcessParams(Params):
     intake_ratio: float = 2.0
 
 
+def peer_pool(users: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """Peer groups' baseline counts (`p_recs`, `p_hits` per org_type and role) pooled with each user counting
+    at most as many records as the group's median user, and everyone's rate pooled the same way; `p_recs_all`
+    is the group's records unweighted (how finely its baseline resolves a rate).
+
+    A plain pool is the rate of the group's heaviest readers: on the independent tuning worlds one bulk
+    extractor in the baseline (749 unexplained of 859 children) made a council's social workers' peer rate
+    0.30 where their median was 0.11, so a worker with a clean history opening 16 unrelated children of 30
+    was expected 6.8 of them by chance. Winsorised, each colleague weighs about as one: 0.13 there.
+    """
+    u = users[users.recs > 0]
+    if u.empty:
+        return pd.DataFrame(columns=["org_type", "role", "p_recs", "p_hits", "p_recs_all"]), 0.5
+
+    keys = ["org_type", "role"]
+    w = (u.groupby(keys, dropna=False).recs.transform("median") / u.recs).clip(upper=1.0)
+    peers = u.assign(p_recs=u.recs * w, p_hits=u.hits * w, p_recs_all=u.recs).groupby(
+        keys, dropna=False, as_index=False)[["p_recs", "p_hits", "p_recs_all"]].sum()
+    w_all = (u.recs.median() / u.recs).clip(upper=1.0)
+    overall = (float((u.hits * w_all).sum()) + 0.5) / (float((u.recs * w_all).sum()) + 1.0)
+    return peers, overall
+
+
 def unexplained_excess(
     ctx: DetectionContext, det_id: str, cond: Callable[[ir.Table], ir.BooleanValue], p: ExcessParams,
     window: Callable[[ir.Table], tuple[ir.Table, ir.BooleanValue]] | None = None,
@@ -79,7 +102,8 @@ def unexplained_excess(
     """Users whose window count of records meeting `cond` is improbably high against their baseline.
 
     The user's baseline share of such records is shrunk toward their peer group's share (prior of
-    `prior_strength` records); the expected window count is that share × records opened, and the
+    `prior_strength` records; the group's share pooled by `peer_pool`, each colleague counting at most as
+    many records as its median user); the expected window count is that share × records opened, and the
     chance of at least the observed count is a negative-binomial upper tail (a Poisson whose rate
     varies from fortnight to fortnight; size `dispersion`). Where the baseline holds at least
     `rate_min_baseline` such records on 5 or more active days, the count per active day is tested
@@ -144,31 +168,28 @@ def unexplained_excess(
                          & (learnt.role == corr.c_role) & (learnt.org_type == corr.c_type))
     b = b.select("user_id", "org_id", "role", "org_type", "recs", "allowed_share", "intake", "other_accesses",
                  hits=(b.hits - b.c_hits.fill_null(0)).cast("int64"))
-    peer = b.group_by(p_type=b.org_type, p_role=b.role).aggregate(p_recs=b.recs.sum(), p_hits=b.hits.sum())
     ub = b.select(b_user=b.user_id, b_recs=b.recs, b_hits=b.hits, b_allowed=b.allowed_share, b_intake=b.intake,
                   b_other=b.other_accesses)
     wx = ctx.without_exempt(det_id, ctx.user_record_xc())
     g = per_user(wx, window)
     w = g.filter(g.hits >= p.min_records)
     days = _active_days(ctx)
-    j = w.left_join(ub, w.user_id == ub.b_user).left_join(
-        peer, (w.org_type == peer.p_type) & (w.role == peer.p_role)
-    ).left_join(days, w.user_id == days.d_user)
+    j = w.left_join(ub, w.user_id == ub.b_user).left_join(days, w.user_id == days.d_user)
     df = j.select("user_id", "org_id", "role", "org_type", "recs", "hits", "hit_accesses", "first", "last",
-                  "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days", "allowed_share", "b_allowed",
+                  "b_recs", "b_hits", "w_days", "b_days", "allowed_share", "b_allowed",
                   "intake", "b_intake", "other_accesses", "b_other").to_pandas()
     if df.empty:
         return df.assign(expected_work=[])
-    df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "p_recs", "p_hits", "w_days", "b_days",
+    df = numeric(df, ["recs", "hits", "hit_accesses", "b_recs", "b_hits", "w_days", "b_days",
                       "allowed_share", "b_allowed", "intake", "b_intake", "other_accesses", "b_other"])
+    peers, overall = peer_pool(numeric(b.select("org_type", "role", "recs", "hits").to_pandas(), ["recs", "hits"]))
+    df = df.merge(peers, how="left", on=["org_type", "role"]).fillna({"p_recs": 0.0, "p_hits": 0.0, "p_recs_all": 0.0})
     # A peer group with little history (or an account missing from users.csv) leans on everyone's rate.
-    tot = numeric(b.aggregate(t_recs=b.recs.sum(), t_hits=b.hits.sum()).to_pandas(), ["t_recs", "t_hits"])
-    overall = (float(tot.t_hits.iloc[0]) + 0.5) / (float(tot.t_recs.iloc[0]) + 1.0)
     peer_rate = (df.p_hits + PEER_PRIOR * overall) / (df.p_recs + PEER_PRIOR)
     rate = (df.b_hits + p.prior_strength * peer_rate) / (df.b_recs + p.prior_strength)
     # Never fewer than `min_expected` records; with no fixed floor, a rate is known only as finely as the peer
     # group's baseline resolves it (one matching record in all of their records).
-    floor = df.recs / (df.p_recs + PEER_PRIOR) if p.min_expected <= 0 else p.min_expected
+    floor = df.recs / (df.p_recs_all + PEER_PRIOR) if p.min_expected <= 0 else p.min_expected
     df["expected"] = np.maximum(rate * df.recs, floor)
     df["user_rate"] = (df.b_hits / df.b_recs.where(df.b_recs > 0)).round(4)
     df["peer_rate"] = peer_rate.round(4)
