@@ -63,7 +63,8 @@ TUNING_SEEDS: tuple[int, ...] = (1, 2, 3)
 # 85 at 21:30 UTC, before any run on it, for after_hours' night test, to be run once, before and after.
 # 86 at 22:17 UTC, before any run on it, for vip_snooping's bulk passes, to be run once, before and after.
 # 87 at 22:56 UTC, before any run on it, for vip_snooping's teams, to be run once, before and after.
-HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87)
+# 88 on 2026-12-08 at 00:57 UTC, before any run on it, for the relationship detectors' peer pool, once, before and after.
+HELD_OUT_SEEDS: tuple[int, ...] = (71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88)
 
 
 def cell_params(cell: str, seed: int, **overrides: Any) -> SynthParams:

@@ -81,8 +81,12 @@ TUNING_SEEDS = list(range(1, 10))
 # 137 and 138: declared 2026-12-07 22:56 UTC, before any run on them, for vip_snooping's teams (four or more newcomer
 # readers of a child from one body are not counted; tuned on seeds 1-2 and 3-4): evaluate.py, eight cells, once,
 # before (77b042b) and after (0ab383b).
+# 139 and 140: declared 2026-12-08 00:57 UTC, before any run on them, for the relationship detectors' peer pool (each
+# colleague counts at most as many records as the group's median user; tuned on seeds 1-2): evaluate.py, eight
+# cells, once, before (cce8619) and after (21d0fe0).
 HELD_OUT_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-                  120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138]
+                  120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138,
+                  139, 140]
 DEFAULT_CELLS = ["base", "sparse_involvements", "noisy_browsing", "no_optional", "bursty_legit",
                  "popular_records", "small_orgs", "quiet_misuse"]
 
