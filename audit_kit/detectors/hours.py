@@ -45,8 +45,9 @@ class AfterHoursParams(Params):
 
 CHANCE_MODEL = ("Poisson: the user's share of hours far outside working hours, and of hours in the dead of night, "
                 "each shrunk to the peer group's (the stronger, corrected for two tests)")
-CHANCE_MODEL_NEW = ("Poisson: the user's share of hours far outside working hours, shrunk to the peer group's (too "
-                    "little history to judge their nights apart)")
+# A user with under `night_history_hours` of history: one test, the nights not judged apart.
+CHANCE_MODEL_SHORT_HISTORY = ("Poisson: the user's share of hours far outside working hours, shrunk to the peer "
+                              "group's (too little history to judge their nights apart)")
 
 
 def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
@@ -256,7 +257,7 @@ def after_hours(ctx: DetectionContext, p: AfterHoursParams) -> list[Finding]:
                 # kept below medium as expected work: it corroborates nothing (detectors/risk.py)
                 **({"expected_work": "out-of-hours work on their own cases: every record opened in those hours is "
                                      "explained"} if own_only else {}),
-                **evidence_fields(pv, st, CHANCE_MODEL if nights_judged else CHANCE_MODEL_NEW),
+                **evidence_fields(pv, st, CHANCE_MODEL if nights_judged else CHANCE_MODEL_SHORT_HISTORY),
             },
             first_seen=r.first, last_seen=r.last,
         )
